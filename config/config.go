@@ -1,0 +1,326 @@
+// Package config holds tally's configuration: the TOML schema, its defaults,
+// strict decoding and validation. Every key is documented in
+// config.example.toml at the repository root.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Platforms that events can be attributed to. "none" is the platform of an
+// event whose source is missing or unmapped: counted, exported, never uploaded.
+const (
+	PlatformMeta     = "meta"
+	PlatformGoogle   = "google"
+	PlatformTikTok   = "tiktok"
+	PlatformLinkedIn = "linkedin"
+	PlatformNone     = "none"
+)
+
+// UploadPlatforms lists the platforms that have an uploader, in a fixed order.
+var UploadPlatforms = []string{PlatformMeta, PlatformGoogle, PlatformTikTok, PlatformLinkedIn}
+
+// Config is the whole configuration.
+type Config struct {
+	Store     Store             `toml:"store"`
+	Intake    Intake            `toml:"intake"`
+	Consent   Consent           `toml:"consent"`
+	Events    map[string]string `toml:"events"`
+	Sources   map[string]string `toml:"sources"`
+	Rollup    Rollup            `toml:"rollup"`
+	Privacy   Privacy           `toml:"privacy"`
+	Schedule  Schedule          `toml:"schedule"`
+	Uploaders Uploaders         `toml:"uploaders"`
+	Log       Log               `toml:"log"`
+}
+
+// Store configures the SQLite file and the hashing key.
+type Store struct {
+	Path          string `toml:"path"`
+	KeyFile       string `toml:"key_file"`
+	RetentionDays int    `toml:"retention_days"`
+	Synchronous   string `toml:"synchronous"`
+}
+
+// Intake configures the HTTP collector and the event checks.
+type Intake struct {
+	Listen          string   `toml:"listen"`
+	MaxBodyBytes    int64    `toml:"max_body_bytes"`
+	MaxBatch        int      `toml:"max_batch"`
+	AllowedOrigins  []string `toml:"allowed_origins"`
+	CampaignPattern string   `toml:"campaign_pattern"`
+	MaxEventAge     Duration `toml:"max_event_age"`
+}
+
+// Consent configures the consent check.
+type Consent struct {
+	Purpose  string   `toml:"purpose"`
+	MaxAge   Duration `toml:"max_age"`
+	HonorGPC bool     `toml:"honor_gpc"`
+}
+
+// Rollup configures when a day is sealed.
+type Rollup struct {
+	Timezone   string   `toml:"timezone"`
+	CloseAfter Duration `toml:"close_after"`
+}
+
+// Privacy configures the release gate.
+type Privacy struct {
+	MinCount    int     `toml:"min_count"`
+	SmallCounts string  `toml:"small_counts"`
+	CarryDays   int     `toml:"carry_days"`
+	Noise       string  `toml:"noise"`
+	Epsilon     float64 `toml:"epsilon"`
+}
+
+// Schedule configures `tally schedule`.
+type Schedule struct {
+	Cron string `toml:"cron"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// Delivery holds the keys every uploader section shares.
+type Delivery struct {
+	Enabled     bool              `toml:"enabled"`
+	Endpoint    string            `toml:"endpoint"`
+	DryRun      bool              `toml:"dry_run"`
+	MaxAttempts int               `toml:"max_attempts"`
+	Rate        float64           `toml:"rate"`
+	Events      map[string]string `toml:"events"`
+}
+
+// Meta configures the Meta Conversions API uploader.
+type Meta struct {
+	Delivery
+	APIVersion     string `toml:"api_version"`
+	DatasetID      string `toml:"dataset_id"`
+	AccessTokenEnv string `toml:"access_token_env"`
+	ActionSource   string `toml:"action_source"`
+	TestEventCode  string `toml:"test_event_code"`
+}
+
+// Google configures the GA4 Measurement Protocol uploader.
+type Google struct {
+	Delivery
+	MeasurementID string `toml:"measurement_id"`
+	APISecretEnv  string `toml:"api_secret_env"`
+	// Validate sends each request to the debug endpoint first and refuses
+	// to send it for real when GA4 reports validation messages.
+	Validate bool `toml:"validate"`
+}
+
+// TikTok configures the TikTok Events API uploader.
+type TikTok struct {
+	Delivery
+	EventSource    string `toml:"event_source"`
+	EventSourceID  string `toml:"event_source_id"`
+	AccessTokenEnv string `toml:"access_token_env"`
+	TestEventCode  string `toml:"test_event_code"`
+}
+
+// LinkedIn configures the LinkedIn Conversions API uploader.
+type LinkedIn struct {
+	Delivery
+	Version        string            `toml:"version"`
+	AccessTokenEnv string            `toml:"access_token_env"`
+	Rules          map[string]string `toml:"rules"`
+}
+
+// Uploaders holds one section per platform.
+type Uploaders struct {
+	Meta     Meta     `toml:"meta"`
+	Google   Google   `toml:"google"`
+	TikTok   TikTok   `toml:"tiktok"`
+	LinkedIn LinkedIn `toml:"linkedin"`
+}
+
+// Delivery returns the shared delivery settings of platform p, or nil for
+// a platform without an uploader.
+func (u *Uploaders) Delivery(p string) *Delivery {
+	switch p {
+	case PlatformMeta:
+		return &u.Meta.Delivery
+	case PlatformGoogle:
+		return &u.Google.Delivery
+	case PlatformTikTok:
+		return &u.TikTok.Delivery
+	case PlatformLinkedIn:
+		return &u.LinkedIn.Delivery
+	}
+	return nil
+}
+
+// Default returns the built-in configuration, equal to config.example.toml.
+func Default() *Config {
+	return &Config{
+		Store: Store{Path: "tally.db", KeyFile: "tally.key", RetentionDays: 35, Synchronous: "normal"},
+		Intake: Intake{
+			Listen:          "127.0.0.1:8080",
+			MaxBodyBytes:    1 << 20,
+			MaxBatch:        500,
+			AllowedOrigins:  []string{},
+			CampaignPattern: `^[A-Za-z0-9_.-]{1,64}$`,
+			MaxEventAge:     Duration(168 * time.Hour),
+		},
+		Consent: Consent{Purpose: "advertising", MaxAge: Duration(9480 * time.Hour), HonorGPC: true},
+		Events: map[string]string{
+			"appointment_booked":     "booking",
+			"contact_form_submitted": "lead",
+		},
+		Sources: map[string]string{
+			"facebook":  PlatformMeta,
+			"instagram": PlatformMeta,
+			"google":    PlatformGoogle,
+			"tiktok":    PlatformTikTok,
+			"linkedin":  PlatformLinkedIn,
+		},
+		Rollup:   Rollup{Timezone: "UTC", CloseAfter: Duration(3 * time.Hour)},
+		Privacy:  Privacy{MinCount: 11, SmallCounts: "carry", CarryDays: 7, Noise: "none", Epsilon: 1.0},
+		Schedule: Schedule{Cron: "30 3 * * *"},
+		Uploaders: Uploaders{
+			Meta: Meta{
+				Delivery:       Delivery{Endpoint: "https://graph.facebook.com", MaxAttempts: 8, Rate: 10, Events: map[string]string{"booking": "AppointmentRequest"}},
+				APIVersion:     "v21.0",
+				AccessTokenEnv: "TALLY_META_TOKEN",
+				ActionSource:   "other",
+			},
+			Google: Google{
+				Delivery:     Delivery{Endpoint: "https://www.google-analytics.com", MaxAttempts: 8, Rate: 10, Events: map[string]string{}},
+				APISecretEnv: "TALLY_GA4_API_SECRET",
+			},
+			TikTok: TikTok{
+				Delivery:       Delivery{Endpoint: "https://business-api.tiktok.com", MaxAttempts: 8, Rate: 10, Events: map[string]string{}},
+				EventSource:    "offline",
+				AccessTokenEnv: "TALLY_TIKTOK_TOKEN",
+			},
+			LinkedIn: LinkedIn{
+				Delivery:       Delivery{Endpoint: "https://api.linkedin.com", MaxAttempts: 8, Rate: 5, Events: map[string]string{}},
+				Version:        "202411",
+				AccessTokenEnv: "TALLY_LINKEDIN_TOKEN",
+				Rules:          map[string]string{"booking": "12345678"},
+			},
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Parse decodes TOML from r on top of the defaults, strictly: an unknown key
+// is an error naming it. The result is validated.
+func Parse(r io.Reader) (*Config, error) {
+	cfg := Default()
+	// A section that appears in the file replaces the default map rather
+	// than merging with it: an operator who writes [events] means exactly
+	// those events.
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("config: read: %w", err)
+	}
+	var probe map[string]any
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&probe); err != nil {
+		return nil, fmt.Errorf("config: %w", tomlError(err))
+	}
+	clearMapsPresent(cfg, probe)
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", tomlError(err))
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return nil, fmt.Errorf("config: unknown key %q", undecoded[0].String())
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// clearMapsPresent empties each default map whose table the file defines.
+func clearMapsPresent(cfg *Config, probe map[string]any) {
+	if _, ok := probe["events"]; ok {
+		cfg.Events = map[string]string{}
+	}
+	if _, ok := probe["sources"]; ok {
+		cfg.Sources = map[string]string{}
+	}
+	ups, _ := probe["uploaders"].(map[string]any)
+	for _, p := range UploadPlatforms {
+		sec, _ := ups[p].(map[string]any)
+		if _, ok := sec["events"]; ok {
+			cfg.Uploaders.Delivery(p).Events = map[string]string{}
+		}
+	}
+	if li, _ := ups[PlatformLinkedIn].(map[string]any); li != nil {
+		if _, ok := li["rules"]; ok {
+			cfg.Uploaders.LinkedIn.Rules = map[string]string{}
+		}
+	}
+}
+
+// tomlError shortens BurntSushi's errors to one line with the position.
+func tomlError(err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return errors.New(strings.ReplaceAll(pe.Error(), "\n", " "))
+	}
+	return err
+}
+
+// Load resolves the configuration file: path when not empty, else
+// $TALLY_CONFIG, else ./tally.toml when it exists, else the defaults.
+// It returns the config and the file it came from ("" for defaults).
+func Load(path string) (*Config, string, error) {
+	if path == "" {
+		path = os.Getenv("TALLY_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat("tally.toml"); err == nil {
+			path = "tally.toml"
+		}
+	}
+	if path == "" {
+		cfg := Default()
+		return cfg, "", cfg.Validate()
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("config: open: %w", err)
+	}
+	defer f.Close()
+	cfg, err := Parse(f)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w (in %s)", err, path)
+	}
+	return cfg, path, nil
+}
+
+// Duration is a time.Duration written as a Go duration string ("168h").
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("bad duration %q (want e.g. \"3h\" or \"90m\")", string(b))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,171 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func parseFile(t *testing.T, path string) *Config {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := Parse(f)
+	if err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	return cfg
+}
+
+func TestExampleEqualsDefault(t *testing.T) {
+	got := parseFile(t, "../config.example.toml")
+	if want := Default(); !reflect.DeepEqual(got, want) {
+		t.Errorf("config.example.toml differs from Default():\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestReferenceConfigParses(t *testing.T) {
+	cfg := parseFile(t, "testdata/reference.toml")
+	if cfg.Uploaders.LinkedIn.Rules["booking"] != "12345678" || cfg.Uploaders.Meta.Events["booking"] != "AppointmentRequest" {
+		t.Errorf("uploader maps not decoded: %+v", cfg.Uploaders)
+	}
+}
+
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../config.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "[") {
+			continue
+		}
+		if !strings.Contains(line, "#") && !strings.HasPrefix(line, "booking") &&
+			!strings.HasPrefix(line, "appointment_booked") && !strings.HasPrefix(line, "contact_form") &&
+			!strings.Contains(line, `= "meta"`) && !strings.Contains(line, `= "google"`) &&
+			!strings.Contains(line, `= "tiktok"`) && !strings.Contains(line, `= "linkedin"`) {
+			t.Errorf("config.example.toml line %d has no comment: %s", i+1, line)
+		}
+	}
+}
+
+func TestSectionReplacesDefaultMap(t *testing.T) {
+	cfg, err := Parse(strings.NewReader("[events]\nform_sent = \"lead\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"form_sent": "lead"}; !reflect.DeepEqual(cfg.Events, want) {
+		t.Errorf("events = %v, want %v", cfg.Events, want)
+	}
+	if cfg.Sources["facebook"] != "meta" {
+		t.Errorf("sources default lost: %v", cfg.Sources)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, toml, want string
+	}{
+		{"unknown key", "[store]\npth = \"x\"\n", `unknown key "store.pth"`},
+		{"unknown section", "[stor]\npath = \"x\"\n", `unknown key "stor`},
+		{"unknown uploader key", "[uploaders.meta]\ntoken = \"x\"\n", `unknown key "uploaders.meta.token"`},
+		{"negative min_count", "[privacy]\nmin_count = -3\n", "config: privacy.min_count: must be >= 0, got -3"},
+		{"bad regexp", "[intake]\ncampaign_pattern = '^[a-'\n", "intake.campaign_pattern: bad regular expression"},
+		{"bad duration", "[intake]\nmax_event_age = \"7 days\"\n", `bad duration "7 days"`},
+		{"zero duration", "[consent]\nmax_age = \"0s\"\n", "consent.max_age: must be > 0"},
+		{"unknown platform", "[sources]\nbing = \"microsoft\"\n", `sources.bing: unknown platform "microsoft"`},
+		{"unknown timezone", "[rollup]\ntimezone = \"Mars/Olympus\"\n", `rollup.timezone: unknown timezone "Mars/Olympus"`},
+		{"negative close_after", "[rollup]\nclose_after = \"-1h\"\n", "rollup.close_after: must be >= 0"},
+		{"bad cron", "[schedule]\ncron = \"61 * * * *\"\n", `schedule.cron: bad cron spec "61 * * * *"`},
+		{"bad small_counts", "[privacy]\nsmall_counts = \"drop\"\n", `privacy.small_counts: must be "carry" or "suppress", got "drop"`},
+		{"bad noise", "[privacy]\nnoise = \"laplace\"\n", `privacy.noise`},
+		{"bad epsilon", "[privacy]\nepsilon = 0.0\n", "privacy.epsilon: must be > 0"},
+		{"negative carry_days", "[privacy]\ncarry_days = -1\n", "privacy.carry_days: must be >= 0, got -1"},
+		{"bad retention", "[store]\nretention_days = 0\n", "store.retention_days: must be >= 1, got 0"},
+		{"bad synchronous", "[store]\nsynchronous = \"off\"\n", `store.synchronous: must be "normal" or "full", got "off"`},
+		{"bad max_batch", "[intake]\nmax_batch = 0\n", "intake.max_batch: must be >= 1, got 0"},
+		{"bad origin", "[intake]\nallowed_origins = [\"example.org\"]\n", "intake.allowed_origins[0]"},
+		{"bad generic name", "[events]\nx = \"Has Space\"\n", "events.x: generic conversion name"},
+		{"bad endpoint", "[uploaders.meta]\nendpoint = \"ftp://x\"\n", "uploaders.meta.endpoint: must be an http(s) URL"},
+		{"endpoint with query", "[uploaders.meta]\nendpoint = \"https://x/?access_token=abc\"\n", "uploaders.meta.endpoint: must not hold credentials"},
+		{"bad rate", "[uploaders.tiktok]\nrate = 0.0\n", "uploaders.tiktok.rate: must be > 0"},
+		{"bad max_attempts", "[uploaders.google]\nmax_attempts = 0\n", "uploaders.google.max_attempts: must be >= 1"},
+		{"website action source", "[uploaders.meta]\naction_source = \"website\"\n", "uploaders.meta.action_source"},
+		{"bad env name", "[uploaders.meta]\naccess_token_env = \"my token\"\n", "uploaders.meta.access_token_env: must name an environment variable"},
+		{"enabled without dataset", "[uploaders.meta]\nenabled = true\n", "uploaders.meta.dataset_id: must be set"},
+		{"linkedin missing rule", "[uploaders.linkedin]\nenabled = true\n", `uploaders.linkedin.rules: no conversion rule for conversion "lead"`},
+		{"bad rule id", "[uploaders.linkedin.rules]\nbooking = \"urn:x\"\n", "uploaders.linkedin.rules.booking: must be a numeric"},
+		{"bad log level", "[log]\nlevel = \"loud\"\n", `log.level: must be debug, info, warn or error, got "loud"`},
+		{"syntax error", "[store\n", "config: toml:"},
+		{"wrong type", "[privacy]\nmin_count = \"eleven\"\n", "min_count"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tt.toml))
+			if err == nil {
+				t.Fatalf("Parse succeeded, want error containing %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestHashKeyCreatesFile0600(t *testing.T) {
+	t.Setenv("TALLY_SECRET", "")
+	cfg := Default()
+	cfg.Store.KeyFile = filepath.Join(t.TempDir(), "tally.key")
+	k1, err := cfg.HashKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(cfg.Store.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode = %v, want 0600", fi.Mode().Perm())
+	}
+	k2, err := cfg.HashKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(k1) != string(k2) || len(k1) < 32 {
+		t.Errorf("key not stable across loads")
+	}
+	t.Setenv("TALLY_SECRET", "0123456789abcdef-env")
+	k3, err := cfg.HashKey()
+	if err != nil || string(k3) != "0123456789abcdef-env" {
+		t.Errorf("TALLY_SECRET not preferred: %q, %v", k3, err)
+	}
+	t.Setenv("TALLY_SECRET", "short")
+	if _, err := cfg.HashKey(); err == nil {
+		t.Error("short TALLY_SECRET accepted")
+	}
+}
+
+func TestSecretRedacts(t *testing.T) {
+	s := NewSecret("tok-123")
+	for _, out := range []string{s.String(), fmtAll(s)} {
+		if strings.Contains(out, "tok-123") {
+			t.Errorf("secret leaked: %s", out)
+		}
+	}
+	if s.Reveal() != "tok-123" {
+		t.Error("Reveal lost the value")
+	}
+	t.Setenv("X_TOKEN", "")
+	if _, err := EnvSecret("uploaders.meta.access_token_env", "X_TOKEN"); err == nil || !strings.Contains(err.Error(), "X_TOKEN") {
+		t.Errorf("missing env error = %v", err)
+	}
+}

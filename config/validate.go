@@ -1,0 +1,268 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// FieldError names a configuration key and what is wrong with its value.
+type FieldError struct {
+	Key string
+	Msg string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("config: %s: %s", e.Key, e.Msg) }
+
+func bad(key, format string, args ...any) error {
+	return &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// CronParser is the cron spec parser used by `tally schedule`: five standard
+// fields plus descriptors such as @daily.
+var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+var (
+	genericName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+	rawName     = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+	envName     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	platformEvt = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_ ]{0,39}$`)
+	ruleID      = regexp.MustCompile(`^[0-9]{1,20}$`)
+)
+
+// Validate checks every key and returns the first problem, naming the key
+// and the bad value.
+func (c *Config) Validate() error {
+	checks := []func() error{c.validateStore, c.validateIntake, c.validateConsent, c.validateMaps,
+		c.validateRollup, c.validatePrivacy, c.validateSchedule, c.validateUploaders, c.validateLog}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateStore() error {
+	s := c.Store
+	if s.Path == "" {
+		return bad("store.path", "must not be empty")
+	}
+	if s.RetentionDays < 1 {
+		return bad("store.retention_days", "must be >= 1, got %d", s.RetentionDays)
+	}
+	if s.Synchronous != "normal" && s.Synchronous != "full" {
+		return bad("store.synchronous", `must be "normal" or "full", got %q`, s.Synchronous)
+	}
+	return nil
+}
+
+func (c *Config) validateIntake() error {
+	in := c.Intake
+	if in.Listen == "" {
+		return bad("intake.listen", "must not be empty")
+	}
+	if in.MaxBodyBytes < 1024 {
+		return bad("intake.max_body_bytes", "must be >= 1024, got %d", in.MaxBodyBytes)
+	}
+	if in.MaxBatch < 1 {
+		return bad("intake.max_batch", "must be >= 1, got %d", in.MaxBatch)
+	}
+	for i, o := range in.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return bad(fmt.Sprintf("intake.allowed_origins[%d]", i), "must be an origin like https://www.example.org, got %q", o)
+		}
+	}
+	if _, err := regexp.Compile(in.CampaignPattern); err != nil {
+		return bad("intake.campaign_pattern", "bad regular expression %q: %v", in.CampaignPattern, err)
+	}
+	if in.MaxEventAge.D() <= 0 {
+		return bad("intake.max_event_age", "must be > 0, got %s", in.MaxEventAge.D())
+	}
+	return nil
+}
+
+func (c *Config) validateConsent() error {
+	if !genericName.MatchString(c.Consent.Purpose) {
+		return bad("consent.purpose", "must be a lower-case name like \"advertising\", got %q", c.Consent.Purpose)
+	}
+	if c.Consent.MaxAge.D() <= 0 {
+		return bad("consent.max_age", "must be > 0, got %s", c.Consent.MaxAge.D())
+	}
+	return nil
+}
+
+func (c *Config) validateMaps() error {
+	for _, raw := range sortedKeys(c.Events) {
+		if !rawName.MatchString(raw) {
+			return bad("events."+raw, "raw event name must match %s", rawName)
+		}
+		if g := c.Events[raw]; !genericName.MatchString(g) {
+			return bad("events."+raw, "generic conversion name must match %s, got %q", genericName, g)
+		}
+	}
+	for _, src := range sortedKeys(c.Sources) {
+		switch p := c.Sources[src]; p {
+		case PlatformMeta, PlatformGoogle, PlatformTikTok, PlatformLinkedIn, PlatformNone:
+		default:
+			return bad("sources."+src, "unknown platform %q (want meta, google, tiktok, linkedin or none)", p)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateRollup() error {
+	if _, err := time.LoadLocation(c.Rollup.Timezone); err != nil || c.Rollup.Timezone == "" {
+		return bad("rollup.timezone", "unknown timezone %q", c.Rollup.Timezone)
+	}
+	if c.Rollup.CloseAfter.D() < 0 {
+		return bad("rollup.close_after", "must be >= 0, got %s", c.Rollup.CloseAfter.D())
+	}
+	return nil
+}
+
+func (c *Config) validatePrivacy() error {
+	p := c.Privacy
+	if p.MinCount < 0 {
+		return bad("privacy.min_count", "must be >= 0, got %d", p.MinCount)
+	}
+	if p.SmallCounts != "carry" && p.SmallCounts != "suppress" {
+		return bad("privacy.small_counts", `must be "carry" or "suppress", got %q`, p.SmallCounts)
+	}
+	if p.CarryDays < 0 {
+		return bad("privacy.carry_days", "must be >= 0, got %d", p.CarryDays)
+	}
+	if p.Noise != "none" && p.Noise != "geometric" {
+		return bad("privacy.noise", `must be "none" or "geometric", got %q`, p.Noise)
+	}
+	if !(p.Epsilon > 0) || p.Epsilon > 100 {
+		return bad("privacy.epsilon", "must be > 0 and <= 100, got %g", p.Epsilon)
+	}
+	return nil
+}
+
+func (c *Config) validateSchedule() error {
+	if _, err := CronParser.Parse(c.Schedule.Cron); err != nil {
+		return bad("schedule.cron", "bad cron spec %q: %v", c.Schedule.Cron, err)
+	}
+	return nil
+}
+
+func (c *Config) validateUploaders() error {
+	u := &c.Uploaders
+	for _, p := range UploadPlatforms {
+		d := u.Delivery(p)
+		key := "uploaders." + p
+		ep, err := url.Parse(d.Endpoint)
+		if err != nil || (ep.Scheme != "http" && ep.Scheme != "https") || ep.Host == "" {
+			return bad(key+".endpoint", "must be an http(s) URL, got %q", d.Endpoint)
+		}
+		if ep.User != nil || ep.RawQuery != "" {
+			return bad(key+".endpoint", "must not hold credentials or a query (secrets come from *_env variables)")
+		}
+		if d.MaxAttempts < 1 {
+			return bad(key+".max_attempts", "must be >= 1, got %d", d.MaxAttempts)
+		}
+		if !(d.Rate > 0) {
+			return bad(key+".rate", "must be > 0, got %g", d.Rate)
+		}
+		for _, g := range sortedKeys(d.Events) {
+			if !platformEvt.MatchString(d.Events[g]) {
+				return bad(key+".events."+g, "platform event name must match %s, got %q", platformEvt, d.Events[g])
+			}
+		}
+	}
+	envs := map[string]string{
+		"uploaders.meta.access_token_env":     u.Meta.AccessTokenEnv,
+		"uploaders.google.api_secret_env":     u.Google.APISecretEnv,
+		"uploaders.tiktok.access_token_env":   u.TikTok.AccessTokenEnv,
+		"uploaders.linkedin.access_token_env": u.LinkedIn.AccessTokenEnv,
+	}
+	for _, k := range sortedKeys(envs) {
+		if !envName.MatchString(envs[k]) {
+			return bad(k, "must name an environment variable, got %q", envs[k])
+		}
+	}
+	switch u.Meta.ActionSource {
+	case "email", "app", "phone_call", "chat", "physical_store", "system_generated", "business_messaging", "other":
+	case "website":
+		return bad("uploaders.meta.action_source", `"website" requires a page URL and user agent, which tally never sends`)
+	default:
+		return bad("uploaders.meta.action_source", "unknown action source %q", u.Meta.ActionSource)
+	}
+	switch u.TikTok.EventSource {
+	case "offline", "web", "crm", "app":
+	default:
+		return bad("uploaders.tiktok.event_source", "must be offline, web, crm or app, got %q", u.TikTok.EventSource)
+	}
+	for _, g := range sortedKeys(u.LinkedIn.Rules) {
+		if !ruleID.MatchString(u.LinkedIn.Rules[g]) {
+			return bad("uploaders.linkedin.rules."+g, "must be a numeric conversion rule id, got %q", u.LinkedIn.Rules[g])
+		}
+	}
+	if err := c.validateEnabled(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// validateEnabled checks the ids an enabled uploader cannot work without.
+func (c *Config) validateEnabled() error {
+	u := &c.Uploaders
+	if u.Meta.Enabled && u.Meta.DatasetID == "" {
+		return bad("uploaders.meta.dataset_id", "must be set when the uploader is enabled")
+	}
+	if u.Google.Enabled && u.Google.MeasurementID == "" {
+		return bad("uploaders.google.measurement_id", "must be set when the uploader is enabled")
+	}
+	if u.TikTok.Enabled && u.TikTok.EventSourceID == "" {
+		return bad("uploaders.tiktok.event_source_id", "must be set when the uploader is enabled")
+	}
+	if u.LinkedIn.Enabled {
+		for _, g := range sortedValues(c.Events) {
+			if _, ok := u.LinkedIn.Rules[g]; !ok {
+				return bad("uploaders.linkedin.rules", "no conversion rule for conversion %q", g)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateLog() error {
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return bad("log.format", `must be "text" or "json", got %q`, c.Log.Format)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedValues(m map[string]string) []string {
+	seen := map[string]bool{}
+	var vals []string
+	for _, v := range m {
+		if !seen[v] {
+			seen[v] = true
+			vals = append(vals, v)
+		}
+	}
+	sort.Strings(vals)
+	return vals
+}
