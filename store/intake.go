@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"fmt"
+)
+
+// Intake outcomes and drop reasons: the fixed vocabulary of DESIGN.md.
+const (
+	OutcomeAccepted  = "accepted"
+	OutcomeDuplicate = "duplicate"
+	OutcomeInvalid   = "invalid"
+	OutcomeDropped   = "dropped"
+
+	ReasonNoConsent     = "no_consent"
+	ReasonGPC           = "gpc"
+	ReasonUnmappedEvent = "unmapped_event"
+	ReasonBadCampaign   = "bad_campaign"
+	ReasonTooOld        = "too_old"
+	ReasonFuture        = "future"
+	ReasonLate          = "late"
+	ReasonOverBound     = "over_bound"
+)
+
+// KeyLen is the length of every stored keyed hash (128 bits).
+const KeyLen = 16
+
+// OutcomeKey names one intake_outcomes row.
+type OutcomeKey struct {
+	Day, Outcome, Reason string
+}
+
+// Cell is one (day, platform, campaign, conversion) coordinate.
+type Cell struct {
+	Day, Platform, Campaign, Conversion string
+}
+
+// NewEvent is an event that passed every stateless check and now needs the
+// stateful ones (late, duplicate, over_bound) inside the write transaction.
+type NewEvent struct {
+	Cell
+	// DedupKey is the keyed hash of the client's event_id.
+	DedupKey []byte
+	// VisitorKey is the keyed hash of the visitor id. It is never stored:
+	// it only feeds the per-day salted contribution key.
+	VisitorKey []byte
+	// Outcome and Reason are set by WriteIntake.
+	Outcome, Reason string
+}
+
+// IntakeWrite is one acknowledged unit (an HTTP request or a file chunk):
+// its candidate events and the drops already decided without the database.
+type IntakeWrite struct {
+	Events []*NewEvent
+	Drops  map[OutcomeKey]int
+}
+
+// WriteIntake commits several IntakeWrites in one transaction (group commit),
+// deciding each event's outcome and counting every outcome. On error nothing
+// is committed and no outcome may be acknowledged.
+func (db *DB) WriteIntake(ctx context.Context, writes []*IntakeWrite) error {
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: intake: begin: %w", err)
+	}
+	defer tx.Rollback()
+	w := intakeTx{ctx: ctx, tx: tx, days: map[string]dayState{}, counts: map[OutcomeKey]int{}}
+	if err := w.prepare(); err != nil {
+		return err
+	}
+	defer w.close()
+	for _, iw := range writes {
+		for k, n := range iw.Drops {
+			w.counts[k] += n
+		}
+		for _, ev := range iw.Events {
+			if err := w.write(ev); err != nil {
+				return err
+			}
+			w.counts[OutcomeKey{ev.Day, ev.Outcome, ev.Reason}]++
+		}
+	}
+	if err := w.flushCounts(); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: intake: commit: %w", err)
+	}
+	return nil
+}
+
+type dayState struct {
+	salt   []byte
+	sealed bool
+}
+
+type intakeTx struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	days   map[string]dayState
+	counts map[OutcomeKey]int
+	insert *sql.Stmt
+	dedup  *sql.Stmt
+}
+
+func (w *intakeTx) prepare() error {
+	var err error
+	w.insert, err = w.tx.PrepareContext(w.ctx, `INSERT INTO events (day, platform, campaign, conversion, dedup_key, contribution_key)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("store: intake: prepare insert: %w", err)
+	}
+	w.dedup, err = w.tx.PrepareContext(w.ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE dedup_key = ?)`)
+	if err != nil {
+		return fmt.Errorf("store: intake: prepare dedup: %w", err)
+	}
+	return nil
+}
+
+func (w *intakeTx) close() {
+	w.insert.Close()
+	w.dedup.Close()
+}
+
+// day returns the day's salt and sealed state, creating the day (with a
+// fresh random salt) the first time it sees an event.
+func (w *intakeTx) day(day string) (dayState, error) {
+	if st, ok := w.days[day]; ok {
+		return st, nil
+	}
+	salt := make([]byte, 32)
+	if _, err := rand.Read(salt); err != nil {
+		return dayState{}, fmt.Errorf("store: intake: salt: %w", err)
+	}
+	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO days (day, salt) VALUES (?, ?) ON CONFLICT DO NOTHING`, day, salt); err != nil {
+		return dayState{}, fmt.Errorf("store: intake: create day: %w", err)
+	}
+	var st dayState
+	var sealedAt sql.NullString
+	if err := w.tx.QueryRowContext(w.ctx, `SELECT salt, sealed_at FROM days WHERE day = ?`, day).Scan(&st.salt, &sealedAt); err != nil {
+		return dayState{}, fmt.Errorf("store: intake: read day: %w", err)
+	}
+	st.sealed = sealedAt.Valid
+	w.days[day] = st
+	return st, nil
+}
+
+func (w *intakeTx) write(ev *NewEvent) error {
+	st, err := w.day(ev.Day)
+	if err != nil {
+		return err
+	}
+	if st.sealed || st.salt == nil {
+		ev.Outcome, ev.Reason = OutcomeDropped, ReasonLate
+		return nil
+	}
+	res, err := w.insert.ExecContext(w.ctx, ev.Day, ev.Platform, ev.Campaign, ev.Conversion, ev.DedupKey, ContributionKey(st.salt, ev.VisitorKey, ev.Cell))
+	if err != nil {
+		return fmt.Errorf("store: intake: insert event: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		ev.Outcome, ev.Reason = OutcomeAccepted, ""
+		return nil
+	}
+	var dup bool
+	if err := w.dedup.QueryRowContext(w.ctx, ev.DedupKey).Scan(&dup); err != nil {
+		return fmt.Errorf("store: intake: dedup: %w", err)
+	}
+	if dup {
+		ev.Outcome, ev.Reason = OutcomeDuplicate, ""
+	} else {
+		ev.Outcome, ev.Reason = OutcomeDropped, ReasonOverBound
+	}
+	return nil
+}
+
+func (w *intakeTx) flushCounts() error {
+	if len(w.counts) == 0 {
+		return nil
+	}
+	return addOutcomes(w.ctx, w.tx, w.counts)
+}
+
+func addOutcomes(ctx context.Context, tx *sql.Tx, counts map[OutcomeKey]int) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO intake_outcomes (day, outcome, reason, count) VALUES (?, ?, ?, ?)
+		ON CONFLICT (day, outcome, reason) DO UPDATE SET count = count + excluded.count`)
+	if err != nil {
+		return fmt.Errorf("store: intake: prepare outcomes: %w", err)
+	}
+	defer stmt.Close()
+	for k, n := range counts {
+		if n == 0 {
+			continue
+		}
+		if _, err := stmt.ExecContext(ctx, k.Day, k.Outcome, k.Reason, n); err != nil {
+			return fmt.Errorf("store: intake: count outcome: %w", err)
+		}
+	}
+	return nil
+}
+
+// ContributionKey is the per-day salted hash that enforces "one visitor
+// counts at most once per cell". Without the salt (deleted at seal) it
+// cannot be recomputed or linked to anything.
+func ContributionKey(salt, visitorKey []byte, c Cell) []byte {
+	m := hmac.New(sha256.New, salt)
+	m.Write(visitorKey)
+	for _, s := range []string{c.Platform, c.Campaign, c.Conversion} {
+		m.Write([]byte{0})
+		m.Write([]byte(s))
+	}
+	return m.Sum(nil)[:KeyLen]
+}
+
+// OutcomeCounts returns intake_outcomes for one day.
+func (db *DB) OutcomeCounts(ctx context.Context, day string) (map[OutcomeKey]int, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT outcome, reason, count FROM intake_outcomes WHERE day = ?`, day)
+	if err != nil {
+		return nil, fmt.Errorf("store: outcome counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[OutcomeKey]int{}
+	for rows.Next() {
+		k := OutcomeKey{Day: day}
+		var n int
+		if err := rows.Scan(&k.Outcome, &k.Reason, &n); err != nil {
+			return nil, fmt.Errorf("store: outcome counts: %w", err)
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,51 @@
+-- 0001: intake. Times are RFC 3339 UTC text; days are YYYY-MM-DD in rollup.timezone.
+
+-- One row per day that has seen an event. The salt keys that day's
+-- contribution hashes; sealing the day deletes it (sets it NULL).
+CREATE TABLE days (
+    day       TEXT PRIMARY KEY,
+    salt      BLOB,
+    sealed_at TEXT
+);
+
+-- One row per accepted event. Nothing here identifies a person: no event
+-- time, no raw event name, no visitor id. dedup_key is a keyed hash of the
+-- client's event_id; contribution_key is a keyed hash of (visitor, cell)
+-- under the day's salt and is set NULL when the day is sealed.
+CREATE TABLE events (
+    id               INTEGER PRIMARY KEY,
+    day              TEXT NOT NULL,
+    platform         TEXT NOT NULL,
+    campaign         TEXT NOT NULL DEFAULT '',
+    conversion       TEXT NOT NULL,
+    dedup_key        BLOB NOT NULL UNIQUE,
+    contribution_key BLOB UNIQUE
+);
+-- Covers the rollup's GROUP BY so rolling up a day reads only that day.
+CREATE INDEX events_by_cell ON events (day, platform, campaign, conversion);
+
+-- Append-only consent history. visitor_key is a keyed hash of the visitor id.
+CREATE TABLE consents (
+    id          INTEGER PRIMARY KEY,
+    visitor_key BLOB NOT NULL,
+    purpose     TEXT NOT NULL,
+    granted     INTEGER NOT NULL CHECK (granted IN (0, 1)),
+    time        TEXT NOT NULL,
+    source      TEXT,
+    version     TEXT,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX consents_by_visitor ON consents (visitor_key, purpose, time);
+CREATE TRIGGER consents_no_update BEFORE UPDATE ON consents
+BEGIN SELECT RAISE(ABORT, 'consents is append-only'); END;
+CREATE TRIGGER consents_no_delete BEFORE DELETE ON consents
+BEGIN SELECT RAISE(ABORT, 'consents is append-only'); END;
+
+-- Every intake outcome counted per day. reason is '' unless outcome = 'dropped'.
+CREATE TABLE intake_outcomes (
+    day     TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason  TEXT NOT NULL DEFAULT '',
+    count   INTEGER NOT NULL,
+    PRIMARY KEY (day, outcome, reason)
+);

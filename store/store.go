@@ -1,0 +1,174 @@
+// Package store owns tally's SQLite file: connections, pragmas, embedded
+// schema migrations and the SQL that every other package runs through it.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// TimeFormat is how every time is stored: RFC 3339, UTC, milliseconds, so
+// text comparison orders times correctly.
+const TimeFormat = "2006-01-02T15:04:05.000Z"
+
+// FormatTime renders t for storage. Never bind a time.Time directly: the
+// driver would write its monotonic clock reading.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// ParseTime reads a stored time.
+func ParseTime(s string) (time.Time, error) { return time.Parse(TimeFormat, s) }
+
+// DB is an open tally database: one writer connection and a pool of readers
+// (WAL lets readers run while the writer commits).
+type DB struct {
+	W    *sql.DB
+	R    *sql.DB
+	Path string
+}
+
+// Options tunes Open.
+type Options struct {
+	// Synchronous is "normal" (default) or "full".
+	Synchronous string
+	// Readers is the size of the read pool (default 4).
+	Readers int
+}
+
+func dsn(path, sync string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+strings.ToUpper(sync)+")")
+	q.Add("_pragma", "foreign_keys(ON)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) and migrates the database at path.
+func Open(ctx context.Context, path string, opt Options) (*DB, error) {
+	if opt.Synchronous == "" {
+		opt.Synchronous = "normal"
+	}
+	if opt.Readers <= 0 {
+		opt.Readers = 4
+	}
+	w, err := sql.Open("sqlite", dsn(path, opt.Synchronous, false))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	db := &DB{W: w, Path: path}
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if mode != "wal" {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: journal_mode is %q, want wal", path, mode)
+	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(path, opt.Synchronous, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open readers %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(opt.Readers)
+	r.SetMaxIdleConns(opt.Readers)
+	db.R = r
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var err error
+	if db.R != nil {
+		err = db.R.Close()
+	}
+	if cerr := db.W.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.R.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion is the number of migrations this binary knows.
+func SchemaVersion() int { return len(migrationNames()) }
+
+func migrationNames() []string {
+	entries, err := migrationFS.ReadDir("migrations")
+	if err != nil {
+		panic(err) // embedded at build time; cannot fail
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// migrate applies the embedded migrations not yet applied, in one
+// transaction. user_version is read inside it, so two processes opening a
+// new file at once cannot both migrate.
+func migrate(ctx context.Context, db *sql.DB) error {
+	names := migrationNames()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migrate: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("store: migrate: read user_version: %w", err)
+	}
+	if v > len(names) {
+		return fmt.Errorf("store: database schema version %d is newer than this binary's %d; upgrade tally", v, len(names))
+	}
+	if v == len(names) {
+		return nil
+	}
+	for _, name := range names[v:] {
+		b, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return fmt.Errorf("store: migrate %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(b)); err != nil {
+			return fmt.Errorf("store: migrate %s: %w", name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(names))); err != nil {
+		return fmt.Errorf("store: migrate: set user_version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migrate: commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally/store/storetest"
+)
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatalf("fresh: %v", err)
+	}
+	var v int
+	db.R.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	if v != store.SchemaVersion() {
+		t.Errorf("user_version = %d, want %d", v, store.SchemaVersion())
+	}
+	var mode string
+	db.R.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q", mode)
+	}
+	for _, table := range []string{"events", "consents", "intake_outcomes", "days"} {
+		var n int
+		if err := db.R.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?", table).Scan(&n); err != nil || n != 1 {
+			t.Errorf("table %s missing (%v)", table, err)
+		}
+	}
+	db.Close()
+
+	// Already migrated: opens without re-running anything.
+	db, err = store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	// Too new: refused.
+	if _, err := db.W.ExecContext(ctx, "PRAGMA user_version = 999"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = store.Open(ctx, path, store.Options{})
+	if err == nil || !strings.Contains(err.Error(), "newer than this binary") {
+		t.Errorf("too-new database: err = %v", err)
+	}
+}
+
+func TestWriteIntakeOutcomes(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	cell := store.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "c1", Conversion: "booking"}
+	ev := func(id, visitor string, c store.Cell) *store.NewEvent {
+		return &store.NewEvent{Cell: c, DedupKey: []byte("id-" + id), VisitorKey: []byte("v-" + visitor)}
+	}
+	other := cell
+	other.Campaign = "c2"
+	batch := []*store.NewEvent{
+		ev("1", "a", cell),  // accepted
+		ev("1", "b", cell),  // duplicate event id
+		ev("2", "a", cell),  // same visitor, same cell: over_bound
+		ev("3", "a", other), // same visitor, other cell: accepted
+	}
+	w := &store.IntakeWrite{Events: batch, Drops: map[store.OutcomeKey]int{{Day: cell.Day, Outcome: "dropped", Reason: "gpc"}: 2}}
+	if err := db.WriteIntake(ctx, []*store.IntakeWrite{w}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"accepted/", "duplicate/", "dropped/over_bound", "accepted/"}
+	for i, e := range batch {
+		if got := e.Outcome + "/" + e.Reason; got != want[i] {
+			t.Errorf("event %d: %s, want %s", i, got, want[i])
+		}
+	}
+	counts, err := db.OutcomeCounts(ctx, cell.Day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts := map[store.OutcomeKey]int{
+		{cell.Day, "accepted", ""}:          2,
+		{cell.Day, "duplicate", ""}:         1,
+		{cell.Day, "dropped", "over_bound"}: 1,
+		{cell.Day, "dropped", "gpc"}:        2,
+	}
+	for k, n := range wantCounts {
+		if counts[k] != n {
+			t.Errorf("%v = %d, want %d", k, counts[k], n)
+		}
+	}
+
+	// A sealed day drops its events as late.
+	if _, err := db.W.ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, store.FormatTime(time.Now()), cell.Day); err != nil {
+		t.Fatal(err)
+	}
+	late := ev("9", "z", cell)
+	if err := db.WriteIntake(ctx, []*store.IntakeWrite{{Events: []*store.NewEvent{late}}}); err != nil {
+		t.Fatal(err)
+	}
+	if late.Outcome != "dropped" || late.Reason != "late" {
+		t.Errorf("sealed day: %s/%s, want dropped/late", late.Outcome, late.Reason)
+	}
+}
+
+func TestConsentAt(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	v := []byte("visitor")
+	recs := []store.Consent{
+		{VisitorKey: v, Purpose: "advertising", Granted: true, Time: t0, Source: "cmp", Version: "v3"},
+		{VisitorKey: v, Purpose: "advertising", Granted: false, Time: t0.Add(time.Hour)},
+		{VisitorKey: v, Purpose: "advertising", Granted: true, Time: t0.Add(2 * time.Hour)},
+		{VisitorKey: v, Purpose: "advertising", Granted: false, Time: t0.Add(2 * time.Hour)},
+	}
+	if err := db.AddConsents(ctx, recs, t0); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		at      time.Time
+		ok, got bool
+	}{
+		{t0.Add(-time.Second), false, false},
+		{t0, true, true},
+		{t0.Add(30 * time.Minute), true, true},
+		{t0.Add(time.Hour), true, false},
+		{t0.Add(3 * time.Hour), true, false}, // withdrawal wins the tie
+	}
+	for _, tt := range tests {
+		c, ok, err := db.ConsentAt(ctx, v, "advertising", tt.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != tt.ok || c.Granted != tt.got {
+			t.Errorf("at %s: ok=%v granted=%v, want ok=%v granted=%v", tt.at, ok, c.Granted, tt.ok, tt.got)
+		}
+	}
+	if _, err := db.W.ExecContext(ctx, "DELETE FROM consents"); err == nil {
+		t.Error("consents accepted a DELETE")
+	}
+}
