@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// globalOptions are the flags every command takes.
+type globalOptions struct {
+	configPath string
+	dbPath     string
+	now        string
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+// env is what a command needs once the global options are resolved.
+type env struct {
+	cfg        *config.Config
+	configFile string
+	log        *slog.Logger
+	now        func() time.Time
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "tally",
+		Short:         "Measure ad campaigns without sending patient data to ad platforms",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.configPath, "config", "", "config file (default $TALLY_CONFIG, else ./tally.toml, else built-in defaults)")
+	pf.StringVar(&g.dbPath, "db", "", "database file (overrides store.path)")
+	pf.StringVar(&g.now, "now", "", "evaluate as of this RFC 3339 instant (backfills, tests)")
+
+	for _, newCmd := range commands {
+		root.AddCommand(newCmd(g))
+	}
+	return root
+}
+
+// commands holds each subcommand's constructor; every cmd_<name>.go file
+// registers its own in init, so adding a command touches one file.
+var commands []func(*globalOptions) *cobra.Command
+
+func register(newCmd func(*globalOptions) *cobra.Command) { commands = append(commands, newCmd) }
+
+// load resolves config, logger and clock. Every error is a usage error.
+func (g *globalOptions) load() (*env, error) {
+	cfg, file, err := config.Load(g.configPath)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	if g.dbPath != "" {
+		cfg.Store.Path = g.dbPath
+	}
+	now := time.Now
+	if g.now != "" {
+		t, err := time.Parse(time.RFC3339, g.now)
+		if err != nil {
+			return nil, usageErr(fmt.Errorf("--now: want RFC 3339 like 2026-11-27T04:00:00Z, got %q", g.now))
+		}
+		now = func() time.Time { return t }
+	}
+	return &env{
+		cfg:        cfg,
+		configFile: file,
+		log:        newLogger(cfg.Log, g.stderr),
+		now:        now,
+		stdin:      g.stdin,
+		stdout:     g.stdout,
+		stderr:     g.stderr,
+	}, nil
+}
+
+// openDB opens the configured database.
+func (e *env) openDB(ctx context.Context) (*store.DB, error) {
+	return store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous})
+}
+
+// hashKey loads the keyed-hash secret; a problem is a configuration error.
+func (e *env) hashKey() ([]byte, error) {
+	k, err := e.cfg.HashKey()
+	return k, usageErr(err)
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func init() { register(newVersionCmd) }
+
+func newVersionCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(g.stdout, "tally %s (schema %d)\n", version, store.SchemaVersion())
+			return nil
+		},
+	}
+}
