@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/store"
+)
+
+func init() { register(newConsentCmd) }
+
+// consentChunk is how many records are committed per transaction.
+const consentChunk = 1000
+
+func newConsentCmd(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "consent",
+		Short: "Manage the consent registry",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "import FILE",
+		Short: "Import consent records (NDJSON, - for stdin) from a consent-management export",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := g.load()
+			if err != nil {
+				return err
+			}
+			return runConsentImport(cmd.Context(), e, args[0])
+		},
+	})
+	return cmd
+}
+
+func runConsentImport(ctx context.Context, e *env, name string) error {
+	db, err := e.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	in, err := e.newIntake(db)
+	if err != nil {
+		return err
+	}
+	defer in.Writer.Close()
+	var r io.Reader = e.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("consent import: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var recorded, skipped, invalid int
+	var batch []store.Consent
+	flush := func() error {
+		if err := db.AddConsents(ctx, batch, e.now()); err != nil {
+			return err
+		}
+		recorded += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	err = intake.ReadNDJSON(r, func(rec intake.Record) error {
+		bad := func(err error) {
+			invalid++
+			fmt.Fprintf(e.stderr, "%s: line %d: %v\n", name, rec.Line, err)
+		}
+		if rec.Err != nil {
+			bad(rec.Err)
+			return nil
+		}
+		c, err := intake.DecodeConsent(rec.Raw)
+		if err != nil {
+			bad(err)
+			return nil
+		}
+		cr, ok, err := in.Pipeline.ConsentRecord(c, false)
+		switch {
+		case err != nil:
+			bad(err)
+		case !ok:
+			skipped++
+		default:
+			batch = append(batch, cr)
+			if len(batch) >= consentChunk {
+				return flush()
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	fmt.Fprintf(e.stdout, "recorded %d, skipped %d (no %q purpose), invalid %d\n", recorded, skipped, e.cfg.Consent.Purpose, invalid)
+	if err != nil {
+		return fmt.Errorf("consent import %s: %w", name, err)
+	}
+	return nil
+}

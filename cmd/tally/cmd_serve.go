@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/store"
+)
+
+func init() { register(newServeCmd) }
+
+// drainTimeout bounds how long shutdown waits for in-flight requests.
+const drainTimeout = 30 * time.Second
+
+func newServeCmd(g *globalOptions) *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP intake until SIGINT/SIGTERM, then drain and exit 0",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := g.load()
+			if err != nil {
+				return err
+			}
+			if listen != "" {
+				e.cfg.Intake.Listen = listen
+			}
+			db, err := e.openDB(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			srv, err := e.startIntakeServer(db)
+			if err != nil {
+				return err
+			}
+			<-cmd.Context().Done()
+			return srv.shutdown()
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "listen address (overrides intake.listen)")
+	return cmd
+}
+
+// intakeServer is a running HTTP intake.
+type intakeServer struct {
+	http   *http.Server
+	intake *intake.Intake
+	e      *env
+	errc   chan error
+}
+
+// startIntakeServer listens on intake.listen and serves until shutdown.
+func (e *env) startIntakeServer(db *store.DB) (*intakeServer, error) {
+	in, err := e.newIntake(db)
+	if err != nil {
+		return nil, err
+	}
+	h := intake.NewServer(in, db, db, e.log).Handler()
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	ln, err := net.Listen("tcp", e.cfg.Intake.Listen)
+	if err != nil {
+		in.Writer.Close()
+		return nil, fmt.Errorf("serve: listen %s: %w", e.cfg.Intake.Listen, err)
+	}
+	s := &intakeServer{http: hs, intake: in, e: e, errc: make(chan error, 1)}
+	go func() { s.errc <- hs.Serve(ln) }()
+	e.log.Info("intake listening", "addr", ln.Addr().String(), "db", db.Path)
+	return s, nil
+}
+
+// shutdown stops accepting, lets in-flight requests finish (their events
+// are committed before they are answered), then closes the writer.
+func (s *intakeServer) shutdown() error {
+	s.e.log.Info("intake draining")
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	s.intake.Writer.Close()
+	if serr := <-s.errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	s.e.log.Info("intake stopped")
+	return nil
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/store"
+)
+
+// Queue and group-commit sizes of the intake writer.
+const (
+	writerQueue     = 4096
+	writerMaxEvents = 5000
+)
+
+// newIntake wires the pipeline, writer and metrics over db. Close the
+// returned intake's Writer when done.
+func (e *env) newIntake(db *store.DB) (*intake.Intake, error) {
+	key, err := e.hashKey()
+	if err != nil {
+		return nil, err
+	}
+	p, err := intake.NewPipeline(e.cfg, key, db)
+	if err != nil {
+		return nil, err
+	}
+	p.Now = e.now
+	m := intake.NewMetrics()
+	w := intake.NewWriter(db, writerQueue, writerMaxEvents)
+	w.OnCommit = m.ObserveCommit
+	return &intake.Intake{Pipeline: p, Writer: w, Metrics: m}, nil
+}
