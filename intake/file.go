@@ -81,7 +81,6 @@ func ReadEventCSV(r io.Reader, fn func(Record) error) error {
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		var rec Record
 		var pe *csv.ParseError
 		switch {
@@ -97,6 +96,7 @@ func ReadEventCSV(r io.Reader, fn func(Record) error) error {
 				}
 			}
 			raw, _ := json.Marshal(obj)
+			line, _ := cr.FieldPos(0)
 			rec = Record{Line: line, Raw: raw}
 		}
 		if err := fn(rec); err != nil {

@@ -1,0 +1,89 @@
+package intake_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tally-health/tally/intake"
+)
+
+// FuzzDecodeEvent checks that no body panics the decoder and that no error
+// message ever echoes input (which could hold personal data).
+func FuzzDecodeEvent(f *testing.F) {
+	for _, s := range []string{
+		`{"event_id":"1","event":"appointment_booked","visitor_id":"v"}`,
+		`{"events":[{"event_id":"1","event":"a","visitor_id":"v","time":1700000000}]}`,
+		`{"event_id":"1","event":"a","visitor_id":"v","time":"2026-11-20T10:00:00+01:00","source":"google","campaign":"c"}`,
+		`{"event_id":7}`, `{"events":null}`, `[]`, `{"a":{"b":[1,2,{"c":"d"}]}}`, `{"time":"1e300"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		const marker = "ZZMARKZZ"
+		body = bytes.ReplaceAll(body, []byte("ZZ"), []byte(marker))
+		raws, err := intake.SplitBody(body)
+		if err != nil {
+			if strings.Contains(err.Error(), marker) {
+				t.Fatalf("SplitBody error echoes input: %v", err)
+			}
+			return
+		}
+		for _, raw := range raws {
+			ev, err := intake.DecodeEvent(raw)
+			if err != nil {
+				if strings.Contains(err.Error(), marker) {
+					t.Fatalf("DecodeEvent error echoes input: %v", err)
+				}
+				continue
+			}
+			if ev.EventID == "" || ev.Name == "" || ev.VisitorID == "" {
+				t.Fatalf("decoded event lacks a required field: %+v", ev)
+			}
+		}
+	})
+}
+
+// FuzzDecodeConsent checks the consent decoder the same way.
+func FuzzDecodeConsent(f *testing.F) {
+	f.Add([]byte(`{"visitor_id":"v","purposes":{"advertising":true},"time":"2026-11-20T10:00:00Z","source":"cmp","version":"v3"}`))
+	f.Add([]byte(`{"visitor_id":"v","purposes":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		const marker = "ZZMARKZZ"
+		body = bytes.ReplaceAll(body, []byte("ZZ"), []byte(marker))
+		c, err := intake.DecodeConsent(body)
+		if err != nil {
+			if strings.Contains(err.Error(), marker) {
+				t.Fatalf("error echoes input: %v", err)
+			}
+			return
+		}
+		if c.VisitorID == "" || c.Purposes == nil {
+			t.Fatalf("decoded consent lacks a required field: %+v", c)
+		}
+	})
+}
+
+// FuzzImportLines feeds arbitrary files to the NDJSON and CSV readers.
+func FuzzImportLines(f *testing.F) {
+	f.Add([]byte("{\"event_id\":\"1\"}\n\nnot json\n"), true)
+	f.Add([]byte("event_id,event,visitor_id,email\n1,a,v,x@y\n2,\"b,c\n"), false)
+	f.Fuzz(func(t *testing.T, data []byte, ndjson bool) {
+		last := 0
+		check := func(r intake.Record) error {
+			if r.Line < last {
+				t.Fatalf("line numbers went backwards: %d after %d", r.Line, last)
+			}
+			last = r.Line
+			if r.Err == nil && len(r.Raw) == 0 {
+				t.Fatal("record with neither data nor error")
+			}
+			return nil
+		}
+		if ndjson {
+			_ = intake.ReadNDJSON(bytes.NewReader(data), check)
+		} else {
+			_ = intake.ReadEventCSV(bytes.NewReader(data), check)
+		}
+	})
+}
