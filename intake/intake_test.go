@@ -159,8 +159,8 @@ func TestStatefulOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[store.OutcomeKey]int{
-		{Day: "2026-11-20", Outcome: "accepted"}:                     4,
-		{Day: "2026-11-20", Outcome: "duplicate"}:                    1,
+		{Day: "2026-11-20", Outcome: "accepted"}:                      4,
+		{Day: "2026-11-20", Outcome: "duplicate"}:                     1,
 		{Day: "2026-11-20", Outcome: "dropped", Reason: "over_bound"}: 1,
 		{Day: "2026-11-20", Outcome: "dropped", Reason: "late"}:       1,
 	}
