@@ -1,0 +1,57 @@
+package batch
+
+import (
+	"fmt"
+	"time"
+)
+
+// Day is a calendar day, YYYY-MM-DD, in the rollup timezone.
+type Day string
+
+// ParseDay checks s is a YYYY-MM-DD date.
+func ParseDay(s string) (Day, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil || t.Format(time.DateOnly) != s {
+		return "", fmt.Errorf("bad day %q: want YYYY-MM-DD", s)
+	}
+	return Day(s), nil
+}
+
+// DayOf returns the day t falls on in loc.
+func DayOf(t time.Time, loc *time.Location) Day {
+	return Day(t.In(loc).Format(time.DateOnly))
+}
+
+// Add returns the day n calendar days later (earlier when n < 0).
+func (d Day) Add(n int) Day {
+	t, err := time.Parse(time.DateOnly, string(d))
+	if err != nil {
+		panic(fmt.Sprintf("batch: bad day %q", d)) // Days come from ParseDay or DayOf
+	}
+	return Day(t.AddDate(0, 0, n).Format(time.DateOnly))
+}
+
+// Bounds returns the instants the day starts and ends in loc. A day is
+// 23 or 25 hours long across a daylight-saving change.
+func (d Day) Bounds(loc *time.Location) (start, end time.Time) {
+	t, err := time.Parse(time.DateOnly, string(d))
+	if err != nil {
+		panic(fmt.Sprintf("batch: bad day %q", d))
+	}
+	y, m, dd := t.Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, loc), time.Date(y, m, dd+1, 0, 0, 0, 0, loc)
+}
+
+// DueAt is the instant the day may be sealed: its end plus closeAfter.
+func (d Day) DueAt(loc *time.Location, closeAfter time.Duration) time.Time {
+	_, end := d.Bounds(loc)
+	return end.Add(closeAfter)
+}
+
+// LastDue is the latest day that is due at now: every day up to it has
+// ended at least closeAfter ago.
+func LastDue(now time.Time, loc *time.Location, closeAfter time.Duration) Day {
+	// A day D is due when start(D+1) <= now - closeAfter, that is when
+	// D+1 is at or before the day that instant falls on.
+	return DayOf(now.Add(-closeAfter), loc).Add(-1)
+}

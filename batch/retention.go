@@ -1,0 +1,31 @@
+package batch
+
+import (
+	"context"
+	"time"
+
+	"github.com/tally-health/tally/store"
+)
+
+// Purged is what a retention purge did: the cutoff and each day whose
+// events were deleted, with the count (also recorded in the purges table).
+type Purged struct {
+	// Cutoff is the first day kept: events of sealed days before it are gone.
+	Cutoff Day
+	Days   []store.Purge
+	Events int64
+}
+
+// Purge deletes the events of sealed days older than retentionDays, as of
+// now in loc: with 35 days, on 2026-12-31 the events of 2026-11-25 and
+// earlier go. Open days are never purged, and daily_counts is kept, so a
+// purged day's released counts stay; only its recount from events ends.
+func Purge(ctx context.Context, db *store.DB, retentionDays int, loc *time.Location, now time.Time) (Purged, error) {
+	p := Purged{Cutoff: DayOf(now, loc).Add(-retentionDays)}
+	days, err := db.PurgeEvents(ctx, string(p.Cutoff), now)
+	p.Days = days
+	for _, d := range days {
+		p.Events += d.Events
+	}
+	return p, err
+}

@@ -1,0 +1,141 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/store"
+)
+
+// Errors of a rollup request that cannot be honoured as asked.
+var (
+	// ErrNotDue: the day has not ended plus rollup.close_after yet.
+	ErrNotDue = errors.New("not due")
+	// ErrOutOfOrder: an earlier day is still open. Days are sealed in
+	// order because a held count is carried into the next day.
+	ErrOutOfOrder = errors.New("earlier day not sealed")
+)
+
+// Roller seals due days and runs them through the release gate.
+type Roller struct {
+	DB         *store.DB
+	Loc        *time.Location
+	CloseAfter time.Duration
+	Gate       Gate
+	Now        func() time.Time
+}
+
+// NewRoller builds a Roller from the configuration.
+func NewRoller(db *store.DB, cfg *config.Config, now func() time.Time) (*Roller, error) {
+	loc, err := time.LoadLocation(cfg.Rollup.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("rollup: timezone %q: %w", cfg.Rollup.Timezone, err)
+	}
+	return &Roller{DB: db, Loc: loc, CloseAfter: cfg.Rollup.CloseAfter.D(), Gate: GateFromConfig(cfg.Privacy), Now: now}, nil
+}
+
+// Sealed is what sealing one day did. It carries the gate parameters so
+// the audit log can record each rollup with them.
+type Sealed struct {
+	store.SealResult
+	Gate                       store.GateParams
+	Released, Held, Suppressed int   // cells by status
+	ReleasedTotal, HeldTotal   int64 // conversions released / carried on
+}
+
+func summarise(res store.SealResult, g store.GateParams) Sealed {
+	s := Sealed{SealResult: res, Gate: g}
+	for _, r := range res.Rows {
+		switch r.Status {
+		case store.StatusReleased:
+			s.Released++
+			s.ReleasedTotal += r.ReleasedCount
+		case store.StatusHeld:
+			s.Held++
+			s.HeldTotal += r.Total
+		case store.StatusSuppressed:
+			s.Suppressed++
+		}
+	}
+	return s
+}
+
+// LastDue is the latest day that is due now.
+func (r *Roller) LastDue() Day { return LastDue(r.Now(), r.Loc, r.CloseAfter) }
+
+// Due lists every due, unsealed day in order, from the earliest day the
+// store knows (days without events included: they are sealed too, so a
+// count can be carried through them and late events are refused).
+func (r *Roller) Due(ctx context.Context) ([]Day, error) {
+	known, err := r.DB.Days(ctx)
+	if err != nil || len(known) == 0 {
+		return nil, err
+	}
+	sealed := map[Day]bool{}
+	for _, k := range known {
+		if k.SealedAt != "" {
+			sealed[Day(k.Day)] = true
+		}
+	}
+	first, err := ParseDay(known[0].Day)
+	if err != nil {
+		return nil, fmt.Errorf("rollup: days table: %w", err)
+	}
+	var due []Day
+	for d, last := first, r.LastDue(); d <= last; d = d.Add(1) {
+		if !sealed[d] {
+			due = append(due, d)
+		}
+	}
+	return due, nil
+}
+
+// RollupDue seals every due, unsealed day in order.
+func (r *Roller) RollupDue(ctx context.Context) ([]Sealed, error) {
+	due, err := r.Due(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.seal(ctx, due)
+}
+
+// RollupRange seals the days from..to in order. Every day must be due and
+// every known day before from already sealed; a day already sealed is
+// left as it is and reported with AlreadySealed.
+func (r *Roller) RollupRange(ctx context.Context, from, to Day) ([]Sealed, error) {
+	if from > to {
+		return nil, fmt.Errorf("rollup: --from %s is after --to %s", from, to)
+	}
+	if last := r.LastDue(); to > last {
+		return nil, fmt.Errorf("rollup: %s: %w until %s (close_after %s)", to, ErrNotDue,
+			store.FormatTime(to.DueAt(r.Loc, r.CloseAfter)), r.CloseAfter)
+	}
+	due, err := r.Due(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(due) > 0 && due[0] < from {
+		return nil, fmt.Errorf("rollup: %s: %w (days are sealed in order so held counts can be carried; run tally rollup without dates)", due[0], ErrOutOfOrder)
+	}
+	var days []Day
+	for d := from; d <= to; d = d.Add(1) {
+		days = append(days, d)
+	}
+	return r.seal(ctx, days)
+}
+
+func (r *Roller) seal(ctx context.Context, days []Day) ([]Sealed, error) {
+	gate := func(_ context.Context, in store.SealInput) ([]store.DailyCount, error) { return r.Gate.Apply(in) }
+	var out []Sealed
+	for _, d := range days {
+		res, err := r.DB.SealDay(ctx, string(d), r.Now(), gate)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, summarise(res, r.Gate.GateParams))
+	}
+	return out, nil
+}

@@ -1,0 +1,169 @@
+package batch_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally/store/storetest"
+)
+
+var seq int
+
+// addEvents stores n accepted events (n distinct visitors) in one cell.
+func addEvents(t testing.TB, db *store.DB, day, platform, campaign, conversion string, n int) {
+	t.Helper()
+	w := &store.IntakeWrite{}
+	for range n {
+		seq++
+		w.Events = append(w.Events, &store.NewEvent{
+			Cell:       store.Cell{Day: day, Platform: platform, Campaign: campaign, Conversion: conversion},
+			DedupKey:   fmt.Appendf(nil, "event-%d", seq),
+			VisitorKey: fmt.Appendf(nil, "visitor-%d", seq),
+		})
+	}
+	if err := db.WriteIntake(context.Background(), []*store.IntakeWrite{w}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range w.Events {
+		if e.Outcome != store.OutcomeAccepted {
+			t.Fatalf("event for %s: %s/%s", day, e.Outcome, e.Reason)
+		}
+	}
+}
+
+// roller seals as of a fixed clock in UTC with close_after 3h.
+func roller(db *store.DB, g batch.Gate, now string) *batch.Roller {
+	t, err := time.Parse(time.RFC3339, now)
+	if err != nil {
+		panic(err)
+	}
+	return &batch.Roller{DB: db, Loc: time.UTC, CloseAfter: 3 * time.Hour, Gate: g, Now: func() time.Time { return t }}
+}
+
+// counts renders a day range's daily_counts as "day campaign status total released" lines.
+func counts(t testing.TB, db *store.DB, from, to string) string {
+	t.Helper()
+	rows, err := db.DailyCounts(context.Background(), from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s %s %s %d %d\n", r.Day, r.Campaign, r.Status, r.Total, r.ReleasedCount)
+	}
+	return b.String()
+}
+
+func TestRollupCarry(t *testing.T) {
+	tests := []struct {
+		name   string
+		g      batch.Gate
+		events map[string]int // day -> events in campaign c (and 20 in campaign big)
+		want   string
+	}{
+		{"carry releases on day 2", gate(11, "carry", 7), map[string]int{"2026-11-01": 6, "2026-11-02": 5},
+			"2026-11-01 c held 6 0\n2026-11-02 c released 11 11\n"},
+		{"carry ends suppressed after carry_days", gate(11, "carry", 2), map[string]int{"2026-11-01": 2, "2026-11-02": 2, "2026-11-03": 2, "2026-11-04": 20},
+			"2026-11-01 c held 2 0\n2026-11-02 c held 4 0\n2026-11-03 c suppressed 6 0\n2026-11-04 c released 20 20\n"},
+		{"carry across a day with no events for the cell", gate(11, "carry", 7), map[string]int{"2026-11-01": 6, "2026-11-03": 5},
+			"2026-11-01 c held 6 0\n2026-11-02 c held 6 0\n2026-11-03 c released 11 11\n"},
+		{"suppress mode", gate(11, "suppress", 7), map[string]int{"2026-11-01": 6, "2026-11-02": 5},
+			"2026-11-01 c suppressed 6 0\n2026-11-02 c suppressed 5 0\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := storetest.Open(t)
+			for day, n := range tt.events {
+				if n > 0 {
+					addEvents(t, db, day, "meta", "c", "booking", n)
+				}
+			}
+			addEvents(t, db, "2026-11-04", "none", "", "lead", 1) // the last day is known either way
+			if _, err := roller(db, tt.g, "2026-11-05T03:00:00Z").RollupDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := counts(t, db, "2026-11-01", "2026-11-04")
+			got = strings.ReplaceAll(got, "2026-11-04  suppressed 1 0\n", "")
+			got = strings.ReplaceAll(got, "2026-11-04  held 1 0\n", "")
+			if got != tt.want {
+				t.Errorf("daily_counts:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRollupDueAndOrder(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	addEvents(t, db, "2026-11-01", "meta", "c", "booking", 12)
+	addEvents(t, db, "2026-11-03", "meta", "c", "booking", 12)
+	addEvents(t, db, "2026-11-05", "meta", "c", "booking", 12)
+
+	r := roller(db, gate(11, "carry", 7), "2026-11-04T02:59:59Z") // 11-03 ends 3h before 11-04T03:00Z
+	due, err := r.Due(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(due) != "[2026-11-01 2026-11-02]" {
+		t.Errorf("due = %v", due)
+	}
+	if _, err := r.RollupRange(ctx, "2026-11-03", "2026-11-03"); !errors.Is(err, batch.ErrNotDue) {
+		t.Errorf("not yet due day: err = %v", err)
+	}
+	r = roller(db, gate(11, "carry", 7), "2026-11-04T03:00:00Z")
+	if _, err := r.RollupRange(ctx, "2026-11-02", "2026-11-03"); !errors.Is(err, batch.ErrOutOfOrder) || !strings.Contains(err.Error(), "2026-11-01") {
+		t.Errorf("skipping 11-01: err = %v", err)
+	}
+	res, err := r.RollupDue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sealed []string
+	for _, s := range res {
+		sealed = append(sealed, fmt.Sprintf("%s:%d", s.Day, s.Events))
+	}
+	// The empty day 11-02 is sealed too; 11-05 is not due.
+	if got := strings.Join(sealed, " "); got != "2026-11-01:12 2026-11-02:0 2026-11-03:12" {
+		t.Errorf("sealed %s", got)
+	}
+	again, err := r.RollupRange(ctx, "2026-11-01", "2026-11-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range again {
+		if !s.AlreadySealed || len(s.Rows) != 0 {
+			t.Errorf("%s sealed again: %+v", s.Day, s)
+		}
+	}
+	if due, _ := r.Due(ctx); len(due) != 0 {
+		t.Errorf("still due: %v", due)
+	}
+}
+
+// TestRollupLateDayBeforeSealed: events for a day before the first sealed
+// day can still arrive; its held counts cannot be carried into the sealed
+// next day, so they end suppressed instead of held forever.
+func TestRollupLateDayBeforeSealed(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	addEvents(t, db, "2026-11-10", "meta", "c", "booking", 3)
+	r := roller(db, gate(11, "carry", 7), "2026-11-11T03:00:00Z")
+	if _, err := r.RollupDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addEvents(t, db, "2026-11-08", "meta", "c", "booking", 4)
+	if _, err := r.RollupDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := "2026-11-08 c held 4 0\n2026-11-09 c suppressed 4 0\n2026-11-10 c held 3 0\n"
+	if got := counts(t, db, "2026-11-01", "2026-11-30"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}

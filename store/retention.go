@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Purge is one day whose events were deleted past retention.
+type Purge struct {
+	Day    string
+	Events int64
+}
+
+// PurgeEvents deletes the events of every sealed day before cutoff
+// (YYYY-MM-DD, exclusive), one transaction per day, and records each day
+// and its event count in purges. Open days are never purged: their events
+// are still needed for the rollup. daily_counts is kept.
+func (db *DB) PurgeEvents(ctx context.Context, cutoff string, now time.Time) ([]Purge, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT day FROM days WHERE day < ? AND sealed_at IS NOT NULL
+		AND EXISTS (SELECT 1 FROM events WHERE events.day = days.day) ORDER BY day`, cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("store: purge: list days: %w", err)
+	}
+	var days []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: purge: list days: %w", err)
+		}
+		days = append(days, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: purge: list days: %w", err)
+	}
+	var out []Purge
+	for _, d := range days {
+		n, err := db.purgeDay(ctx, d, now)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, Purge{Day: d, Events: n})
+	}
+	return out, nil
+}
+
+func (db *DB) purgeDay(ctx context.Context, day string, now time.Time) (int64, error) {
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: purge %s: begin: %w", day, err)
+	}
+	defer tx.Rollback()
+	// Re-check inside the write transaction: only a sealed day is purged.
+	r, err := tx.ExecContext(ctx, `DELETE FROM events WHERE day = ?
+		AND EXISTS (SELECT 1 FROM days WHERE day = ? AND sealed_at IS NOT NULL)`, day, day)
+	if err != nil {
+		return 0, fmt.Errorf("store: purge %s: delete: %w", day, err)
+	}
+	n, _ := r.RowsAffected()
+	if n > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO purges (day, events, purged_at) VALUES (?, ?, ?)`,
+			day, n, FormatTime(now)); err != nil {
+			return 0, fmt.Errorf("store: purge %s: record: %w", day, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: purge %s: commit: %w", day, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Release statuses of a daily_counts row.
+const (
+	StatusReleased   = "released"
+	StatusHeld       = "held"
+	StatusSuppressed = "suppressed"
+)
+
+// GateParams are the release gate parameters stored with every row.
+type GateParams struct {
+	MinCount    int
+	SmallCounts string // "carry" or "suppress"
+	CarryDays   int
+	Noise       string // "none" or "geometric"
+	Epsilon     float64
+}
+
+// CellCount is the number of events stored for one cell of a day.
+type CellCount struct {
+	Platform, Campaign, Conversion string
+	Raw                            int64
+}
+
+// DailyCount is one daily_counts row (see migrations/0002_rollup.sql).
+type DailyCount struct {
+	Cell
+	RawCount, CarriedIn, Noise, Total, ReleasedCount int64
+	Status                                           string
+	CarryAge                                         int
+	Gate                                             GateParams
+	SealedAt                                         string
+}
+
+// SealInput is what the release gate sees when a day is sealed: the day's
+// raw counts, the cells held on the previous day, and whether the next day
+// is already sealed (a count cannot be carried into a sealed day).
+type SealInput struct {
+	Day        string
+	Raw        []CellCount
+	Held       []DailyCount
+	NextSealed bool
+}
+
+// GateFunc turns a SealInput into the day's daily_counts rows. Day and
+// SealedAt are filled in by SealDay.
+type GateFunc func(ctx context.Context, in SealInput) ([]DailyCount, error)
+
+// SealResult says what SealDay did.
+type SealResult struct {
+	Day           string
+	AlreadySealed bool
+	SealedAt      string
+	Events        int64 // events stored for the day at seal time
+	Rows          []DailyCount
+	KeysNulled    int64 // contribution hashes set NULL
+}
+
+// SealDay seals day in one transaction: it rolls up the day's events, asks
+// gate for the rows, writes them to daily_counts, deletes the day's salt,
+// nulls its contribution hashes and marks it sealed. A day that is already
+// sealed is left untouched (AlreadySealed). A day without events is sealed
+// too, so later events for it are dropped as late.
+func (db *DB) SealDay(ctx context.Context, day string, now time.Time, gate GateFunc) (SealResult, error) {
+	res := SealResult{Day: day}
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("store: seal %s: begin: %w", day, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO days (day) VALUES (?) ON CONFLICT DO NOTHING`, day); err != nil {
+		return res, fmt.Errorf("store: seal %s: create day: %w", day, err)
+	}
+	var sealedAt sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT sealed_at FROM days WHERE day = ?`, day).Scan(&sealedAt); err != nil {
+		return res, fmt.Errorf("store: seal %s: read day: %w", day, err)
+	}
+	if sealedAt.Valid {
+		res.AlreadySealed, res.SealedAt = true, sealedAt.String
+		return res, nil
+	}
+	in := SealInput{Day: day}
+	if in.Raw, err = cellCounts(ctx, tx, day); err != nil {
+		return res, fmt.Errorf("store: seal %s: %w", day, err)
+	}
+	for _, c := range in.Raw {
+		res.Events += c.Raw
+	}
+	prev, next, err := adjacentDays(day)
+	if err != nil {
+		return res, fmt.Errorf("store: seal %s: %w", day, err)
+	}
+	if in.Held, err = queryDailyCounts(ctx, tx, `WHERE day = ? AND status = 'held'`, prev); err != nil {
+		return res, fmt.Errorf("store: seal %s: held cells: %w", day, err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM days WHERE day = ? AND sealed_at IS NOT NULL)`, next).Scan(&in.NextSealed); err != nil {
+		return res, fmt.Errorf("store: seal %s: next day: %w", day, err)
+	}
+	rows, err := gate(ctx, in)
+	if err != nil {
+		return res, fmt.Errorf("store: seal %s: gate: %w", day, err)
+	}
+	res.SealedAt = FormatTime(now)
+	for i := range rows {
+		rows[i].Day, rows[i].SealedAt = day, res.SealedAt
+	}
+	if err := insertDailyCounts(ctx, tx, rows); err != nil {
+		return res, fmt.Errorf("store: seal %s: %w", day, err)
+	}
+	r, err := tx.ExecContext(ctx, `UPDATE events SET contribution_key = NULL WHERE day = ? AND contribution_key IS NOT NULL`, day)
+	if err != nil {
+		return res, fmt.Errorf("store: seal %s: null contribution keys: %w", day, err)
+	}
+	res.KeysNulled, _ = r.RowsAffected()
+	if _, err := tx.ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, res.SealedAt, day); err != nil {
+		return res, fmt.Errorf("store: seal %s: mark sealed: %w", day, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("store: seal %s: commit: %w", day, err)
+	}
+	res.Rows = rows
+	return res, nil
+}
+
+// CellCounts rolls up the events stored for day, one entry per cell in
+// cell order. While a sealed day's events are kept, this reproduces the
+// raw_count of its daily_counts rows.
+func (db *DB) CellCounts(ctx context.Context, day string) ([]CellCount, error) {
+	out, err := cellCounts(ctx, db.R, day)
+	if err != nil {
+		return nil, fmt.Errorf("store: cell counts %s: %w", day, err)
+	}
+	return out, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// cellCounts reads only the day's part of events_by_cell (a covering index).
+func cellCounts(ctx context.Context, q querier, day string) ([]CellCount, error) {
+	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, count(*) FROM events
+		WHERE day = ? GROUP BY platform, campaign, conversion ORDER BY platform, campaign, conversion`, day)
+	if err != nil {
+		return nil, fmt.Errorf("roll up events: %w", err)
+	}
+	defer rows.Close()
+	var out []CellCount
+	for rows.Next() {
+		var c CellCount
+		if err := rows.Scan(&c.Platform, &c.Campaign, &c.Conversion, &c.Raw); err != nil {
+			return nil, fmt.Errorf("roll up events: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("roll up events: %w", err)
+	}
+	return out, nil
+}
+
+// adjacentDays returns the calendar days before and after day.
+func adjacentDays(day string) (prev, next string, err error) {
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return "", "", fmt.Errorf("bad day %q: want YYYY-MM-DD", day)
+	}
+	return t.AddDate(0, 0, -1).Format(time.DateOnly), t.AddDate(0, 0, 1).Format(time.DateOnly), nil
+}
