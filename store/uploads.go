@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Upload states: the ledger vocabulary of DESIGN.md.
+const (
+	UploadPending = "pending"
+	UploadSent    = "sent"
+	UploadFailed  = "failed"
+	UploadExpired = "expired"
+	UploadDryRun  = "dry_run"
+)
+
+// Upload is one uploads row: the delivery progress of one released cell to
+// its platform. Conversions [0, Next) are resolved: Acked of them were
+// acknowledged, Rejected were refused for good.
+type Upload struct {
+	Cell
+	Count     int
+	Next      int
+	Acked     int
+	Rejected  int
+	State     string
+	Attempts  int
+	LastError string
+}
+
+// Remaining is the number of conversions not yet resolved.
+func (u *Upload) Remaining() int { return u.Count - u.Next }
+
+// QueueUploads adds a pending uploads row for every released cell of
+// platform that has none yet (only day when day is not empty). It returns
+// how many rows it added.
+func (db *DB) QueueUploads(ctx context.Context, platform, day string, now time.Time) (int, error) {
+	ts := FormatTime(now)
+	res, err := db.W.ExecContext(ctx, `INSERT INTO uploads (day, platform, campaign, conversion, count, created_at, updated_at)
+		SELECT day, platform, campaign, conversion, released_count, ?, ?
+		FROM daily_counts
+		WHERE status = 'released' AND released_count > 0 AND platform = ? AND (? = '' OR day = ?)
+		ORDER BY day, campaign, conversion
+		ON CONFLICT DO NOTHING`, ts, ts, platform, day, day)
+	if err != nil {
+		return 0, fmt.Errorf("store: queue uploads: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: queue uploads: %w", err)
+	}
+	return int(n), nil
+}
+
+// UnfinishedUploads returns platform's uploads rows with conversions left to
+// resolve, in (day, campaign, conversion) order: pending and failed rows,
+// and dry_run rows too unless dryRun (a dry run never repeats itself; a real
+// run sends what a dry run only previewed).
+func (db *DB) UnfinishedUploads(ctx context.Context, platform, day string, dryRun bool) ([]*Upload, error) {
+	states := []any{UploadPending, UploadFailed, UploadDryRun}
+	if dryRun {
+		states[2] = "" // matches no row
+	}
+	rows, err := db.R.QueryContext(ctx, `SELECT day, platform, campaign, conversion, count, next_index, acked, rejected, state, attempts, last_error
+		FROM uploads
+		WHERE platform = ? AND (? = '' OR day = ?) AND next_index < count AND state IN (?, ?, ?)
+		ORDER BY day, campaign, conversion`, append([]any{platform, day, day}, states...)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: unfinished uploads: %w", err)
+	}
+	defer rows.Close()
+	var out []*Upload
+	for rows.Next() {
+		u := &Upload{}
+		if err := rows.Scan(&u.Day, &u.Platform, &u.Campaign, &u.Conversion, &u.Count, &u.Next, &u.Acked,
+			&u.Rejected, &u.State, &u.Attempts, &u.LastError); err != nil {
+			return nil, fmt.Errorf("store: unfinished uploads: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unfinished uploads: %w", err)
+	}
+	return out, nil
+}
+
+// SaveUploads writes the progress of each row (next_index, acked, rejected,
+// state, attempts, last_error) in one transaction.
+func (db *DB) SaveUploads(ctx context.Context, ups []*Upload, now time.Time) error {
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: save uploads: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := saveUploads(ctx, tx, ups, now); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: save uploads: commit: %w", err)
+	}
+	return nil
+}
+
+func saveUploads(ctx context.Context, tx *sql.Tx, ups []*Upload, now time.Time) error {
+	ts := FormatTime(now)
+	for _, u := range ups {
+		_, err := tx.ExecContext(ctx, `UPDATE uploads SET next_index = ?, acked = ?, rejected = ?, state = ?, attempts = ?,
+			last_error = ?, updated_at = ?
+			WHERE day = ? AND platform = ? AND campaign = ? AND conversion = ?`,
+			u.Next, u.Acked, u.Rejected, u.State, u.Attempts, u.LastError, ts, u.Day, u.Platform, u.Campaign, u.Conversion)
+		if err != nil {
+			return fmt.Errorf("store: save upload %s/%s/%s/%s: %w", u.Day, u.Platform, u.Campaign, u.Conversion, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally/store/storetest"
+)
+
+func seedCount(t *testing.T, db *store.DB, day, platform, campaign, status string, released int) {
+	t.Helper()
+	_, err := db.W.Exec(`INSERT INTO daily_counts
+		(day, platform, campaign, conversion, raw_count, carried_in, noise, total, released_count, status,
+		 carry_age, gate_min_count, gate_small_counts, gate_carry_days, gate_noise, gate_epsilon, sealed_at)
+		VALUES (?, ?, ?, 'booking', 20, 0, 0, 20, ?, ?, 0, 11, 'carry', 7, 'none', 1.0, '2026-11-21T03:00:00.000Z')`,
+		day, platform, campaign, released, status)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUploadLedger(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	now := time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
+	seedCount(t, db, "2026-11-20", "meta", "a", "released", 20)
+	seedCount(t, db, "2026-11-20", "meta", "b", "held", 0)
+	seedCount(t, db, "2026-11-19", "meta", "a", "released", 15)
+	seedCount(t, db, "2026-11-20", "google", "a", "released", 20)
+
+	n, err := db.QueueUploads(ctx, "meta", "2026-11-20", now)
+	if err != nil || n != 1 {
+		t.Fatalf("queue one day = %d, %v; want 1", n, err)
+	}
+	if n, err = db.QueueUploads(ctx, "meta", "", now); err != nil || n != 1 {
+		t.Fatalf("queue all days = %d, %v; want 1 more", n, err)
+	}
+	if n, _ = db.QueueUploads(ctx, "meta", "", now); n != 0 {
+		t.Fatalf("queue again = %d, want 0", n)
+	}
+	ups, err := db.UnfinishedUploads(ctx, "meta", "", false)
+	if err != nil || len(ups) != 2 || ups[0].Day != "2026-11-19" || ups[0].Count != 15 || ups[0].State != store.UploadPending {
+		t.Fatalf("unfinished = %+v, %v", ups, err)
+	}
+
+	u := ups[1]
+	u.Attempts++
+	id, err := db.BeginUploadRequest(ctx, &store.UploadRequest{
+		Platform: "meta", Method: "POST", URL: "https://graph.example/v21.0/1/events", Body: []byte(`{"data":[]}`),
+		Attempt: 1, SentAt: now, Parts: []store.RequestPart{{Cell: u.Cell, First: 0, N: 20}},
+	}, []*store.Upload{u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Killed here: the request is on record without an answer.
+	reqs, _ := db.UploadRequests(ctx, "meta")
+	if len(reqs) != 1 || reqs[0].Status.Valid || reqs[0].Body != `{"data":[]}` {
+		t.Fatalf("requests = %+v", reqs)
+	}
+	u.Next, u.Acked, u.State = 20, 20, store.UploadSent
+	if err := db.FinishUploadRequest(ctx, id, &store.UploadResponse{Status: 200, Body: []byte(`{"events_received":20}`), ReceivedAt: now}, []*store.Upload{u}); err != nil {
+		t.Fatal(err)
+	}
+	reqs, _ = db.UploadRequests(ctx, "meta")
+	if reqs[0].Status.Int64 != 200 || reqs[0].Response.String != `{"events_received":20}` || reqs[0].Error.Valid {
+		t.Fatalf("finished request = %+v", reqs[0])
+	}
+	var parts int
+	db.R.QueryRow(`SELECT count(*) FROM upload_request_cells WHERE request_id = ? AND n = 20`, id).Scan(&parts)
+	if parts != 1 {
+		t.Errorf("request cells = %d", parts)
+	}
+	ups, _ = db.UnfinishedUploads(ctx, "meta", "", false)
+	if len(ups) != 1 || ups[0].Day != "2026-11-19" {
+		t.Fatalf("after send, unfinished = %+v", ups)
+	}
+
+	// dry_run rows are work for a real run, not for another dry run.
+	ups[0].State = store.UploadDryRun
+	if err := db.SaveUploads(ctx, ups, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.UnfinishedUploads(ctx, "meta", "", true); len(got) != 0 {
+		t.Errorf("dry run sees %d rows, want 0", len(got))
+	}
+	if got, _ := db.UnfinishedUploads(ctx, "meta", "", false); len(got) != 1 {
+		t.Errorf("real run sees %d rows, want 1", len(got))
+	}
+	if _, err := db.W.Exec(`UPDATE uploads SET state = 'lost'`); err == nil {
+		t.Error("state outside the vocabulary accepted")
+	}
+}

@@ -1,0 +1,161 @@
+// Package httpx is the HTTP plumbing the platform adapters share: a client
+// that never follows redirects (credentials go only to the configured
+// host), bounded body reads, Retry-After parsing, and network errors turned
+// into messages that cannot hold a credential.
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/config"
+)
+
+// DefaultTimeout bounds one request, answer included.
+const DefaultTimeout = 30 * time.Second
+
+// maxResponse bounds how much of an answer is read and kept.
+const maxResponse = 1 << 20
+
+// NewClient returns a client with a timeout that refuses redirects: a
+// redirect could carry a credential to another host.
+func NewClient(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return &http.Client{
+		Timeout: timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Sender sends requests built by an adapter, attaching the credential in
+// exactly one place.
+type Sender struct {
+	Client *http.Client
+	// Secret is the credential; it is scrubbed from every error message.
+	Secret config.Secret
+	// Authorize attaches Secret to the outgoing request (a header or a
+	// query parameter). It is the only code that reveals it.
+	Authorize func(r *http.Request, s config.Secret)
+}
+
+// Answer is a raw HTTP answer, or Err when none came.
+type Answer struct {
+	Status     int
+	Header     http.Header
+	Body       []byte
+	RetryAfter time.Duration
+	// Err describes a network failure, without credentials.
+	Err string
+}
+
+// Do sends r and reads the answer.
+func (s *Sender) Do(ctx context.Context, r *batch.Request) *Answer {
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, bytes.NewReader(r.Body))
+	if err != nil {
+		return &Answer{Err: s.scrub(fmt.Sprintf("build request: %v", err))}
+	}
+	for k, vs := range r.Header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	if s.Authorize != nil {
+		s.Authorize(req, s.Secret)
+	}
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		return &Answer{Err: s.scrub(netError(err))}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	_, _ = io.Copy(io.Discard, resp.Body) // drain, so the connection is reused
+	// A platform that echoed the credential must not get it into the ledger.
+	body = s.scrubBytes(body)
+	if err != nil {
+		return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: body,
+			Err: s.scrub("read response: " + netError(err))}
+	}
+	return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: body,
+		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+}
+
+// scrub removes the secret from a message, whatever put it there.
+func (s *Sender) scrub(msg string) string {
+	if v := s.Secret.Reveal(); v != "" {
+		msg = strings.ReplaceAll(msg, v, "[redacted]")
+		msg = strings.ReplaceAll(msg, url.QueryEscape(v), "[redacted]")
+	}
+	return msg
+}
+
+func (s *Sender) scrubBytes(b []byte) []byte {
+	if v := s.Secret.Reveal(); v != "" && bytes.Contains(b, []byte(v)) {
+		return bytes.ReplaceAll(b, []byte(v), []byte("[redacted]"))
+	}
+	return b
+}
+
+// netError describes a transport failure without the request URL (which,
+// for query-authenticated platforms, holds the credential).
+func netError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout: " + err.Error()
+	}
+	if errors.Is(err, context.Canceled) {
+		return "canceled: " + err.Error()
+	}
+	return "network: " + err.Error()
+}
+
+// RetryAfter parses a Retry-After value: seconds or an HTTP date. Zero
+// when absent or unreadable.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// Transient reports whether an HTTP status is worth retrying: 408, 429 and
+// every 5xx.
+func Transient(status int) bool {
+	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
+}
+
+// Reply turns a failed answer (no response) into a retryable batch.Reply.
+func (a *Answer) Reply() *batch.Reply {
+	return &batch.Reply{Class: batch.Retry, Status: a.Status, Body: a.Body, Message: a.Err}
+}
+
+// Excerpt returns at most n bytes of b as text, for messages.
+func Excerpt(b []byte, n int) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
