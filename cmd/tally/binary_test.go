@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	builtPath string
+	buildErr  error
+)
+
+// tallyBinary builds cmd/tally once per test run and returns its path.
+func tallyBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tally-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtPath = filepath.Join(dir, "tally")
+		out, err := exec.Command("go", "build", "-o", builtPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			builtPath = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build tally: %v\n%s", buildErr, builtPath)
+	}
+	return builtPath
+}
+
+// server is a `tally serve` subprocess.
+type server struct {
+	cmd  *exec.Cmd
+	Addr string
+	logs *syncBuffer
+	done chan error
+}
+
+// syncBuffer collects a subprocess's output safely.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.b.Bytes()...)
+}
+
+var listenRE = regexp.MustCompile(`intake listening.*addr"?[=:]"?([0-9.:]+)`)
+
+// startServe runs `tally serve` with args and waits until it listens.
+func startServe(t *testing.T, dir string, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(tallyBinary(t), append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Bytes()
+			s.logs.Write(append(line, '\n'))
+			if m := listenRE.FindSubmatch(line); m != nil {
+				select {
+				case addr <- string(m[1]):
+				default:
+				}
+			}
+		}
+	}()
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		s.done <- err
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	select {
+	case s.Addr = <-addr:
+	case err := <-s.done:
+		t.Fatalf("serve exited early: %v\n%s", err, s.logs.Bytes())
+	case <-ctx.Done():
+		t.Fatalf("serve did not start listening:\n%s", s.logs.Bytes())
+	}
+	return s
+}
+
+// stop sends SIGTERM and returns the exit error (nil for exit 0).
+func (s *server) stop(t *testing.T, sig os.Signal) error {
+	t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not exit after signal")
+		return nil
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestServeStoresNoMarkers drives the real binary with events whose every
+// identifying field carries a unique marker, then reads every byte of the
+// database, its WAL and the server's logs: no marker may appear.
+func TestServeStoresNoMarkers(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "tally.toml")
+	cfg := `[store]
+path = "e2e.db"
+key_file = "e2e.key"
+[intake]
+allowed_origins = ["https://clinic.example"]
+[log]
+level = "debug"
+format = "json"
+`
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"TALLY_SECRET=", "TALLY_CONFIG="}
+	srv := startServe(t, dir, env, "--config", cfgPath)
+	base := "http://" + srv.Addr
+
+	markers := map[string]string{}
+	mark := func(name string) string {
+		m := fmt.Sprintf("MK%02dX%s", len(markers), strings.ToUpper(name))
+		markers[name] = m
+		return m
+	}
+	visitor := mark("visitor")
+	send := func(path string, body any, hdr map[string]string) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		rb, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, rb)
+		}
+		var out map[string]any
+		json.Unmarshal(rb, &out)
+		return out
+	}
+	send("/v1/consent", map[string]any{"visitor_id": visitor, "purposes": map[string]bool{"advertising": true},
+		"time": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "source": "cmp-one", "version": "policy-v3"}, nil)
+
+	hdr := map[string]string{
+		"User-Agent":      mark("useragent"),
+		"X-Forwarded-For": "203.0.113." + mark("xff"),
+		"Referer":         "https://clinic.example/oncology?name=" + mark("referer"),
+		"Origin":          "https://clinic.example",
+	}
+	event := map[string]any{
+		"event_id":        mark("eventid"),
+		"event":           "appointment_booked",
+		"visitor_id":      visitor,
+		"source":          "facebook",
+		"campaign":        "spring_24",
+		"email":           mark("email") + "@example.org",
+		"phone":           "+1555" + mark("phone"),
+		"url":             "https://clinic.example/book?dx=" + mark("urlquery"),
+		"ip":              "198.51.100." + mark("ip"),
+		"user_agent":      mark("uafield"),
+		mark("fieldname"): "x",
+		"properties":      map[string]any{"diagnosis": mark("nested"), "deep": []any{map[string]any{"k": mark("deeper")}}},
+	}
+	unmapped := map[string]any{"event_id": mark("eventid2"), "event": mark("eventname"), "visitor_id": visitor}
+	badCampaign := map[string]any{"event_id": mark("eventid3"), "event": "contact_form_submitted", "visitor_id": visitor,
+		"campaign": mark("campaign") + "@example.org"}
+	noConsent := map[string]any{"event_id": mark("eventid4"), "event": "appointment_booked", "visitor_id": mark("stranger")}
+	sum := send("/v1/events", map[string]any{"events": []any{event, unmapped, badCampaign, noConsent}}, hdr)
+	if sum["accepted"] != 1.0 {
+		t.Fatalf("summary = %v, want 1 accepted", sum)
+	}
+	dropped, _ := sum["dropped"].(map[string]any)
+	if dropped["unmapped_event"] != 1.0 || dropped["bad_campaign"] != 1.0 || dropped["no_consent"] != 1.0 {
+		t.Fatalf("summary = %v", sum)
+	}
+	// The same markers through the file path: a CSV whose header holds a marker.
+	csvPath := filepath.Join(dir, "events.csv")
+	csv := fmt.Sprintf("event_id,event,visitor_id,source,%s\n%s,appointment_booked,%s,google,%s\n",
+		mark("csvheader"), mark("csvid"), visitor, mark("csvvalue"))
+	if err := os.WriteFile(csvPath, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	dbFiles := func() map[string][]byte {
+		out := map[string][]byte{}
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if b, err := os.ReadFile(filepath.Join(dir, "e2e.db"+suffix)); err == nil {
+				out["e2e.db"+suffix] = b
+			}
+		}
+		return out
+	}
+	live := dbFiles()
+	if len(live["e2e.db-wal"]) == 0 {
+		t.Fatal("no WAL file while serving; the test would not read it")
+	}
+	if err := srv.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("serve exit after SIGTERM: %v, want 0\n%s", err, srv.logs.Bytes())
+	}
+	ingest := exec.Command(tallyBinary(t), "--config", cfgPath, "ingest", csvPath)
+	ingest.Dir = dir
+	ingest.Env = append(os.Environ(), env...)
+	ingestOut, err := ingest.CombinedOutput()
+	if err != nil || !bytes.Contains(ingestOut, []byte("accepted 1")) {
+		t.Fatalf("ingest: %v\n%s", err, ingestOut)
+	}
+
+	sources := map[string][]byte{"serve log": srv.logs.Bytes(), "ingest output": ingestOut}
+	for name, b := range live {
+		sources["live "+name] = b
+	}
+	for name, b := range dbFiles() {
+		sources[name] = b
+	}
+	for src, b := range sources {
+		for field, m := range markers {
+			if bytes.Contains(b, []byte(m)) {
+				t.Errorf("marker of %s found in %s", field, src)
+			}
+		}
+	}
+}
