@@ -1,0 +1,67 @@
+package httpx
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/config"
+)
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
+	tests := map[string]time.Duration{
+		"":                              0,
+		"12":                            12 * time.Second,
+		"-3":                            0,
+		"soon":                          0,
+		"Sat, 21 Nov 2026 06:00:30 GMT": 30 * time.Second,
+		"Sat, 21 Nov 2026 05:00:00 GMT": 0,
+	}
+	for in, want := range tests {
+		if got := RetryAfter(in, now); got != want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestSenderNeverLeaksTheSecret(t *testing.T) {
+	const secret = "s3cr3t-t0ken"
+	queryAuth := func(r *http.Request, s config.Secret) {
+		q := r.URL.Query()
+		q.Set("access_token", s.Reveal())
+		r.URL.RawQuery = q.Encode()
+	}
+	// A redirect would carry the query credential to another host.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("redirect followed to %s", r.URL)
+	}))
+	defer other.Close()
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, other.URL+"/steal?"+r.URL.RawQuery, http.StatusFound)
+			return
+		}
+		w.Write([]byte(`{"error":"bad token ` + r.URL.Query().Get("access_token") + `"}`))
+	}))
+	defer echo.Close()
+	s := &Sender{Client: NewClient(time.Second), Secret: config.NewSecret(secret), Authorize: queryAuth}
+
+	a := s.Do(context.Background(), &batch.Request{Method: "POST", URL: echo.URL + "/x"})
+	if strings.Contains(string(a.Body), secret) {
+		t.Errorf("echoed secret kept in body: %s", a.Body)
+	}
+	if a := s.Do(context.Background(), &batch.Request{Method: "POST", URL: echo.URL + "/redirect"}); a.Status != http.StatusFound {
+		t.Errorf("redirect status = %d", a.Status)
+	}
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	a = s.Do(context.Background(), &batch.Request{Method: "POST", URL: dead.URL + "/x"})
+	if a.Err == "" || strings.Contains(a.Err, secret) || strings.Contains(a.Err, "access_token") {
+		t.Errorf("network error %q", a.Err)
+	}
+}
