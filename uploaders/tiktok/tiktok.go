@@ -1,0 +1,153 @@
+// Package tiktok sends synthetic conversions to TikTok's Events API 2.0:
+// POST {endpoint}/open_api/v1.3/event/track/ with the Access-Token header.
+package tiktok
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/uploaders/internal/httpx"
+)
+
+// MaxBatch is the most events one request carries.
+const MaxBatch = 1000
+
+// window: offline events at most 28 days old, with a day of margin.
+const window = 27 * 24 * time.Hour
+
+// Config is what the adapter needs; cmd fills it from [uploaders.tiktok].
+type Config struct {
+	Endpoint      string
+	EventSource   string // offline, web, crm or app
+	EventSourceID string
+	TestEventCode string
+	Events        map[string]string
+	Token         config.Secret // empty for dry runs
+	Timeout       time.Duration
+}
+
+// TikTok is the Events API uploader.
+type TikTok struct {
+	cfg    Config
+	url    string
+	sender *httpx.Sender
+}
+
+var _ batch.Uploader = (*TikTok)(nil)
+
+// New returns a TikTok uploader with its HTTP client built once.
+func New(cfg Config) *TikTok {
+	return &TikTok{cfg: cfg, url: strings.TrimRight(cfg.Endpoint, "/") + "/open_api/v1.3/event/track/", sender: &httpx.Sender{
+		Client: httpx.NewClient(cfg.Timeout),
+		Secret: cfg.Token,
+		// The one place the token is attached: a header, never the URL.
+		Authorize: func(r *http.Request, s config.Secret) { r.Header.Set("Access-Token", s.Reveal()) },
+	}}
+}
+
+// Spec describes TikTok's limits.
+func (t *TikTok) Spec() batch.Spec {
+	return batch.Spec{Platform: config.PlatformTikTok, MaxBatch: MaxBatch, Window: window}
+}
+
+type body struct {
+	EventSource   string  `json:"event_source"`
+	EventSourceID string  `json:"event_source_id"`
+	TestEventCode string  `json:"test_event_code,omitempty"`
+	Data          []event `json:"data"`
+}
+
+type event struct {
+	Event      string     `json:"event"`
+	EventTime  int64      `json:"event_time"`
+	EventID    string     `json:"event_id"`
+	User       user       `json:"user"`
+	Properties properties `json:"properties"`
+}
+
+// user holds only the keyed synthetic external id the schema wants.
+type user struct {
+	ExternalID string `json:"external_id"`
+}
+
+type properties struct {
+	CampaignID string `json:"campaign_id,omitempty"`
+	Conversion string `json:"conversion"`
+}
+
+// Build encodes the batch as TikTok's JSON body.
+func (t *TikTok) Build(b *batch.Batch) (*batch.Request, error) {
+	out := body{EventSource: t.cfg.EventSource, EventSourceID: t.cfg.EventSourceID, TestEventCode: t.cfg.TestEventCode,
+		Data: make([]event, len(b.Items))}
+	for i, c := range b.Items {
+		name := c.Conversion
+		if n, ok := t.cfg.Events[c.Conversion]; ok {
+			name = n
+		}
+		out.Data[i] = event{Event: name, EventTime: c.Time.Unix(), EventID: c.EventID,
+			User: user{ExternalID: c.ExternalID}, Properties: properties{CampaignID: c.Campaign, Conversion: c.Conversion}}
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("tiktok: encode: %w", err)
+	}
+	return &batch.Request{Method: http.MethodPost, URL: t.url,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: data}, nil
+}
+
+// Send sends the request with the token and judges TikTok's answer.
+func (t *TikTok) Send(ctx context.Context, r *batch.Request) *batch.Reply {
+	a := t.sender.Do(ctx, r)
+	if a.Err != "" {
+		return a.Reply()
+	}
+	return judge(a)
+}
+
+type answer struct {
+	Code      *int   `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+// judge reads an answer. TikTok answers HTTP 200 even to business errors:
+// code 0 is success, 40100 is rate limiting (retry), 40002 a validation
+// error (the batch is bisected), other codes are permanent.
+func judge(a *httpx.Answer) *batch.Reply {
+	r := &batch.Reply{Status: a.Status, Body: a.Body, RetryAfter: a.RetryAfter}
+	var ans answer
+	jsonErr := json.Unmarshal(a.Body, &ans)
+	if a.Status != 200 || jsonErr != nil || ans.Code == nil {
+		r.Message = fmt.Sprintf("tiktok: HTTP %d: %s", a.Status, httpx.Excerpt(a.Body, 200))
+		switch {
+		case httpx.Transient(a.Status), a.Status == 200:
+			r.Class = batch.Retry // a 200 without a code is a broken answer
+		case a.Status == 401 || a.Status == 403:
+			r.Class = batch.Fatal
+		default:
+			r.Class = batch.Reject
+		}
+		return r
+	}
+	code := *ans.Code
+	if code == 0 {
+		r.Class = batch.OK
+		return r
+	}
+	r.Message = fmt.Sprintf("tiktok: code %d: %s (request_id %s)", code, ans.Message, ans.RequestID)
+	switch {
+	case code == 40100, code >= 50000:
+		r.Class = batch.Retry
+	case code == 40002:
+		r.Class = batch.Reject
+	default:
+		r.Class = batch.Fatal
+	}
+	return r
+}
