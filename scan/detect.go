@@ -199,11 +199,22 @@ const (
 	maxEvidence     = 160
 )
 
-// snippet returns s[start:end] widened by a little context on each side,
-// with whitespace collapsed, cut to maxEvidence runes and valid UTF-8.
+// segmentSep separates the pieces of a page's code (one inline script,
+// one attribute value) so that evidence never runs from one into the next.
+const segmentSep = "\n\x1e\n"
+
+// snippet returns s[start:end] widened by a little context on each side
+// (never past a segment boundary), with whitespace collapsed, cut to
+// maxEvidence runes and valid UTF-8; "…" marks where it was cut.
 func snippet(s string, start, end int) string {
 	from := max(0, start-evidenceContext)
 	to := min(len(s), end+evidenceContext)
+	if i := strings.LastIndexByte(s[from:start], '\x1e'); i >= 0 {
+		from += i + 1
+	}
+	if i := strings.IndexByte(s[end:to], '\x1e'); i >= 0 {
+		to = end + i
+	}
 	// Do not cut a multi-byte character in half.
 	for from > 0 && !utf8.RuneStart(s[from]) {
 		from--
@@ -212,8 +223,16 @@ func snippet(s string, start, end int) string {
 		to++
 	}
 	out := strings.Join(strings.Fields(strings.ToValidUTF8(s[from:to], "")), " ")
+	if from > 0 && s[from-1] != '\x1e' && !isSpace(s[from-1]) && !isSpace(s[from]) {
+		out = "…" + out
+	}
+	if to < len(s) && s[to] != '\x1e' && !isSpace(s[to]) && !isSpace(s[to-1]) {
+		out += "…"
+	}
 	if utf8.RuneCountInString(out) > maxEvidence {
 		out = string([]rune(out)[:maxEvidence-1]) + "…"
 	}
 	return out
 }
+
+func isSpace(b byte) bool { return b == ' ' || b == '\n' || b == '\t' || b == '\r' || b == '\f' }

@@ -107,6 +107,8 @@ func writeCode(b *strings.Builder, s string) {
 	if s == "" {
 		return
 	}
+	if b.Len() > 0 {
+		b.WriteString(segmentSep)
+	}
 	b.WriteString(s)
-	b.WriteByte('\n')
 }
