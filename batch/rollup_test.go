@@ -27,9 +27,7 @@ func addEvents(t testing.TB, db *store.DB, day, platform, campaign, conversion s
 			VisitorKey: fmt.Appendf(nil, "visitor-%d", seq),
 		})
 	}
-	if err := db.WriteIntake(context.Background(), []*store.IntakeWrite{w}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.WriteEvents(t, db, w)
 	for _, e := range w.Events {
 		if e.Outcome != store.OutcomeAccepted {
 			t.Fatalf("event for %s: %s/%s", day, e.Outcome, e.Reason)

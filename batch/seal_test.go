@@ -112,9 +112,7 @@ func TestSealForgetsContributions(t *testing.T) {
 	}
 	late := &store.NewEvent{Cell: store.Cell{Day: "2026-11-01", Platform: "meta", Campaign: "c", Conversion: "booking"},
 		DedupKey: []byte("late-event"), VisitorKey: []byte("late-visitor")}
-	if err := db.WriteIntake(ctx, []*store.IntakeWrite{{Events: []*store.NewEvent{late}}}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.WriteEvents(t, db, &store.IntakeWrite{Events: []*store.NewEvent{late}})
 	if late.Outcome != store.OutcomeDropped || late.Reason != store.ReasonLate {
 		t.Errorf("event for a sealed day: %s/%s, want dropped/late", late.Outcome, late.Reason)
 	}

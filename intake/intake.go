@@ -58,10 +58,7 @@ func (in *Intake) Process(ctx context.Context, raws []json.RawMessage, gpc, wait
 			iw.Drops[store.OutcomeKey{Day: today, Outcome: store.OutcomeInvalid}]++
 			continue
 		}
-		v, err := in.Pipeline.Check(ctx, ev, gpc)
-		if err != nil {
-			return Summary{}, err
-		}
+		v := in.Pipeline.Check(ev, gpc)
 		if v.Event != nil {
 			iw.Events = append(iw.Events, v.Event)
 			continue

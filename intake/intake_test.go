@@ -31,12 +31,12 @@ func newFixture(t *testing.T, mod func(*config.Config)) *fixture {
 		t.Fatal(err)
 	}
 	db := storetest.Open(t)
-	p, err := intake.NewPipeline(cfg, []byte("test-key-0123456789"), db)
+	p, err := intake.NewPipeline(cfg, []byte("test-key-0123456789"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Now = func() time.Time { return testNow }
-	w := intake.NewWriter(db, 64, 1000)
+	w := intake.NewWriter(db, p.ConsentRule(), 64, 1000)
 	t.Cleanup(w.Close)
 	return &fixture{db: db, in: &intake.Intake{Pipeline: p, Writer: w}}
 }

@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -16,18 +15,12 @@ import (
 // futureSkew is how far ahead of the clock an event time may be.
 const futureSkew = 5 * time.Minute
 
-// ConsentLookup finds a visitor's latest consent record at or before t.
-type ConsentLookup interface {
-	ConsentAt(ctx context.Context, visitorKey []byte, purpose string, t time.Time) (store.Consent, bool, error)
-}
-
 // Pipeline runs the checks of DESIGN.md in order. It holds no per-person
 // state: everything it decides is either a drop counted by reason or a
 // store.NewEvent carrying only a cell and keyed hashes.
 type Pipeline struct {
 	cfg      *config.Config
 	key      []byte
-	consents ConsentLookup
 	loc      *time.Location
 	campaign *regexp.Regexp
 	sources  map[string]string
@@ -35,7 +28,7 @@ type Pipeline struct {
 }
 
 // NewPipeline builds a pipeline from a validated config and the hash key.
-func NewPipeline(cfg *config.Config, key []byte, consents ConsentLookup) (*Pipeline, error) {
+func NewPipeline(cfg *config.Config, key []byte) (*Pipeline, error) {
 	loc, err := time.LoadLocation(cfg.Rollup.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("intake: timezone: %w", err)
@@ -48,20 +41,23 @@ func NewPipeline(cfg *config.Config, key []byte, consents ConsentLookup) (*Pipel
 	for k, v := range cfg.Sources {
 		sources[strings.ToLower(k)] = v
 	}
-	return &Pipeline{cfg: cfg, key: key, consents: consents, loc: loc, campaign: re, sources: sources, Now: time.Now}, nil
+	return &Pipeline{cfg: cfg, key: key, loc: loc, campaign: re, sources: sources, Now: time.Now}, nil
 }
 
-// Verdict is the stateless part of an event's fate: either a decided drop
-// (Outcome set) or an event for the writer to judge (Event set).
+// Verdict is the part of an event's fate decided without the database:
+// either a drop (Outcome set) or an event for the writer to judge (Event
+// set), which checks consent before anything else.
 type Verdict struct {
 	Outcome, Reason string
 	Day             string
 	Event           *store.NewEvent
 }
 
-// Check runs every check up to the event-time checks. gpc reports the
-// request's Sec-GPC header. Errors are store failures, never bad input.
-func (p *Pipeline) Check(ctx context.Context, ev Event, gpc bool) (Verdict, error) {
+// Check runs every check that needs no database. gpc reports the request's
+// Sec-GPC header. A later check that fails (unmapped event, bad campaign,
+// event time) is recorded as the event's Pending reason: the writer applies
+// it only when consent holds, so the outcome follows DESIGN.md's order.
+func (p *Pipeline) Check(ev Event, gpc bool) Verdict {
 	now := p.Now()
 	at := ev.Time
 	if at.IsZero() {
@@ -73,52 +69,37 @@ func (p *Pipeline) Check(ctx context.Context, ev Event, gpc bool) (Verdict, erro
 		// time cannot create rows for arbitrary days.
 		day = p.Day(now)
 	}
-	drop := func(reason string) Verdict {
-		return Verdict{Outcome: store.OutcomeDropped, Reason: reason, Day: day}
-	}
 	if gpc && p.cfg.Consent.HonorGPC {
-		return drop(store.ReasonGPC), nil
+		return Verdict{Outcome: store.OutcomeDropped, Reason: store.ReasonGPC, Day: day}
 	}
-	visitorKey := p.Hash("visitor", ev.VisitorID)
-	ok, err := p.consented(ctx, visitorKey, at)
-	if err != nil {
-		return Verdict{}, err
-	}
-	if !ok {
-		return drop(store.ReasonNoConsent), nil
-	}
+	ne := &store.NewEvent{VisitorKey: p.Hash("visitor", ev.VisitorID), At: at}
+	ne.Day = day
 	conversion, ok := p.cfg.Events[ev.Name]
-	if !ok {
-		return drop(store.ReasonUnmappedEvent), nil
-	}
-	platform, ok := p.sources[strings.ToLower(ev.Source)]
-	if !ok {
+	platform, known := p.sources[strings.ToLower(ev.Source)]
+	if !known {
 		platform = config.PlatformNone
 	}
-	if ev.Campaign != "" && !p.campaign.MatchString(ev.Campaign) {
-		return drop(store.ReasonBadCampaign), nil
+	switch {
+	case !ok:
+		ne.Pending = store.ReasonUnmappedEvent
+	case ev.Campaign != "" && !p.campaign.MatchString(ev.Campaign):
+		ne.Pending = store.ReasonBadCampaign
+	case at.After(now.Add(futureSkew)):
+		ne.Pending = store.ReasonFuture
+	case at.Before(now.Add(-p.cfg.Intake.MaxEventAge.D())):
+		ne.Pending = store.ReasonTooOld
+	default:
+		// Only an event that passed every check carries a cell and a
+		// dedup key; a dropped one carries nothing but its day.
+		ne.Cell = store.Cell{Day: day, Platform: platform, Campaign: ev.Campaign, Conversion: conversion}
+		ne.DedupKey = p.Hash("event_id", ev.EventID)
 	}
-	if at.After(now.Add(futureSkew)) {
-		return drop(store.ReasonFuture), nil
-	}
-	if at.Before(now.Add(-p.cfg.Intake.MaxEventAge.D())) {
-		return drop(store.ReasonTooOld), nil
-	}
-	return Verdict{Day: day, Event: &store.NewEvent{
-		Cell:       store.Cell{Day: day, Platform: platform, Campaign: ev.Campaign, Conversion: conversion},
-		DedupKey:   p.Hash("event_id", ev.EventID),
-		VisitorKey: visitorKey,
-	}}, nil
+	return Verdict{Day: day, Event: ne}
 }
 
-// consented reports whether the visitor's latest record at or before t is
-// a grant younger than consent.max_age. No record means no.
-func (p *Pipeline) consented(ctx context.Context, visitorKey []byte, t time.Time) (bool, error) {
-	c, ok, err := p.consents.ConsentAt(ctx, visitorKey, p.cfg.Consent.Purpose, t)
-	if err != nil {
-		return false, fmt.Errorf("intake: consent: %w", err)
-	}
-	return ok && c.Granted && t.Sub(c.Time) <= p.cfg.Consent.MaxAge.D(), nil
+// ConsentRule is the consent configuration as the writer applies it.
+func (p *Pipeline) ConsentRule() store.ConsentRule {
+	return store.ConsentRule{Purpose: p.cfg.Consent.Purpose, MaxAge: p.cfg.Consent.MaxAge.D()}
 }
 
 // Day is t's calendar day in rollup.timezone.

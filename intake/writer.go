@@ -17,7 +17,7 @@ var ErrClosed = errors.New("intake: writer closed")
 
 // IntakeCommitter commits groups of intake writes in one transaction.
 type IntakeCommitter interface {
-	WriteIntake(ctx context.Context, writes []*store.IntakeWrite) error
+	WriteIntake(ctx context.Context, rule store.ConsentRule, writes []*store.IntakeWrite) error
 }
 
 // Writer is the single writer goroutine: it drains whatever requests are
@@ -26,6 +26,7 @@ type IntakeCommitter interface {
 // requests.
 type Writer struct {
 	db        IntakeCommitter
+	rule      store.ConsentRule
 	queue     chan *job
 	done      chan struct{}
 	mu        sync.RWMutex
@@ -42,9 +43,10 @@ type job struct {
 }
 
 // NewWriter starts a writer with a queue of queueLen requests; a commit
-// carries at most maxEvents events (beyond the first request).
-func NewWriter(db IntakeCommitter, queueLen, maxEvents int) *Writer {
-	w := &Writer{db: db, queue: make(chan *job, queueLen), done: make(chan struct{}), maxEvents: maxEvents}
+// carries at most maxEvents events (beyond the first request). rule is the
+// consent every event must hold.
+func NewWriter(db IntakeCommitter, rule store.ConsentRule, queueLen, maxEvents int) *Writer {
+	w := &Writer{db: db, rule: rule, queue: make(chan *job, queueLen), done: make(chan struct{}), maxEvents: maxEvents}
 	go w.loop()
 	return w
 }
@@ -129,7 +131,7 @@ func (w *Writer) loop() {
 		}
 		// A background context: a request whose client went away must not
 		// abort the commit of the others in its group.
-		err := w.db.WriteIntake(context.Background(), writes)
+		err := w.db.WriteIntake(context.Background(), w.rule, writes)
 		if err == nil && w.OnCommit != nil {
 			w.OnCommit(len(group), n)
 		}

@@ -51,11 +51,13 @@ func (db *DB) AddConsents(ctx context.Context, recs []Consent, now time.Time) er
 // or before t (a withdrawal wins a tie with a grant at the same instant), or
 // ok=false when there is none.
 func (db *DB) ConsentAt(ctx context.Context, visitorKey []byte, purpose string, t time.Time) (c Consent, ok bool, err error) {
+	return consentAt(ctx, db.stmts.consentAt, visitorKey, purpose, t)
+}
+
+func consentAt(ctx context.Context, stmt *sql.Stmt, visitorKey []byte, purpose string, t time.Time) (c Consent, ok bool, err error) {
 	var granted bool
 	var at string
-	err = db.R.QueryRowContext(ctx, `SELECT granted, time FROM consents
-		WHERE visitor_key = ? AND purpose = ? AND time <= ?
-		ORDER BY time DESC, granted ASC, id DESC LIMIT 1`, visitorKey, purpose, FormatTime(t)).Scan(&granted, &at)
+	err = stmt.QueryRowContext(ctx, visitorKey, purpose, FormatTime(t)).Scan(&granted, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Consent{}, false, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // Intake outcomes and drop reasons: the fixed vocabulary of DESIGN.md.
@@ -39,17 +40,30 @@ type Cell struct {
 	Day, Platform, Campaign, Conversion string
 }
 
-// NewEvent is an event that passed every stateless check and now needs the
-// stateful ones (late, duplicate, over_bound) inside the write transaction.
+// NewEvent is an event that passed the checks that need no database
+// (required fields, GPC) and now needs the stateful ones inside the write
+// transaction: consent first, then late, duplicate and over_bound.
 type NewEvent struct {
 	Cell
 	// DedupKey is the keyed hash of the client's event_id.
 	DedupKey []byte
 	// VisitorKey is the keyed hash of the visitor id. It is never stored:
-	// it only feeds the per-day salted contribution key.
+	// it looks up consent and feeds the per-day salted contribution key.
 	VisitorKey []byte
+	// At is the event time; consent must hold at that instant.
+	At time.Time
+	// Pending, when set, is the drop reason of a later pipeline check
+	// (unmapped_event, bad_campaign, future, too_old) that applies only if
+	// consent holds: consent is checked first and names the outcome first.
+	Pending string
 	// Outcome and Reason are set by WriteIntake.
 	Outcome, Reason string
+}
+
+// ConsentRule is what makes a consent record valid for an event.
+type ConsentRule struct {
+	Purpose string
+	MaxAge  time.Duration
 }
 
 // IntakeWrite is one acknowledged unit (an HTTP request or a file chunk):
@@ -62,17 +76,17 @@ type IntakeWrite struct {
 // WriteIntake commits several IntakeWrites in one transaction (group commit),
 // deciding each event's outcome and counting every outcome. On error nothing
 // is committed and no outcome may be acknowledged.
-func (db *DB) WriteIntake(ctx context.Context, writes []*IntakeWrite) error {
+//
+// Consent is looked up on the writer's own connection, inside the same
+// transaction as the insert: its page cache stays warm across commits, and
+// a withdrawal committed before the transaction always wins.
+func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*IntakeWrite) error {
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: intake: begin: %w", err)
 	}
 	defer tx.Rollback()
-	w := intakeTx{ctx: ctx, tx: tx, days: map[string]dayState{}, counts: map[OutcomeKey]int{}}
-	if err := w.prepare(); err != nil {
-		return err
-	}
-	defer w.close()
+	w := intakeTx{ctx: ctx, tx: tx, days: map[string]dayState{}, counts: map[OutcomeKey]int{}, s: &db.stmts, rule: rule}
 	for _, iw := range writes {
 		for k, n := range iw.Drops {
 			w.counts[k] += n
@@ -103,27 +117,8 @@ type intakeTx struct {
 	tx     *sql.Tx
 	days   map[string]dayState
 	counts map[OutcomeKey]int
-	insert *sql.Stmt
-	dedup  *sql.Stmt
-}
-
-func (w *intakeTx) prepare() error {
-	var err error
-	w.insert, err = w.tx.PrepareContext(w.ctx, `INSERT INTO events (day, platform, campaign, conversion, dedup_key, contribution_key)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return fmt.Errorf("store: intake: prepare insert: %w", err)
-	}
-	w.dedup, err = w.tx.PrepareContext(w.ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE dedup_key = ?)`)
-	if err != nil {
-		return fmt.Errorf("store: intake: prepare dedup: %w", err)
-	}
-	return nil
-}
-
-func (w *intakeTx) close() {
-	w.insert.Close()
-	w.dedup.Close()
+	s      *hotStmts
+	rule   ConsentRule
 }
 
 // day returns the day's salt and sealed state, creating the day (with a
@@ -136,12 +131,12 @@ func (w *intakeTx) day(day string) (dayState, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return dayState{}, fmt.Errorf("store: intake: salt: %w", err)
 	}
-	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO days (day, salt) VALUES (?, ?) ON CONFLICT DO NOTHING`, day, salt); err != nil {
+	if _, err := w.tx.StmtContext(w.ctx, w.s.dayInsert).ExecContext(w.ctx, day, salt); err != nil {
 		return dayState{}, fmt.Errorf("store: intake: create day: %w", err)
 	}
 	var st dayState
 	var sealedAt sql.NullString
-	if err := w.tx.QueryRowContext(w.ctx, `SELECT salt, sealed_at FROM days WHERE day = ?`, day).Scan(&st.salt, &sealedAt); err != nil {
+	if err := w.tx.StmtContext(w.ctx, w.s.daySelect).QueryRowContext(w.ctx, day).Scan(&st.salt, &sealedAt); err != nil {
 		return dayState{}, fmt.Errorf("store: intake: read day: %w", err)
 	}
 	st.sealed = sealedAt.Valid
@@ -150,6 +145,18 @@ func (w *intakeTx) day(day string) (dayState, error) {
 }
 
 func (w *intakeTx) write(ev *NewEvent) error {
+	ok, err := w.consented(ev)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		ev.Outcome, ev.Reason = OutcomeDropped, ReasonNoConsent
+		return nil
+	}
+	if ev.Pending != "" {
+		ev.Outcome, ev.Reason = OutcomeDropped, ev.Pending
+		return nil
+	}
 	st, err := w.day(ev.Day)
 	if err != nil {
 		return err
@@ -158,7 +165,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		ev.Outcome, ev.Reason = OutcomeDropped, ReasonLate
 		return nil
 	}
-	res, err := w.insert.ExecContext(w.ctx, ev.Day, ev.Platform, ev.Campaign, ev.Conversion, ev.DedupKey, ContributionKey(st.salt, ev.VisitorKey, ev.Cell))
+	res, err := w.tx.StmtContext(w.ctx, w.s.insertEvent).ExecContext(w.ctx, ev.Day, ev.Platform, ev.Campaign, ev.Conversion, ev.DedupKey, ContributionKey(st.salt, ev.VisitorKey, ev.Cell))
 	if err != nil {
 		return fmt.Errorf("store: intake: insert event: %w", err)
 	}
@@ -167,7 +174,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		return nil
 	}
 	var dup bool
-	if err := w.dedup.QueryRowContext(w.ctx, ev.DedupKey).Scan(&dup); err != nil {
+	if err := w.tx.StmtContext(w.ctx, w.s.dedup).QueryRowContext(w.ctx, ev.DedupKey).Scan(&dup); err != nil {
 		return fmt.Errorf("store: intake: dedup: %w", err)
 	}
 	if dup {
@@ -178,25 +185,26 @@ func (w *intakeTx) write(ev *NewEvent) error {
 	return nil
 }
 
+// consented reports whether the visitor's latest record at or before the
+// event is a grant no older than the rule's MaxAge. No record means no.
+func (w *intakeTx) consented(ev *NewEvent) (bool, error) {
+	c, ok, err := consentAt(w.ctx, w.tx.StmtContext(w.ctx, w.s.consentAtW), ev.VisitorKey, w.rule.Purpose, ev.At)
+	if err != nil {
+		return false, err
+	}
+	return ok && c.Granted && ev.At.Sub(c.Time) <= w.rule.MaxAge, nil
+}
+
 func (w *intakeTx) flushCounts() error {
 	if len(w.counts) == 0 {
 		return nil
 	}
-	return addOutcomes(w.ctx, w.tx, w.counts)
-}
-
-func addOutcomes(ctx context.Context, tx *sql.Tx, counts map[OutcomeKey]int) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO intake_outcomes (day, outcome, reason, count) VALUES (?, ?, ?, ?)
-		ON CONFLICT (day, outcome, reason) DO UPDATE SET count = count + excluded.count`)
-	if err != nil {
-		return fmt.Errorf("store: intake: prepare outcomes: %w", err)
-	}
-	defer stmt.Close()
-	for k, n := range counts {
+	stmt := w.tx.StmtContext(w.ctx, w.s.outcome)
+	for k, n := range w.counts {
 		if n == 0 {
 			continue
 		}
-		if _, err := stmt.ExecContext(ctx, k.Day, k.Outcome, k.Reason, n); err != nil {
+		if _, err := stmt.ExecContext(w.ctx, k.Day, k.Outcome, k.Reason, n); err != nil {
 			return fmt.Errorf("store: intake: count outcome: %w", err)
 		}
 	}

@@ -18,9 +18,7 @@ func addCell(t *testing.T, db *store.DB, c store.Cell, n int) {
 		id := fmt.Sprintf("%s/%s/%d", c.Day, c.Campaign, i)
 		w.Events = append(w.Events, &store.NewEvent{Cell: c, DedupKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
 	}
-	if err := db.WriteIntake(context.Background(), []*store.IntakeWrite{w}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.WriteEvents(t, db, w)
 }
 
 // releaseAll is a trivial gate: every cell released as counted.

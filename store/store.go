@@ -35,6 +35,10 @@ type DB struct {
 	W    *sql.DB
 	R    *sql.DB
 	Path string
+
+	// Statements on the hot intake path, prepared once: parsing SQL per
+	// event would cost more than running it.
+	stmts hotStmts
 }
 
 // Options tunes Open.
@@ -95,11 +99,16 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	r.SetMaxOpenConns(opt.Readers)
 	r.SetMaxIdleConns(opt.Readers)
 	db.R = r
+	if err := db.stmts.prepare(ctx, w, r); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.close()
 	var err error
 	if db.R != nil {
 		err = db.R.Close()
@@ -140,6 +149,14 @@ func migrationNames() []string {
 // new file at once cannot both migrate.
 func migrate(ctx context.Context, db *sql.DB) error {
 	names := migrationNames()
+	// user_version N means "migrations 0001..N applied", so files must be
+	// numbered without gaps: a missing number would make a later file run
+	// twice once the gap is filled.
+	for i, name := range names {
+		if !strings.HasPrefix(name, fmt.Sprintf("%04d_", i+1)) {
+			return fmt.Errorf("store: migration %s is out of sequence: want %04d_*.sql", name, i+1)
+		}
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: migrate: begin: %w", err)

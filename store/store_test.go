@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +12,18 @@ import (
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
+
+func TestMigrationFilesAreNumberedWithoutGaps(t *testing.T) {
+	entries, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		if want := fmt.Sprintf("%04d_", i+1); !strings.HasPrefix(e.Name(), want) {
+			t.Errorf("migration %s: want prefix %s", e.Name(), want)
+		}
+	}
+}
 
 func TestMigrations(t *testing.T) {
 	ctx := context.Background()
@@ -56,9 +70,18 @@ func TestMigrations(t *testing.T) {
 func TestWriteIntakeOutcomes(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
+	rule := store.ConsentRule{Purpose: "advertising", MaxAge: time.Hour}
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var grants []store.Consent
+	for _, v := range []string{"a", "b", "z"} {
+		grants = append(grants, store.Consent{VisitorKey: []byte("v-" + v), Purpose: "advertising", Granted: true, Time: t0})
+	}
+	if err := db.AddConsents(ctx, grants, t0); err != nil {
+		t.Fatal(err)
+	}
 	cell := store.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "c1", Conversion: "booking"}
 	ev := func(id, visitor string, c store.Cell) *store.NewEvent {
-		return &store.NewEvent{Cell: c, DedupKey: []byte("id-" + id), VisitorKey: []byte("v-" + visitor)}
+		return &store.NewEvent{Cell: c, DedupKey: []byte("id-" + id), VisitorKey: []byte("v-" + visitor), At: t0.Add(time.Minute)}
 	}
 	other := cell
 	other.Campaign = "c2"
@@ -67,12 +90,13 @@ func TestWriteIntakeOutcomes(t *testing.T) {
 		ev("1", "b", cell),  // duplicate event id
 		ev("2", "a", cell),  // same visitor, same cell: over_bound
 		ev("3", "a", other), // same visitor, other cell: accepted
+		ev("4", "q", cell),  // no consent record
 	}
 	w := &store.IntakeWrite{Events: batch, Drops: map[store.OutcomeKey]int{{Day: cell.Day, Outcome: "dropped", Reason: "gpc"}: 2}}
-	if err := db.WriteIntake(ctx, []*store.IntakeWrite{w}); err != nil {
+	if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{w}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"accepted/", "duplicate/", "dropped/over_bound", "accepted/"}
+	want := []string{"accepted/", "duplicate/", "dropped/over_bound", "accepted/", "dropped/no_consent"}
 	for i, e := range batch {
 		if got := e.Outcome + "/" + e.Reason; got != want[i] {
 			t.Errorf("event %d: %s, want %s", i, got, want[i])
@@ -99,7 +123,7 @@ func TestWriteIntakeOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	late := ev("9", "z", cell)
-	if err := db.WriteIntake(ctx, []*store.IntakeWrite{{Events: []*store.NewEvent{late}}}); err != nil {
+	if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{{Events: []*store.NewEvent{late}}}); err != nil {
 		t.Fatal(err)
 	}
 	if late.Outcome != "dropped" || late.Reason != "late" {

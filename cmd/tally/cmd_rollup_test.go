@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally/store/storetest"
 )
 
 // rollupFixture is a database and config with k = 11, carry 1 day, and:
@@ -43,9 +44,7 @@ func rollupFixture(t *testing.T) (cfgPath, dbPath string) {
 	add("2026-11-01", "meta", "b", "booking", 3)
 	add("2026-11-01", "none", "", "lead", 2)
 	add("2026-11-02", "meta", "b", "booking", 9)
-	if err := db.WriteIntake(ctx, []*store.IntakeWrite{w}); err != nil {
-		t.Fatal(err)
-	}
+	storetest.WriteEvents(t, db, w)
 	return cfgPath, dbPath
 }
 

@@ -18,13 +18,13 @@ func (e *env) newIntake(db *store.DB) (*intake.Intake, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := intake.NewPipeline(e.cfg, key, db)
+	p, err := intake.NewPipeline(e.cfg, key)
 	if err != nil {
 		return nil, err
 	}
 	p.Now = e.now
 	m := intake.NewMetrics()
-	w := intake.NewWriter(db, writerQueue, writerMaxEvents)
+	w := intake.NewWriter(db, p.ConsentRule(), writerQueue, writerMaxEvents)
 	w.OnCommit = m.ObserveCommit
 	return &intake.Intake{Pipeline: p, Writer: w, Metrics: m}, nil
 }

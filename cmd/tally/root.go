@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +23,8 @@ type globalOptions struct {
 	configPath string
 	dbPath     string
 	now        string
+	cpuProfile string
+	profile    *os.File
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
@@ -53,6 +57,10 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.configPath, "config", "", "config file (default $TALLY_CONFIG, else ./tally.toml, else built-in defaults)")
 	pf.StringVar(&g.dbPath, "db", "", "database file (overrides store.path)")
 	pf.StringVar(&g.now, "now", "", "evaluate as of this RFC 3339 instant (backfills, tests)")
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for benchmarks)")
+	_ = pf.MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.startProfile() }
+	root.PersistentPostRun = func(*cobra.Command, []string) { g.stopProfile() }
 
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(g))
@@ -126,5 +134,24 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 			fmt.Fprintf(g.stdout, "tally %s (schema %d)\n", version, store.SchemaVersion())
 			return nil
 		},
+	}
+}
+
+func (g *globalOptions) startProfile() error {
+	if g.cpuProfile == "" {
+		return nil
+	}
+	f, err := os.Create(g.cpuProfile)
+	if err != nil {
+		return usageErr(fmt.Errorf("--cpuprofile: %w", err))
+	}
+	g.profile = f
+	return pprof.StartCPUProfile(f)
+}
+
+func (g *globalOptions) stopProfile() {
+	if g.profile != nil {
+		pprof.StopCPUProfile()
+		g.profile.Close()
 	}
 }

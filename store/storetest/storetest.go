@@ -5,6 +5,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tally-health/tally/store"
 )
@@ -20,3 +21,34 @@ func Open(tb testing.TB) *store.DB {
 	tb.Cleanup(func() { db.Close() })
 	return db
 }
+
+// WriteEvents commits intake writes as if every visitor had consented long
+// before: tests that only need stored events use it instead of building
+// consent histories. Events without a time get one after that grant.
+func WriteEvents(tb testing.TB, db *store.DB, writes ...*store.IntakeWrite) {
+	tb.Helper()
+	grantAt := time.Unix(0, 0).UTC()
+	seen := map[string]bool{}
+	var grants []store.Consent
+	for _, w := range writes {
+		for _, ev := range w.Events {
+			if ev.At.IsZero() {
+				ev.At = grantAt.Add(time.Second)
+			}
+			if k := string(ev.VisitorKey); !seen[k] {
+				seen[k] = true
+				grants = append(grants, store.Consent{VisitorKey: ev.VisitorKey, Purpose: testPurpose, Granted: true, Time: grantAt})
+			}
+		}
+	}
+	ctx := context.Background()
+	if err := db.AddConsents(ctx, grants, grantAt); err != nil {
+		tb.Fatal(err)
+	}
+	rule := store.ConsentRule{Purpose: testPurpose, MaxAge: 100 * 365 * 24 * time.Hour}
+	if err := db.WriteIntake(ctx, rule, writes); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+const testPurpose = "advertising"

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// server is the `tally serve` under test.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+var listenRE = regexp.MustCompile(`intake listening.*addr=([0-9.:]+)`)
+
+// startServer grants consent to visitors, then starts serve on a free port.
+func startServer(ctx context.Context, bin, dir string, visitors int, profile string) (*server, error) {
+	env := append(os.Environ(), "TALLY_SECRET=load-test-secret-0123456789", "TALLY_CONFIG=")
+	consent := filepath.Join(dir, "consent.ndjson")
+	f, err := os.Create(consent)
+	if err != nil {
+		return nil, err
+	}
+	w := bufio.NewWriter(f)
+	at := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	for v := 0; v < visitors; v++ {
+		fmt.Fprintf(w, `{"visitor_id":"visitor-%d","purposes":{"advertising":true},"time":%q}`+"\n", v, at)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	f.Close()
+	db := filepath.Join(dir, "load.db")
+	imp := exec.CommandContext(ctx, bin, "--db", db, "consent", "import", consent)
+	imp.Env = env
+	if out, err := imp.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("consent import: %v: %s", err, out)
+	}
+	args := []string{"--db", db, "serve", "--listen", "127.0.0.1:0"}
+	if profile != "" {
+		args = append(args, "--cpuprofile", profile)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return &server{cmd: cmd, base: "http://" + m[1]}, nil
+		}
+	}
+	cmd.Process.Kill()
+	return nil, fmt.Errorf("serve exited before listening: %v", cmd.Wait())
+}
+
+// peakRSS reads the server's VmHWM in kB.
+func (s *server) peakRSS() (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("read serve RSS: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strconv.Atoi(strings.Fields(line)[1])
+		}
+	}
+	return 0, fmt.Errorf("VmHWM not found")
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+}
