@@ -87,6 +87,9 @@ func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*Intak
 	}
 	defer tx.Rollback()
 	w := intakeTx{ctx: ctx, tx: tx, days: map[string]dayState{}, counts: map[OutcomeKey]int{}, s: &db.stmts, rule: rule}
+	w.insert = tx.StmtContext(ctx, db.stmts.insertEvent)
+	w.dedup = tx.StmtContext(ctx, db.stmts.dedup)
+	w.consent = tx.StmtContext(ctx, db.stmts.consentAtW)
 	for _, iw := range writes {
 		for k, n := range iw.Drops {
 			w.counts[k] += n
@@ -119,6 +122,8 @@ type intakeTx struct {
 	counts map[OutcomeKey]int
 	s      *hotStmts
 	rule   ConsentRule
+	// Per-event statements bound to the transaction once, not per event.
+	insert, dedup, consent *sql.Stmt
 }
 
 // day returns the day's salt and sealed state, creating the day (with a
@@ -165,7 +170,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		ev.Outcome, ev.Reason = OutcomeDropped, ReasonLate
 		return nil
 	}
-	res, err := w.tx.StmtContext(w.ctx, w.s.insertEvent).ExecContext(w.ctx, ev.Day, ev.Platform, ev.Campaign, ev.Conversion, ev.DedupKey, ContributionKey(st.salt, ev.VisitorKey, ev.Cell))
+	res, err := w.insert.ExecContext(w.ctx, ev.Day, ev.Platform, ev.Campaign, ev.Conversion, ev.DedupKey, ContributionKey(st.salt, ev.VisitorKey, ev.Cell))
 	if err != nil {
 		return fmt.Errorf("store: intake: insert event: %w", err)
 	}
@@ -174,7 +179,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		return nil
 	}
 	var dup bool
-	if err := w.tx.StmtContext(w.ctx, w.s.dedup).QueryRowContext(w.ctx, ev.DedupKey).Scan(&dup); err != nil {
+	if err := w.dedup.QueryRowContext(w.ctx, ev.DedupKey).Scan(&dup); err != nil {
 		return fmt.Errorf("store: intake: dedup: %w", err)
 	}
 	if dup {
@@ -188,7 +193,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 // consented reports whether the visitor's latest record at or before the
 // event is a grant no older than the rule's MaxAge. No record means no.
 func (w *intakeTx) consented(ev *NewEvent) (bool, error) {
-	c, ok, err := consentAt(w.ctx, w.tx.StmtContext(w.ctx, w.s.consentAtW), ev.VisitorKey, w.rule.Purpose, ev.At)
+	c, ok, err := consentAt(w.ctx, w.consent, ev.VisitorKey, w.rule.Purpose, ev.At)
 	if err != nil {
 		return false, err
 	}

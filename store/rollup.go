@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -87,7 +88,8 @@ func (db *DB) SealDay(ctx context.Context, day string, now time.Time, gate GateF
 		return res, nil
 	}
 	in := SealInput{Day: day}
-	if in.Raw, err = cellCounts(ctx, tx, day); err != nil {
+	var ids idRange
+	if in.Raw, ids, err = cellCounts(ctx, tx, day); err != nil {
 		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
 	for _, c := range in.Raw {
@@ -114,11 +116,9 @@ func (db *DB) SealDay(ctx context.Context, day string, now time.Time, gate GateF
 	if err := insertDailyCounts(ctx, tx, rows); err != nil {
 		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
-	r, err := tx.ExecContext(ctx, `UPDATE events SET contribution_key = NULL WHERE day = ? AND contribution_key IS NOT NULL`, day)
-	if err != nil {
+	if res.KeysNulled, err = nullContributionKeys(ctx, tx, day, ids); err != nil {
 		return res, fmt.Errorf("store: seal %s: null contribution keys: %w", day, err)
 	}
-	res.KeysNulled, _ = r.RowsAffected()
 	if _, err := tx.ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, res.SealedAt, day); err != nil {
 		return res, fmt.Errorf("store: seal %s: mark sealed: %w", day, err)
 	}
@@ -133,7 +133,7 @@ func (db *DB) SealDay(ctx context.Context, day string, now time.Time, gate GateF
 // cell order. While a sealed day's events are kept, this reproduces the
 // raw_count of its daily_counts rows.
 func (db *DB) CellCounts(ctx context.Context, day string) ([]CellCount, error) {
-	out, err := cellCounts(ctx, db.R, day)
+	out, _, err := cellCounts(ctx, db.R, day)
 	if err != nil {
 		return nil, fmt.Errorf("store: cell counts %s: %w", day, err)
 	}
@@ -144,26 +144,50 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// cellCounts reads only the day's part of events_by_cell (a covering index).
-func cellCounts(ctx context.Context, q querier, day string) ([]CellCount, error) {
-	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, count(*) FROM events
+// idRange is the smallest and largest events.id of a day.
+type idRange struct{ min, max int64 }
+
+// cellCounts reads only the day's part of events_by_cell (a covering
+// index), and notes the day's id range on the way.
+func cellCounts(ctx context.Context, q querier, day string) ([]CellCount, idRange, error) {
+	ids := idRange{min: math.MaxInt64, max: math.MinInt64}
+	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, count(*), min(id), max(id) FROM events
 		WHERE day = ? GROUP BY platform, campaign, conversion ORDER BY platform, campaign, conversion`, day)
 	if err != nil {
-		return nil, fmt.Errorf("roll up events: %w", err)
+		return nil, ids, fmt.Errorf("roll up events: %w", err)
 	}
 	defer rows.Close()
 	var out []CellCount
 	for rows.Next() {
 		var c CellCount
-		if err := rows.Scan(&c.Platform, &c.Campaign, &c.Conversion, &c.Raw); err != nil {
-			return nil, fmt.Errorf("roll up events: %w", err)
+		var lo, hi int64
+		if err := rows.Scan(&c.Platform, &c.Campaign, &c.Conversion, &c.Raw, &lo, &hi); err != nil {
+			return nil, ids, fmt.Errorf("roll up events: %w", err)
 		}
+		ids.min, ids.max = min(ids.min, lo), max(ids.max, hi)
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("roll up events: %w", err)
+		return nil, ids, fmt.Errorf("roll up events: %w", err)
 	}
-	return out, nil
+	return out, ids, nil
+}
+
+// nullContributionKeys sets the day's contribution hashes NULL. It walks
+// the table in id order over the day's id range (events arrive roughly in
+// day order, so that range is mostly the day's own rows): this writes each
+// table page once, where going through an index would rewrite table pages
+// in random order, about twice as slow on a million events.
+func nullContributionKeys(ctx context.Context, tx *sql.Tx, day string, ids idRange) (int64, error) {
+	if ids.min > ids.max {
+		return 0, nil // no events
+	}
+	r, err := tx.ExecContext(ctx, `UPDATE events NOT INDEXED SET contribution_key = NULL
+		WHERE id BETWEEN ? AND ? AND day = ? AND contribution_key IS NOT NULL`, ids.min, ids.max, day)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
 }
 
 // adjacentDays returns the calendar days before and after day.

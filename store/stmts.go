@@ -44,7 +44,7 @@ func (s *hotStmts) prepare(ctx context.Context, w, r *sql.DB) error {
 // withdrawal wins a tie with a grant at the same instant.
 const consentAtSQL = `SELECT granted, time FROM consents
 	WHERE visitor_key = ? AND purpose = ? AND time <= ?
-	ORDER BY time DESC, granted ASC, id DESC LIMIT 1`
+	ORDER BY time DESC, granted ASC LIMIT 1`
 
 func (s *hotStmts) close() {
 	for _, st := range []*sql.Stmt{s.insertEvent, s.dedup, s.dayInsert, s.daySelect, s.outcome, s.consentAt, s.consentAtW} {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -118,7 +117,6 @@ func (r *result) print(batch int, ceiling float64) {
 
 // scenario runs o.clients clients posting batches of size batch for o.duration.
 func scenario(ctx context.Context, base string, o options, batch int, seq *atomic.Int64) (*result, error) {
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxIdleConns: o.clients}}
 	ctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 	res := &result{codes: map[int]int64{}}
@@ -129,13 +127,15 @@ func scenario(ctx context.Context, base string, o options, batch int, seq *atomi
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			client := newRawClient(strings.TrimPrefix(base, "http://"))
+			defer client.close()
 			var lat []time.Duration
 			codes := map[int]int64{}
 			var reqs, acc, other int64
 			for ctx.Err() == nil {
 				body := eventsBody(seq, batch, o.visitors)
 				t0 := time.Now()
-				code, accepted, err := post(ctx, client, base+"/v1/events", body)
+				code, accepted, err := post(ctx, client, body)
 				if err != nil {
 					if ctx.Err() != nil {
 						break
@@ -186,27 +186,17 @@ func eventsBody(seq *atomic.Int64, batch, visitors int) []byte {
 	return b.Bytes()
 }
 
-func post(ctx context.Context, client *http.Client, url string, body []byte) (int, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+func post(ctx context.Context, client *rawClient, body []byte) (int, int, error) {
+	code, b, err := client.post(ctx, "/v1/events", body)
 	if err != nil {
 		return 0, 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, 0, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, 0, nil
+	if code != http.StatusOK {
+		return code, 0, nil
 	}
 	var s struct{ Accepted int }
 	if err := json.Unmarshal(b, &s); err != nil {
 		return 0, 0, errors.New("bad summary")
 	}
-	return resp.StatusCode, s.Accepted, nil
+	return code, s.Accepted, nil
 }

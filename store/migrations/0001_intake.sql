@@ -35,7 +35,9 @@ CREATE TABLE consents (
     version     TEXT,
     recorded_at TEXT NOT NULL
 );
-CREATE INDEX consents_by_visitor ON consents (visitor_key, purpose, time);
+-- Covers the consent lookup, ordered as it reads: latest time first and, at
+-- the same instant, a withdrawal (granted = 0) before a grant.
+CREATE INDEX consents_by_visitor ON consents (visitor_key, purpose, time, granted DESC);
 CREATE TRIGGER consents_no_update BEFORE UPDATE ON consents
 BEGIN SELECT RAISE(ABORT, 'consents is append-only'); END;
 CREATE TRIGGER consents_no_delete BEFORE DELETE ON consents
