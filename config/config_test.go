@@ -169,3 +169,27 @@ func TestSecretRedacts(t *testing.T) {
 		t.Errorf("missing env error = %v", err)
 	}
 }
+
+// FuzzParse checks that no input panics the parser and that an accepted
+// configuration always validates.
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"../config.example.toml", "testdata/reference.toml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Add("[privacy]\nmin_count = -3\n")
+	f.Add("[uploaders.meta.events]\nbooking = 3\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		cfg, err := Parse(strings.NewReader(s))
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error: %q", err)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config that does not validate: %v", err)
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -70,6 +71,9 @@ func exitCode(err error) int {
 	var ce *codeError
 	if errors.As(err, &ce) {
 		return ce.code
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		return exitUsage
 	}
 	if errors.Is(err, context.Canceled) {
 		return exitInterrupted

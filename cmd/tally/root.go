@@ -65,7 +65,18 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd(g))
 	}
+	wrapArgs(root)
 	return root
+}
+
+// wrapArgs makes every positional-argument error a usage error (exit 2).
+func wrapArgs(cmd *cobra.Command) {
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error { return usageErr(args(c, a)) }
+	}
+	for _, sub := range cmd.Commands() {
+		wrapArgs(sub)
+	}
 }
 
 // commands holds each subcommand's constructor; every cmd_<name>.go file
