@@ -183,7 +183,7 @@ func (failingStore) WriteIntake(context.Context, store.ConsentRule, []*store.Int
 func TestHTTPStoreUnavailable(t *testing.T) {
 	f := newFixture(t, nil)
 	f.consent(t, "v", true, testNow.Add(-time.Hour))
-	f.in.Writer = intake.NewWriter(failingStore{}, f.in.Pipeline.ConsentRule(), 4, 10)
+	f.in.Writer = intake.NewWriter(failingStore{}, f.in.Pipeline.ConsentRule(), intake.WriterOptions{QueueLen: 4, MaxEvents: 10})
 	t.Cleanup(f.in.Writer.Close)
 	srv := newHTTP(t, f)
 	resp, body := post(t, srv.URL+"/v1/events", "application/json", ev("1", "appointment_booked", "v", ""))

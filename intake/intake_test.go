@@ -36,7 +36,7 @@ func newFixture(t *testing.T, mod func(*config.Config)) *fixture {
 		t.Fatal(err)
 	}
 	p.Now = func() time.Time { return testNow }
-	w := intake.NewWriter(db, p.ConsentRule(), 64, 1000)
+	w := intake.NewWriter(db, p.ConsentRule(), intake.WriterOptions{QueueLen: 64, MaxEvents: 1000})
 	t.Cleanup(w.Close)
 	return &fixture{db: db, in: &intake.Intake{Pipeline: p, Writer: w}}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/tally-health/tally/store"
 )
@@ -25,16 +26,89 @@ type IntakeCommitter interface {
 // acknowledged only after its events are durable, yet a commit carries many
 // requests.
 type Writer struct {
-	db        IntakeCommitter
-	rule      store.ConsentRule
-	queue     chan *job
-	done      chan struct{}
-	mu        sync.RWMutex
-	closed    bool
-	maxEvents int
+	db      IntakeCommitter
+	rule    store.ConsentRule
+	opt     WriterOptions
+	queue   chan *job
+	done    chan struct{}
+	mu      sync.RWMutex
+	closed  bool
+	summary auditSummary
+}
+
+// WriterOptions tunes a Writer. Zero values take the defaults noted.
+type WriterOptions struct {
+	// QueueLen is how many requests may wait (default 4096); beyond it
+	// Submit answers ErrBusy.
+	QueueLen int
+	// MaxEvents caps the events of one commit beyond its first request
+	// (default 5000).
+	MaxEvents int
 	// OnCommit, when set, is called after each commit with the number of
 	// requests and events it carried.
 	OnCommit func(requests, events int)
+	// Audit, when set, receives an intake summary (counts by outcome and
+	// reason) at most every AuditEvery (default 1m) and when the writer
+	// closes.
+	Audit      Auditor
+	AuditEvery time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Auditor appends an entry to the audit log.
+type Auditor interface {
+	AppendAudit(ctx context.Context, now time.Time, kind string, detail any) error
+}
+
+// auditSummary accumulates committed outcomes between audit entries.
+type auditSummary struct {
+	since    time.Time
+	commits  int
+	requests int
+	outcomes map[string]int
+}
+
+func (s *auditSummary) add(writes []*store.IntakeWrite) {
+	if s.outcomes == nil {
+		s.outcomes = map[string]int{}
+	}
+	key := func(outcome, reason string) string {
+		if reason == "" {
+			return outcome
+		}
+		return outcome + ":" + reason
+	}
+	s.commits++
+	s.requests += len(writes)
+	for _, w := range writes {
+		for k, n := range w.Drops {
+			s.outcomes[key(k.Outcome, k.Reason)] += n
+		}
+		for _, ev := range w.Events {
+			s.outcomes[key(ev.Outcome, ev.Reason)]++
+		}
+	}
+}
+
+// flushAudit writes the summary when due (or when force) and nothing was
+// lost: on failure the counts stay pending for the next attempt.
+func (w *Writer) flushAudit(force bool) {
+	if w.opt.Audit == nil || w.summary.commits == 0 {
+		return
+	}
+	now := w.opt.Now()
+	if !force && now.Sub(w.summary.since) < w.opt.AuditEvery {
+		return
+	}
+	detail := map[string]any{
+		"from": store.FormatTime(w.summary.since), "to": store.FormatTime(now),
+		"commits": w.summary.commits, "requests": w.summary.requests, "outcomes": w.summary.outcomes,
+	}
+	if err := w.opt.Audit.AppendAudit(context.Background(), now, store.AuditIntake, detail); err != nil {
+		return
+	}
+	w.summary = auditSummary{since: now}
 }
 
 type job struct {
@@ -42,11 +116,22 @@ type job struct {
 	done chan error
 }
 
-// NewWriter starts a writer with a queue of queueLen requests; a commit
-// carries at most maxEvents events (beyond the first request). rule is the
-// consent every event must hold.
-func NewWriter(db IntakeCommitter, rule store.ConsentRule, queueLen, maxEvents int) *Writer {
-	w := &Writer{db: db, rule: rule, queue: make(chan *job, queueLen), done: make(chan struct{}), maxEvents: maxEvents}
+// NewWriter starts a writer; rule is the consent every event must hold.
+func NewWriter(db IntakeCommitter, rule store.ConsentRule, opt WriterOptions) *Writer {
+	if opt.QueueLen <= 0 {
+		opt.QueueLen = 4096
+	}
+	if opt.MaxEvents <= 0 {
+		opt.MaxEvents = 5000
+	}
+	if opt.AuditEvery <= 0 {
+		opt.AuditEvery = time.Minute
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	w := &Writer{db: db, rule: rule, opt: opt, queue: make(chan *job, opt.QueueLen), done: make(chan struct{})}
+	w.summary.since = opt.Now()
 	go w.loop()
 	return w
 }
@@ -109,11 +194,12 @@ func (w *Writer) Close() {
 
 func (w *Writer) loop() {
 	defer close(w.done)
+	defer w.flushAudit(true)
 	for j := range w.queue {
 		group := []*job{j}
 		n := len(j.w.Events)
 	drain:
-		for n < w.maxEvents {
+		for n < w.opt.MaxEvents {
 			select {
 			case next, ok := <-w.queue:
 				if !ok {
@@ -132,8 +218,12 @@ func (w *Writer) loop() {
 		// A background context: a request whose client went away must not
 		// abort the commit of the others in its group.
 		err := w.db.WriteIntake(context.Background(), w.rule, writes)
-		if err == nil && w.OnCommit != nil {
-			w.OnCommit(len(group), n)
+		if err == nil {
+			if w.opt.OnCommit != nil {
+				w.opt.OnCommit(len(group), n)
+			}
+			w.summary.add(writes)
+			w.flushAudit(false)
 		}
 		for _, g := range group {
 			g.done <- err

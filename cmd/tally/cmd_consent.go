@@ -102,5 +102,9 @@ func runConsentImport(ctx context.Context, e *env, name string) error {
 	if err != nil {
 		return fmt.Errorf("consent import %s: %w", name, err)
 	}
+	detail := map[string]int{"recorded": recorded, "skipped": skipped, "invalid": invalid}
+	if err := db.AppendAudit(ctx, e.now(), store.AuditConsentImport, detail); err != nil {
+		return fmt.Errorf("consent import %s: %w", name, err)
+	}
 	return nil
 }

@@ -5,12 +5,6 @@ import (
 	"github.com/tally-health/tally/store"
 )
 
-// Queue and group-commit sizes of the intake writer.
-const (
-	writerQueue     = 4096
-	writerMaxEvents = 5000
-)
-
 // newIntake wires the pipeline, writer and metrics over db. Close the
 // returned intake's Writer when done.
 func (e *env) newIntake(db *store.DB) (*intake.Intake, error) {
@@ -24,7 +18,6 @@ func (e *env) newIntake(db *store.DB) (*intake.Intake, error) {
 	}
 	p.Now = e.now
 	m := intake.NewMetrics()
-	w := intake.NewWriter(db, p.ConsentRule(), writerQueue, writerMaxEvents)
-	w.OnCommit = m.ObserveCommit
+	w := intake.NewWriter(db, p.ConsentRule(), intake.WriterOptions{OnCommit: m.ObserveCommit, Audit: db, Now: e.now})
 	return &intake.Intake{Pipeline: p, Writer: w, Metrics: m}, nil
 }

@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Audit entry kinds.
+const (
+	AuditIntake        = "intake"
+	AuditConsentImport = "consent_import"
+	AuditRollup        = "rollup"
+	AuditUploadRequest = "upload_request"
+	AuditPurge         = "purge"
+	AuditRunConfig     = "run_config"
+	AuditScan          = "scan"
+)
+
+// genesisHash is the prev_hash of the first row.
+var genesisHash = hex.EncodeToString(make([]byte, sha256.Size))
+
+// AuditEntry is one row of audit_log.
+type AuditEntry struct {
+	ID       int64
+	At       string
+	Kind     string
+	Detail   string
+	PrevHash string
+	Hash     string
+}
+
+// auditHash is the row hash: SHA-256 over prev_hash, id, at, kind and
+// detail joined with '|'. An auditor can recompute it with any SHA-256 tool.
+func auditHash(prev string, id int64, at, kind, detail string) string {
+	sum := sha256.Sum256([]byte(prev + "|" + strconv.FormatInt(id, 10) + "|" + at + "|" + kind + "|" + detail))
+	return hex.EncodeToString(sum[:])
+}
+
+// execer runs statements; *sql.Tx and *sql.DB both satisfy it.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// appendAudit adds one entry inside tx, chained to the last row. detail is
+// encoded as JSON (map keys sorted by encoding/json).
+func appendAudit(ctx context.Context, tx execer, now time.Time, kind string, detail any) error {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return fmt.Errorf("store: audit %s: encode: %w", kind, err)
+	}
+	var lastID int64
+	prev := genesisHash
+	err = tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&lastID, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: audit %s: read chain head: %w", kind, err)
+	}
+	id := lastID + 1
+	at := FormatTime(now)
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, kind, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, at, kind, string(b), prev, auditHash(prev, id, at, kind, string(b)))
+	if err != nil {
+		return fmt.Errorf("store: audit %s: insert: %w", kind, err)
+	}
+	return nil
+}
+
+// AppendAudit adds one entry in its own transaction.
+func (db *DB) AppendAudit(ctx context.Context, now time.Time, kind string, detail any) error {
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: audit: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := appendAudit(ctx, tx, now, kind, detail); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: audit: commit: %w", err)
+	}
+	return nil
+}
+
+// AuditEntries calls fn for each entry in id order, optionally only those
+// whose time starts with prefix (e.g. a day "2026-11-20").
+func (db *DB) AuditEntries(ctx context.Context, prefix string, fn func(AuditEntry) error) error {
+	rows, err := db.R.QueryContext(ctx, `SELECT id, at, kind, detail, prev_hash, hash FROM audit_log
+		WHERE substr(at, 1, length(?1)) = ?1 ORDER BY id`, prefix)
+	if err != nil {
+		return fmt.Errorf("store: audit log: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e AuditEntry
+		if err := rows.Scan(&e.ID, &e.At, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+			return fmt.Errorf("store: audit log: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ChainError names the first audit row that breaks the chain.
+type ChainError struct {
+	ID     int64
+	Reason string
+}
+
+func (e *ChainError) Error() string { return fmt.Sprintf("audit_log row %d: %s", e.ID, e.Reason) }
+
+// VerifyAudit walks the whole chain. It returns the number of rows and the
+// head hash when intact, or a *ChainError naming the first bad row.
+func (db *DB) VerifyAudit(ctx context.Context) (rows int64, head string, err error) {
+	prev, wantID := genesisHash, int64(1)
+	err = db.AuditEntries(ctx, "", func(e AuditEntry) error {
+		switch {
+		case e.ID != wantID:
+			return &ChainError{ID: e.ID, Reason: fmt.Sprintf("expected row %d here: rows deleted or reordered", wantID)}
+		case e.PrevHash != prev:
+			return &ChainError{ID: e.ID, Reason: "prev_hash does not match the previous row's hash: a row before it was changed, deleted or reordered"}
+		case auditHash(e.PrevHash, e.ID, e.At, e.Kind, e.Detail) != e.Hash:
+			return &ChainError{ID: e.ID, Reason: "hash does not match the row's content: the row was edited"}
+		}
+		prev, wantID = e.Hash, e.ID+1
+		rows++
+		return nil
+	})
+	return rows, prev, err
+}
