@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// LockHeldError reports a lock another holder still owns.
+type LockHeldError struct {
+	Name       string
+	AcquiredAt string
+	ExpiresAt  string
+}
+
+func (e *LockHeldError) Error() string {
+	return fmt.Sprintf("lock %q is held by another process since %s (it expires at %s if that process died)", e.Name, e.AcquiredAt, e.ExpiresAt)
+}
+
+// Lock is a held lock.
+type Lock struct {
+	db     *DB
+	name   string
+	holder string
+}
+
+// AcquireLock takes the named lock until now+ttl, or fails with a
+// *LockHeldError when an unexpired holder has it.
+func (db *DB) AcquireLock(ctx context.Context, name string, now time.Time, ttl time.Duration) (*Lock, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	l := &Lock{db: db, name: name, holder: hex.EncodeToString(b)}
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock %s: begin: %w", name, err)
+	}
+	defer tx.Rollback()
+	var acquired, expires string
+	err = tx.QueryRowContext(ctx, `SELECT acquired_at, expires_at FROM locks WHERE name = ?`, name).Scan(&acquired, &expires)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, fmt.Errorf("store: lock %s: %w", name, err)
+	case expires > FormatTime(now):
+		return nil, &LockHeldError{Name: name, AcquiredAt: acquired, ExpiresAt: expires}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO locks (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at`,
+		name, l.holder, FormatTime(now), FormatTime(now.Add(ttl))); err != nil {
+		return nil, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: lock %s: commit: %w", name, err)
+	}
+	return l, nil
+}
+
+// Renew extends the lock to now+ttl; it fails if the lock was taken over.
+func (l *Lock) Renew(ctx context.Context, now time.Time, ttl time.Duration) error {
+	res, err := l.db.W.ExecContext(ctx, `UPDATE locks SET expires_at = ? WHERE name = ? AND holder = ?`,
+		FormatTime(now.Add(ttl)), l.name, l.holder)
+	if err != nil {
+		return fmt.Errorf("store: renew lock %s: %w", l.name, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("store: renew lock %s: lost to another process", l.name)
+	}
+	return nil
+}
+
+// Release gives the lock up (a no-op if it was taken over).
+func (l *Lock) Release(ctx context.Context) error {
+	if _, err := l.db.W.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND holder = ?`, l.name, l.holder); err != nil {
+		return fmt.Errorf("store: release lock %s: %w", l.name, err)
+	}
+	return nil
+}
