@@ -20,7 +20,7 @@ now=2026-11-22T00:00:00Z
 # Let tally create and migrate the file, then fill it with the shell.
 # Campaign i%500; platform fixed per campaign; two conversions: 1,000 cells.
 "$work/tally" --db "$db" export >/dev/null
-sqlite3 "$db" <<SQL
+sqlite3 "$db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 INSERT INTO days (day, salt) VALUES ('$day', randomblob(32));
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999)
