@@ -32,7 +32,9 @@ func setSecrets(t *testing.T) {
 }
 
 // fakePlatforms answers like the four platforms and records every id it
-// acknowledged. hold, when set, may block a request (the kill test).
+// acknowledged. hold, when set, runs before a request is acknowledged and
+// returns false to leave it unacknowledged; after runs once the answer is
+// written (the kill test uses both).
 type fakePlatforms struct {
 	*httptest.Server
 	t        testing.TB
@@ -40,7 +42,8 @@ type fakePlatforms struct {
 	acked    map[string]map[string]int // platform -> event id -> times acknowledged
 	requests map[string]int
 	ga4      map[string]int // GA4 request body -> times acknowledged
-	hold     func(platform string, n int, r *http.Request)
+	hold     func(platform string, n int, r *http.Request) bool
+	after    func(platform string, n int, w http.ResponseWriter)
 }
 
 func newFakePlatforms(t testing.TB) *fakePlatforms {
@@ -78,13 +81,13 @@ func (f *fakePlatforms) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests[platform]++
 	n := f.requests[platform]
-	hold := f.hold
+	hold, after := f.hold, f.after
 	f.mu.Unlock()
-	if hold != nil {
-		hold(platform, n, r)
-		if r.Context().Err() != nil {
-			return // the client is gone: nothing acknowledged
-		}
+	if hold != nil && !hold(platform, n, r) {
+		return // nothing acknowledged
+	}
+	if after != nil {
+		defer after(platform, n, w)
 	}
 	ids, err := eventIDs(platform, body)
 	if err != nil {

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally/uploaders/uploadertest"
+)
+
+// TestUploadSurvivesSIGKILL kills a `tally upload` subprocess while every
+// platform has a request in flight, and GA4 has just been answered 2xx
+// (its acknowledgement may or may not be committed), then runs it again.
+// Every conversion must arrive; Meta, TikTok and LinkedIn must acknowledge
+// each id exactly once; GA4 may see at most one request twice.
+func TestUploadSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := tallyBinary(t)
+	f := newFakePlatforms(t)
+	counts := map[string]int{"meta": 5500, "google": 250, "tiktok": 3500, "linkedin": 12000}
+	var cells []uploadertest.Released
+	for p, n := range counts {
+		cells = append(cells, uploadertest.Released{Day: "2026-11-20", Platform: p, Campaign: "cmp1", Conversion: "booking", N: n})
+	}
+	cfg, dbPath := uploadFixture(t, f.URL, cells...)
+
+	// Hold the requests that should be in flight when the kill comes, and
+	// release them (unacknowledged) only after it.
+	holdAt := map[string]int{"meta": 3, "tiktok": 2, "linkedin": 2, "google": 5}
+	var mu sync.Mutex
+	waiting := 4
+	ready, released := make(chan struct{}), make(chan struct{})
+	arrived := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if waiting--; waiting == 0 {
+			close(ready)
+		}
+	}
+	f.mu.Lock()
+	f.hold = func(platform string, n int, r *http.Request) bool {
+		if n == holdAt[platform] && platform != "google" {
+			arrived()
+		}
+		if n >= holdAt[platform] {
+			<-released
+			return false
+		}
+		return true
+	}
+	// GA4's 4th request is acknowledged and its answer flushed; the kill
+	// comes while the client may be recording it.
+	f.after = func(platform string, n int, w http.ResponseWriter) {
+		if platform == "google" && n == 4 {
+			w.(http.Flusher).Flush()
+			arrived()
+			<-released
+		}
+	}
+	f.mu.Unlock()
+
+	cmd := exec.Command(bin, "--config", cfg, "upload", "--now", uploadNow)
+	cmd.Env = os.Environ()
+	for k, v := range fakeSecrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var logs syncBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ready:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		close(released)
+		t.Fatalf("the run never reached the kill point\n%s", logs.Bytes())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("not killed by SIGKILL: %v", err)
+	}
+	// Killed mid-run: the acknowledged requests before the held ones.
+	for p, want := range map[string]int{"meta": 2000, "tiktok": 1000, "linkedin": 5000, "google": 100} {
+		if got, _ := f.distinct(p); got != want {
+			t.Errorf("%s before the kill: %d acknowledged, want %d", p, got, want)
+		}
+	}
+	f.mu.Lock()
+	f.hold, f.after = nil, nil
+	f.mu.Unlock()
+	close(released)
+
+	// Run again to completion.
+	code, stdout, stderr := runTallyEnv(t, bin, cfg)
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for p, n := range counts {
+		ids, repeats := f.distinct(p)
+		if ids != n {
+			t.Errorf("%s: received %d distinct conversions, want %d", p, ids, n)
+		}
+		if p != "google" && repeats != 0 {
+			t.Errorf("%s: %d ids acknowledged more than once", p, repeats)
+		}
+	}
+	f.mu.Lock()
+	resent := 0
+	for _, n := range f.ga4 {
+		resent += n - 1
+	}
+	f.mu.Unlock()
+	if resent > 1 {
+		t.Errorf("GA4: %d requests resent after a 2xx, want at most 1", resent)
+	}
+	db, err := store.Open(context.Background(), dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for p := range counts {
+		for _, u := range uploadertest.Uploads(t, db, p) {
+			if u.State != store.UploadSent || u.Acked != u.Count {
+				t.Errorf("%s: %+v", p, u)
+			}
+		}
+	}
+}
+
+// runTallyEnv runs the built binary with the fake credentials.
+func runTallyEnv(t *testing.T, bin, cfg string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "--config", cfg, "upload", "--now", uploadNow)
+	cmd.Env = os.Environ()
+	for k, v := range fakeSecrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out, errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		code = cmd.ProcessState.ExitCode()
+	}
+	return code, string(out.Bytes()), string(errb.Bytes())
+}
