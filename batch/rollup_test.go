@@ -145,9 +145,9 @@ func TestRollupDueAndOrder(t *testing.T) {
 	}
 }
 
-// TestRollupLateDayBeforeSealed: events for a day before the first sealed
-// day can still arrive; its held counts cannot be carried into the sealed
-// next day, so they end suppressed instead of held forever.
+// TestRollupLateDayBeforeSealed: once a day is sealed, events for any
+// earlier day are late too (days are sealed in order, so such a day could
+// never be rolled up), and the rollup is unchanged.
 func TestRollupLateDayBeforeSealed(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
@@ -156,11 +156,16 @@ func TestRollupLateDayBeforeSealed(t *testing.T) {
 	if _, err := r.RollupDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	addEvents(t, db, "2026-11-08", "meta", "c", "booking", 4)
+	early := &store.NewEvent{Cell: store.Cell{Day: "2026-11-08", Platform: "meta", Campaign: "c", Conversion: "booking"},
+		DedupKey: []byte("early-event"), VisitorKey: []byte("early-visitor")}
+	storetest.WriteEvents(t, db, &store.IntakeWrite{Events: []*store.NewEvent{early}})
+	if early.Outcome != store.OutcomeDropped || early.Reason != store.ReasonLate {
+		t.Errorf("event before the sealed day: %s/%s, want dropped/late", early.Outcome, early.Reason)
+	}
 	if _, err := r.RollupDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := "2026-11-08 c held 4 0\n2026-11-09 c suppressed 4 0\n2026-11-10 c held 3 0\n"
+	want := "2026-11-10 c held 3 0\n"
 	if got := counts(t, db, "2026-11-01", "2026-11-30"); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}

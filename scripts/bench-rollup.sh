@@ -24,13 +24,15 @@ sqlite3 "$db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 INSERT INTO days (day, salt) VALUES ('$day', randomblob(32));
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999)
-INSERT INTO events (day, platform, campaign, conversion, dedup_key, contribution_key)
+INSERT INTO events (day, platform, campaign, conversion, dedup_key)
 SELECT '$day',
        CASE (i % 500) % 5 WHEN 0 THEN 'meta' WHEN 1 THEN 'google' WHEN 2 THEN 'tiktok' WHEN 3 THEN 'linkedin' ELSE 'none' END,
        'campaign_' || (i % 500),
        CASE (i / 500) % 2 WHEN 0 THEN 'booking' ELSE 'lead' END,
-       randomblob(16), randomblob(16)
+       randomblob(16)
 FROM n;
+CREATE TABLE contrib_${day//-/} (key BLOB PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO contrib_${day//-/} SELECT randomblob(16) FROM events;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
 echo "events: $(sqlite3 "$db" "SELECT count(*) FROM events WHERE day = '$day'")  file: $(du -h "$db" | cut -f1)"

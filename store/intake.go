@@ -86,7 +86,8 @@ func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*Intak
 		return fmt.Errorf("store: intake: begin: %w", err)
 	}
 	defer tx.Rollback()
-	w := intakeTx{ctx: ctx, tx: tx, days: map[string]dayState{}, counts: map[OutcomeKey]int{}, s: &db.stmts, rule: rule}
+	w := intakeTx{ctx: ctx, tx: tx, days: map[string]*dayState{}, counts: map[OutcomeKey]int{}, s: &db.stmts, rule: rule}
+	defer w.close()
 	w.insert = tx.StmtContext(ctx, db.stmts.insertEvent)
 	w.dedup = tx.StmtContext(ctx, db.stmts.dedup)
 	w.consent = tx.StmtContext(ctx, db.stmts.consentAtW)
@@ -113,12 +114,14 @@ func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*Intak
 type dayState struct {
 	salt   []byte
 	sealed bool
+	// contrib inserts into the day's contribution table.
+	contrib *sql.Stmt
 }
 
 type intakeTx struct {
 	ctx    context.Context
 	tx     *sql.Tx
-	days   map[string]dayState
+	days   map[string]*dayState
 	counts map[OutcomeKey]int
 	s      *hotStmts
 	rule   ConsentRule
@@ -126,29 +129,50 @@ type intakeTx struct {
 	insert, dedup, consent *sql.Stmt
 }
 
+func (w *intakeTx) close() {
+	for _, st := range w.days {
+		if st.contrib != nil {
+			st.contrib.Close()
+		}
+	}
+}
+
 // day returns the day's salt and sealed state, creating the day (with a
-// fresh random salt) the first time it sees an event.
-func (w *intakeTx) day(day string) (dayState, error) {
+// fresh random salt and its contribution table) the first time it sees an
+// event. A day on or before the latest sealed day counts as sealed: the
+// rollup seals days in order, so such a day can never be rolled up.
+func (w *intakeTx) day(day string) (*dayState, error) {
 	if st, ok := w.days[day]; ok {
 		return st, nil
 	}
+	table, err := ContribTable(day)
+	if err != nil {
+		return nil, fmt.Errorf("store: intake: %w", err)
+	}
 	salt := make([]byte, 32)
 	if _, err := rand.Read(salt); err != nil {
-		return dayState{}, fmt.Errorf("store: intake: salt: %w", err)
+		return nil, fmt.Errorf("store: intake: salt: %w", err)
 	}
 	if _, err := w.tx.StmtContext(w.ctx, w.s.dayInsert).ExecContext(w.ctx, day, salt); err != nil {
-		return dayState{}, fmt.Errorf("store: intake: create day: %w", err)
+		return nil, fmt.Errorf("store: intake: create day: %w", err)
 	}
-	var st dayState
-	var sealedAt sql.NullString
-	if err := w.tx.StmtContext(w.ctx, w.s.daySelect).QueryRowContext(w.ctx, day).Scan(&st.salt, &sealedAt); err != nil {
-		return dayState{}, fmt.Errorf("store: intake: read day: %w", err)
+	st := &dayState{}
+	if err := w.tx.StmtContext(w.ctx, w.s.daySelect).QueryRowContext(w.ctx, day).Scan(&st.salt, &st.sealed); err != nil {
+		return nil, fmt.Errorf("store: intake: read day: %w", err)
 	}
-	st.sealed = sealedAt.Valid
+	if !st.sealed && st.salt != nil {
+		if _, err := w.tx.ExecContext(w.ctx, `CREATE TABLE IF NOT EXISTS `+table+` (key BLOB PRIMARY KEY) WITHOUT ROWID`); err != nil {
+			return nil, fmt.Errorf("store: intake: create %s: %w", table, err)
+		}
+		if st.contrib, err = w.tx.PrepareContext(w.ctx, `INSERT INTO `+table+` (key) VALUES (?) ON CONFLICT DO NOTHING`); err != nil {
+			return nil, fmt.Errorf("store: intake: prepare %s: %w", table, err)
+		}
+	}
 	w.days[day] = st
 	return st, nil
 }
 
+// write decides one event: consent, then late, duplicate, over_bound.
 func (w *intakeTx) write(ev *NewEvent) error {
 	ok, err := w.consented(ev)
 	if err != nil {
@@ -170,24 +194,57 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		ev.Outcome, ev.Reason = OutcomeDropped, ReasonLate
 		return nil
 	}
-	res, err := w.insert.ExecContext(w.ctx, ev.Day, ev.Platform, ev.Campaign, ev.Conversion, ev.DedupKey, ContributionKey(st.salt, ev.VisitorKey, ev.Cell))
+	key := ContributionKey(st.salt, ev.VisitorKey, ev.Cell)
+	res, err := st.contrib.ExecContext(w.ctx, key)
+	if err != nil {
+		return fmt.Errorf("store: intake: contribution: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// The visitor already counts in this cell. A resent event of
+		// theirs is a duplicate, anything else is over the bound.
+		dup, err := w.isDuplicate(ev)
+		if err != nil {
+			return err
+		}
+		ev.Outcome, ev.Reason = OutcomeDropped, ReasonOverBound
+		if dup {
+			ev.Outcome, ev.Reason = OutcomeDuplicate, ""
+		}
+		return nil
+	}
+	res, err = w.insert.ExecContext(w.ctx, ev.Day, ev.Platform, ev.Campaign, ev.Conversion, ev.DedupKey)
 	if err != nil {
 		return fmt.Errorf("store: intake: insert event: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		ev.Outcome, ev.Reason = OutcomeAccepted, ""
+	if n, _ := res.RowsAffected(); n == 0 {
+		// The event id was accepted before (for another visitor or cell):
+		// a duplicate, which must not hold this visitor's place in the cell.
+		table, _ := ContribTable(ev.Day)
+		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM `+table+` WHERE key = ?`, key); err != nil {
+			return fmt.Errorf("store: intake: undo contribution: %w", err)
+		}
+		ev.Outcome, ev.Reason = OutcomeDuplicate, ""
 		return nil
 	}
+	ev.Outcome, ev.Reason = OutcomeAccepted, ""
+	return nil
+}
+
+func (w *intakeTx) isDuplicate(ev *NewEvent) (bool, error) {
 	var dup bool
 	if err := w.dedup.QueryRowContext(w.ctx, ev.DedupKey).Scan(&dup); err != nil {
-		return fmt.Errorf("store: intake: dedup: %w", err)
+		return false, fmt.Errorf("store: intake: dedup: %w", err)
 	}
-	if dup {
-		ev.Outcome, ev.Reason = OutcomeDuplicate, ""
-	} else {
-		ev.Outcome, ev.Reason = OutcomeDropped, ReasonOverBound
+	return dup, nil
+}
+
+// ContribTable is the name of day's contribution table. day must be
+// YYYY-MM-DD; anything else is refused so no input reaches the SQL text.
+func ContribTable(day string) (string, error) {
+	if _, err := time.Parse(time.DateOnly, day); err != nil || len(day) != 10 {
+		return "", fmt.Errorf("bad day %q: want YYYY-MM-DD", day)
 	}
-	return nil
+	return "contrib_" + day[0:4] + day[5:7] + day[8:10], nil
 }
 
 // consented reports whether the visitor's latest record at or before the

@@ -56,7 +56,7 @@ func TestSealDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.AlreadySealed || res.Events != 6 || res.KeysNulled != 6 || len(res.Rows) != 3 || res.SealedAt != "2026-11-21T03:00:00.000Z" {
+	if res.AlreadySealed || res.Events != 6 || res.KeysDeleted != 6 || len(res.Rows) != 3 || res.SealedAt != "2026-11-21T03:00:00.000Z" {
 		t.Errorf("result %+v", res)
 	}
 	rows, err := db.DailyCounts(ctx, day, day)
@@ -144,7 +144,7 @@ func TestPurgeEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	addCell(t, db, store.Cell{Day: "2026-11-23", Platform: "meta", Campaign: "a", Conversion: "booking"}, 2) // open: kept
+	addCell(t, db, store.Cell{Day: "2026-11-27", Platform: "meta", Campaign: "a", Conversion: "booking"}, 2) // open: kept
 	got, err := db.PurgeEvents(ctx, "2026-11-26", now)
 	if err != nil {
 		t.Fatal(err)

@@ -21,11 +21,13 @@ func (s *hotStmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		name string
 		sql  string
 	}{
-		{w, &s.insertEvent, "insert event", `INSERT INTO events (day, platform, campaign, conversion, dedup_key, contribution_key)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
+		{w, &s.insertEvent, "insert event", `INSERT INTO events (day, platform, campaign, conversion, dedup_key)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
 		{w, &s.dedup, "dedup", `SELECT EXISTS (SELECT 1 FROM events WHERE dedup_key = ?)`},
 		{w, &s.dayInsert, "day insert", `INSERT INTO days (day, salt) VALUES (?, ?) ON CONFLICT DO NOTHING`},
-		{w, &s.daySelect, "day select", `SELECT salt, sealed_at FROM days WHERE day = ?`},
+		{w, &s.daySelect, "day select", `SELECT salt, sealed_at IS NOT NULL
+			OR EXISTS (SELECT 1 FROM days AS later WHERE later.day > days.day AND later.sealed_at IS NOT NULL)
+			FROM days WHERE day = ?`},
 		{w, &s.outcome, "outcome", `INSERT INTO intake_outcomes (day, outcome, reason, count) VALUES (?, ?, ?, ?)
 			ON CONFLICT (day, outcome, reason) DO UPDATE SET count = count + excluded.count`},
 		{r, &s.consentAt, "consent lookup", consentAtSQL},

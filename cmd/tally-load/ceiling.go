@@ -20,7 +20,7 @@ func insertCeiling(ctx context.Context, path string, d time.Duration) (float64, 
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	if _, err := db.ExecContext(ctx, `CREATE TABLE events (id INTEGER PRIMARY KEY, day TEXT NOT NULL, platform TEXT NOT NULL,
-		campaign TEXT NOT NULL DEFAULT '', conversion TEXT NOT NULL, dedup_key BLOB NOT NULL UNIQUE, contribution_key BLOB UNIQUE);
+		campaign TEXT NOT NULL DEFAULT '', conversion TEXT NOT NULL, dedup_key BLOB NOT NULL UNIQUE);
 		CREATE INDEX events_by_cell ON events (day, platform, campaign, conversion);`); err != nil {
 		return 0, err
 	}
@@ -36,12 +36,12 @@ func insertCeiling(ctx context.Context, path string, d time.Duration) (float64, 
 		if err != nil {
 			return 0, err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (day, platform, campaign, conversion, dedup_key, contribution_key) VALUES (?, ?, ?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (day, platform, campaign, conversion, dedup_key) VALUES (?, ?, ?, ?, ?)`)
 		if err != nil {
 			return 0, err
 		}
 		for i := 0; i < 1000; i++ {
-			if _, err := stmt.ExecContext(ctx, "2026-11-27", "meta", fmt.Sprintf("c%d", i%50), "booking", key(), key()); err != nil {
+			if _, err := stmt.ExecContext(ctx, "2026-11-27", "meta", fmt.Sprintf("c%d", i%50), "booking", key()); err != nil {
 				return 0, err
 			}
 		}

@@ -10,16 +10,20 @@ CREATE TABLE days (
 
 -- One row per accepted event. Nothing here identifies a person: no event
 -- time, no raw event name, no visitor id. dedup_key is a keyed hash of the
--- client's event_id; contribution_key is a keyed hash of (visitor, cell)
--- under the day's salt and is set NULL when the day is sealed.
+-- client's event_id.
+--
+-- The contribution bound (one visitor counts once per cell) lives in one
+-- table per open day, contrib_YYYYMMDD (key BLOB PRIMARY KEY): each key is a
+-- keyed hash of (visitor, cell) under the day's salt. Intake creates the
+-- table with the day; sealing the day drops it and deletes the salt, so a
+-- sealed day keeps nothing that links an event to a visitor.
 CREATE TABLE events (
-    id               INTEGER PRIMARY KEY,
-    day              TEXT NOT NULL,
-    platform         TEXT NOT NULL,
-    campaign         TEXT NOT NULL DEFAULT '',
-    conversion       TEXT NOT NULL,
-    dedup_key        BLOB NOT NULL UNIQUE,
-    contribution_key BLOB UNIQUE
+    id         INTEGER PRIMARY KEY,
+    day        TEXT NOT NULL,
+    platform   TEXT NOT NULL,
+    campaign   TEXT NOT NULL DEFAULT '',
+    conversion TEXT NOT NULL,
+    dedup_key  BLOB NOT NULL UNIQUE
 );
 -- Covers the rollup's GROUP BY so rolling up a day reads only that day.
 CREATE INDEX events_by_cell ON events (day, platform, campaign, conversion);
