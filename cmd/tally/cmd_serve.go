@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/snippet"
 	"github.com/tally-health/tally/store"
 )
 
@@ -64,7 +65,9 @@ func (e *env) startIntakeServer(db *store.DB) (*intakeServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := intake.NewServer(in, db, db, e.log).Handler()
+	is := intake.NewServer(in, db, db, e.log)
+	is.Extra = map[string]http.Handler{snippet.Path: snippet.Handler()}
+	h := is.Handler()
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tally-health/tally/store"
+)
+
+// chromiumPath finds Debian's Chromium. Without it the browser test skips,
+// except in CI, where a missing browser is a failure (.ci/run installs it).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium not found and CI is set: install Debian's chromium package (.ci/run does)")
+	}
+	t.Skip("chromium not found: apt-get install -y chromium to run the browser test")
+	return ""
+}
+
+// recorded is one request that reached the recording proxy.
+type recorded struct {
+	Method, URL string
+	Header      http.Header
+	Body        []byte
+}
+
+// recorder is a reverse proxy in front of `tally serve` that keeps every
+// request the browser sent, so the test reads exactly what left the page.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+func (rc *recorder) handler(target *url.URL) http.Handler {
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.reqs = append(rc.reqs, recorded{r.Method, r.URL.String(), r.Header.Clone(), body})
+		rc.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		proxy.ServeHTTP(w, r)
+	})
+}
+
+// posts returns the POSTs recorded so far.
+func (rc *recorder) posts() []recorded {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []recorded
+	for _, r := range rc.reqs {
+		if r.Method == http.MethodPost {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (rc *recorder) all() []recorded {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]recorded(nil), rc.reqs...)
+}
+
+// waitUntil polls cond until it holds or the deadline passes.
+func waitUntil(t *testing.T, ctx context.Context, what string, cond func() (bool, error)) {
+	t.Helper()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(15 * time.Second)
+	for {
+		ok, err := cond()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		}
+	}
+}
+
+// The markers: each stands for something about the patient that the page
+// holds and the script must never send.
+var pageMarkers = map[string]string{
+	"path":         "MKBRPATHX",
+	"query value":  "MKBRQVALX",
+	"query name":   "MKBRQNAMEX",
+	"fragment":     "MKBRHASHX",
+	"title":        "MKBRTITLEX",
+	"form value":   "MKBRFORMX",
+	"typed value":  "MKBRTYPEDX",
+	"page cookie":  "MKBRCOOKIEX",
+	"referrer":     "MKBRREFX",
+	"page storage": "MKBRSTOREX",
+}
+
+// sitePage is the hospital's page: it loads tally.js from the collector's
+// origin and holds marker values in its title, a form and a cookie.
+func sitePage(scriptURL string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if strings.HasPrefix(r.URL.Path, "/from/") {
+			// The page a visitor comes from: it links to the landing page, so
+			// the landing page's document.referrer holds a marker.
+			fmt.Fprintf(w, `<!doctype html><a id="go" href="%s">book</a>`, r.URL.Query().Get("next"))
+			return
+		}
+		// unsafe-url: the page would give its full address as the referrer
+		// of any request that does not refuse it.
+		fmt.Fprintf(w, `<!doctype html>
+<html><head><title>Oncology %s</title><meta name="referrer" content="unsafe-url">
+<script>document.cookie = "patient=%s; path=/"; localStorage.setItem("dx", "%s");</script>
+<script src="%s" defer crossorigin="anonymous" referrerpolicy="no-referrer"></script></head>
+<body><form id="f"><input name="name" value="%s"><input id="typed" name="dob"></form>
+<p id="ready">ready</p></body></html>`,
+			pageMarkers["title"], pageMarkers["page cookie"], pageMarkers["page storage"], scriptURL, pageMarkers["form value"])
+	})
+}
+
+// TestSnippetInBrowser loads tally.js in headless Chromium from one origin
+// into a page on another and follows what reaches the intake and the
+// database: consent, a tracked booking under the landing page's utm
+// parameters, no_consent before consent, a send during unload, nothing under
+// Global Privacy Control, and no marker from the page anywhere.
+func TestSnippetInBrowser(t *testing.T) {
+	chrome := chromiumPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+
+	var scriptURL string
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sitePage(scriptURL).ServeHTTP(w, r)
+	}))
+	defer site.Close()
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "tally.toml")
+	cfg := fmt.Sprintf(`[store]
+path = "browser.db"
+key_file = "browser.key"
+[intake]
+allowed_origins = [%q]
+[events]
+appointment_booked = "booking"
+contact_form_submitted = "lead"
+page_left = "unload"
+beacon_left = "unload_beacon"
+second_page = "second"
+[sources]
+facebook = "meta"
+`, site.URL)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, dir, []string{"TALLY_SECRET=", "TALLY_CONFIG="}, "--config", cfgPath)
+	target, _ := url.Parse("http://" + srv.Addr)
+	rec := &recorder{}
+	// The collector is another origin on the site's host: cookies ignore
+	// ports, so the site's cookies are in the browser's jar for it, as a
+	// site's domain-wide cookies are for collect.<its domain>.
+	collector := httptest.NewServer(rec.handler(target))
+	defer collector.Close()
+	scriptURL = collector.URL + "/v1/tally.js"
+
+	db, err := store.Open(ctx, filepath.Join(dir, "browser.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(q string, args ...any) func() (int, error) {
+		return func() (int, error) {
+			var n sql.NullInt64
+			err := db.R.QueryRowContext(ctx, q, args...).Scan(&n)
+			return int(n.Int64), err
+		}
+	}
+	waitCount := func(what string, f func() (int, error), want int) {
+		t.Helper()
+		waitUntil(t, ctx, what, func() (bool, error) {
+			n, err := f()
+			return n >= want, err
+		})
+	}
+	cell := func(conversion string) func() (int, error) {
+		return count(`SELECT count(*) FROM events WHERE platform = 'meta' AND campaign = 'spring_24' AND conversion = ?`, conversion)
+	}
+	dropped := func(reason string) func() (int, error) {
+		return count(`SELECT sum(count) FROM intake_outcomes WHERE outcome = 'dropped' AND reason = ?`, reason)
+	}
+
+	// The flags this machine's closed network needs (no background
+	// connections) on top of chromedp's defaults, and a fresh profile.
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)...)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	do := func(tab context.Context, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tab, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func(tab context.Context, u string) {
+		t.Helper()
+		do(tab, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("#ready")))
+	}
+	var ok bool
+
+	m := pageMarkers
+	landing := fmt.Sprintf("%s/clinic/%s/book?utm_source=facebook&utm_campaign=spring_24&q=%s&%s=1#%s",
+		site.URL, m["path"], m["query value"], m["query name"], m["fragment"])
+	from := fmt.Sprintf("%s/from/%s?next=%s", site.URL, m["referrer"], url.QueryEscape(landing))
+
+	tab, cancelTab := chromedp.NewContext(browser)
+	defer cancelTab()
+	do(tab,
+		chromedp.Navigate(from),
+		chromedp.Click(chromedp.CSS("#go")),
+		chromedp.WaitVisible(chromedp.CSS("#ready")),
+		chromedp.SendKeys(chromedp.CSS("#typed"), m["typed value"]),
+	)
+	type pageState struct {
+		Referrer string `json:"referrer"`
+		Tally    bool   `json:"tally"`
+	}
+	pageSees := eval[pageState](t, tab, `({referrer: document.referrer, tally: typeof tally === "object"})`)
+	if !pageSees.Tally || !strings.Contains(pageSees.Referrer, m["referrer"]) {
+		t.Fatalf("page state %+v: want tally loaded and the marker in document.referrer", pageSees)
+	}
+
+	// Before consent: sent, and dropped by the intake.
+	ok = eval[bool](t, tab, `tally.track("appointment_booked", {event_id: "before-consent"})`)
+	if !ok {
+		t.Fatal("track before consent was not sent")
+	}
+	waitCount("the event before consent dropped as no_consent", dropped("no_consent"), 1)
+
+	// Consent, then a booking: stored under the landing page's utm values.
+	ok = eval[bool](t, tab, `tally.consent({advertising: true, source: "test-cmp", version: "policy-v3"})`)
+	if !ok {
+		t.Fatal("tally.consent resolved false: the allowed origin's request failed")
+	}
+	ok = eval[bool](t, tab, `tally.track("appointment_booked")`)
+	if !ok {
+		t.Fatal("track after consent was not sent")
+	}
+	waitCount("the booking stored under meta/spring_24", cell("booking"), 1)
+
+	// A second page of the visit, without utm parameters: the landing
+	// page's are kept for the visit.
+	open(tab, site.URL+"/clinic/next")
+	ok = eval[bool](t, tab, `tally.track("second_page")`)
+	waitCount("the second page's event under the landing page's campaign", cell("second"), 1)
+
+	// During unload: the send must survive the page going away.
+	ok = eval[bool](t, tab, `addEventListener("pagehide", () => { tally.track("page_left", {event_id: "unload-1"}); }); true`)
+	do(tab, chromedp.Navigate("about:blank"))
+	waitCount("the event sent during unload", cell("unload"), 1)
+
+	// Global Privacy Control, forced on before the script loads, in a fresh
+	// profile: nothing is sent at all.
+	before := len(rec.posts())
+	gpcTab, cancelGPC := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	defer cancelGPC()
+	do(gpcTab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `Object.defineProperty(Navigator.prototype, "globalPrivacyControl", {get: () => true, configurable: true});`,
+		})
+		return err
+	}))
+	open(gpcTab, landing)
+	type gpcResult struct {
+		GPC     bool   `json:"gpc"`
+		Consent bool   `json:"consent"`
+		Track   bool   `json:"track"`
+		VID     string `json:"vid"`
+	}
+	gpcState := eval[gpcResult](t, gpcTab, `(async () => ({
+		gpc: navigator.globalPrivacyControl,
+		consent: await tally.consent({advertising: true}),
+		track: await tally.track("appointment_booked"),
+		vid: localStorage.getItem("tally_vid") || "",
+	}))()`)
+	if !gpcState.GPC || gpcState.Consent || gpcState.Track || gpcState.VID != "" {
+		t.Fatalf("under GPC: %+v, want GPC on, nothing sent, no visitor id", gpcState)
+	}
+	eval[bool](t, gpcTab, `addEventListener("pagehide", () => tally.track("page_left")); true`)
+	do(gpcTab, chromedp.Navigate("about:blank"))
+	// A sentinel from the first profile, sent after everything above: once
+	// it is in, anything the GPC page had sent would be in too.
+	open(tab, site.URL+"/clinic/sentinel")
+	ok = eval[bool](t, tab, `tally.track("contact_form_submitted", {event_id: "sentinel"})`)
+	waitCount("the sentinel", cell("lead"), 1)
+	waitUntil(t, ctx, "the sentinel at the proxy", func() (bool, error) {
+		for _, r := range rec.posts()[before:] {
+			if bytes.Contains(r.Body, []byte(`"sentinel"`)) {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if got := rec.posts()[before:]; len(got) != 1 {
+		t.Errorf("under GPC %d requests were posted, want none (only the sentinel): %q", len(got)-1, got)
+	}
+
+	// A browser without fetch keepalive falls back to sendBeacon, which
+	// also survives unload. (sendBeacon always carries the site's cookies
+	// for the collector's host and the page's referrer policy, which is why
+	// it is only the fallback; this profile's headers are not checked below.)
+	fallbackFrom := len(rec.all())
+	beaconTab, cancelBeacon := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	defer cancelBeacon()
+	do(beaconTab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `delete Request.prototype.keepalive;`,
+		})
+		return err
+	}))
+	open(beaconTab, site.URL+"/clinic/beacon?utm_source=facebook&utm_campaign=spring_24")
+	if !eval[bool](t, beaconTab, `tally.consent({advertising: true})`) {
+		t.Fatal("consent in the fallback profile failed")
+	}
+	eval[bool](t, beaconTab, `addEventListener("pagehide", () => { tally.track("beacon_left"); }); true`)
+	do(beaconTab, chromedp.Navigate("about:blank"))
+	waitCount("the event sent by sendBeacon during unload", cell("unload_beacon"), 1)
+
+	// What reached the collector: only the script fetch and posts to the
+	// two intake routes, text/plain JSON, and no marker in a body or a URL.
+	// The posts by fetch carry no cookie and no referrer at all.
+	reqs := rec.all()
+	beacons := 0
+	for i, r := range reqs {
+		switch {
+		case r.Method == http.MethodGet && r.URL == "/v1/tally.js":
+		case r.Method == http.MethodPost && (r.URL == "/v1/events" || r.URL == "/v1/consent"):
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+				t.Errorf("%s sent as %q, want text/plain", r.URL, ct)
+			}
+			if r.Header.Get("Sec-Fetch-Mode") == "no-cors" {
+				beacons++
+			}
+		default:
+			t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		}
+		// Outside the sendBeacon profile no request carries a cookie or a
+		// referrer at all: the script's posts refuse both, and the script
+		// tag asks for neither (crossorigin="anonymous", no-referrer).
+		if c, ref := r.Header.Get("Cookie"), r.Header.Get("Referer"); i < fallbackFrom && (c != "" || ref != "") {
+			t.Errorf("%s %s carried Cookie %q, Referer %q", r.Method, r.URL, c, ref)
+		}
+		for name, mk := range m {
+			if bytes.Contains(r.Body, []byte(mk)) || strings.Contains(r.URL, mk) {
+				t.Errorf("marker of the %s in the request %s %s: %s", name, r.Method, r.URL, r.Body)
+			}
+			if i >= fallbackFrom {
+				continue
+			}
+			for h, vs := range r.Header {
+				if strings.Contains(strings.Join(vs, " "), mk) {
+					t.Errorf("marker of the %s in header %s of %s %s", name, h, r.Method, r.URL)
+				}
+			}
+		}
+	}
+	if beacons != 1 {
+		t.Errorf("%d posts by sendBeacon, want exactly the fallback profile's one", beacons)
+	}
+	if n := len(rec.posts()); n < 6 {
+		t.Fatalf("only %d posts recorded; the marker check would read nothing", n)
+	}
+
+	// And nothing of the page in the database or its WAL.
+	files := 0
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		b, err := os.ReadFile(filepath.Join(dir, "browser.db"+suffix))
+		if err != nil {
+			continue
+		}
+		files++
+		for name, mk := range m {
+			if bytes.Contains(b, []byte(mk)) {
+				t.Errorf("marker of the %s in browser.db%s", name, suffix)
+			}
+		}
+	}
+	if files < 2 {
+		t.Fatalf("read %d database files, want the database and its WAL", files)
+	}
+}
+
+// eval runs a script in the tab, awaits its promise and decodes the result.
+func eval[T any](t *testing.T, tab context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(tab, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %q: %v", js, err)
+	}
+	return v
+}
