@@ -1,9 +1,5 @@
 /* tally.js: first-party measurement for tally (github.com/tally-health/tally).
- * tally.consent({advertising: bool}) and tally.track(name, {event_id}) each
- * return a Promise<boolean>. Sends a random visitor id, the event and the
- * landing page's utm_source/utm_campaign; never the URL, referrer, title,
- * form values or other cookies; nothing at all under Global Privacy Control.
- * See docs/SNIPPET.md. */
+ * What it sends and never sends: docs/SNIPPET.md. */
 (function (w, d, n) {
   'use strict';
   var KEY = 'tally_vid', UTM = 'tally_utm';
@@ -29,7 +25,7 @@
   var vid;
   function visitor() {
     if (vid) return vid;
-    var m = /(?:^|; )tally_vid=([0-9a-f]{32})(?:;|$)/.exec(d.cookie);
+    var m = /(?:^|; )tally_vid=([0-9a-f]{32})/.exec(d.cookie);
     vid = get('localStorage', KEY) || (m && m[1]);
     if (!vid || !/^[0-9a-f]{32}$/.test(vid)) vid = randomID();
     if (!set('localStorage', KEY, vid)) {
@@ -93,13 +89,8 @@
     }
   };
 
-  // Calls queued by a stub before this script ran: window.tally = {q: [[name, args...]]}.
-  var queued = w.tally && w.tally.q;
+  // Replay calls a stub queued before this script ran: {q: [[name, args...]]}.
+  var queued = (w.tally && w.tally.q) || [];
   w.tally = tally;
-  if (queued && queued.length) {
-    for (var i = 0; i < queued.length; i++) {
-      var c = queued[i];
-      if (tally[c[0]]) tally[c[0]].apply(null, c.slice(1));
-    }
-  }
+  queued.forEach(function (c) { if (tally[c[0]]) tally[c[0]].apply(null, c.slice(1)); });
 })(window, document, navigator);
