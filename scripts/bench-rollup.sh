@@ -11,7 +11,7 @@ if ! command -v sqlite3 >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT; echo "work: $work"
 go build -o "$work/tally" ./cmd/tally
 db="$work/bench.db"
 day=2026-11-20
@@ -31,8 +31,10 @@ SELECT '$day',
        CASE (i / 500) % 2 WHEN 0 THEN 'booking' ELSE 'lead' END,
        randomblob(16)
 FROM n;
-CREATE TABLE contrib_${day//-/} (key BLOB PRIMARY KEY) WITHOUT ROWID;
-INSERT INTO contrib_${day//-/} SELECT randomblob(16) FROM events;
+CREATE TABLE contrib_$(echo "$day" | tr -d -) (key BLOB PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO contrib_$(echo "$day" | tr -d -) SELECT randomblob(16) FROM events;
+-- What intake keeps beside the events it accepts.
+INSERT INTO cell_counts SELECT day, platform, campaign, conversion, count(*) FROM events GROUP BY 1, 2, 3, 4;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
 echo "events: $(sqlite3 "$db" "SELECT count(*) FROM events WHERE day = '$day'")  file: $(du -h "$db" | cut -f1)"

@@ -86,7 +86,7 @@ func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*Intak
 		return fmt.Errorf("store: intake: begin: %w", err)
 	}
 	defer tx.Rollback()
-	w := intakeTx{ctx: ctx, tx: tx, days: map[string]*dayState{}, counts: map[OutcomeKey]int{}, s: &db.stmts, rule: rule}
+	w := intakeTx{ctx: ctx, tx: tx, days: map[string]*dayState{}, counts: map[OutcomeKey]int{}, cells: map[Cell]int64{}, s: &db.stmts, rule: rule}
 	defer w.close()
 	w.insert = tx.StmtContext(ctx, db.stmts.insertEvent)
 	w.dedup = tx.StmtContext(ctx, db.stmts.dedup)
@@ -123,6 +123,7 @@ type intakeTx struct {
 	tx     *sql.Tx
 	days   map[string]*dayState
 	counts map[OutcomeKey]int
+	cells  map[Cell]int64 // accepted events per cell, added to cell_counts at commit
 	s      *hotStmts
 	rule   ConsentRule
 	// Per-event statements bound to the transaction once, not per event.
@@ -227,6 +228,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		return nil
 	}
 	ev.Outcome, ev.Reason = OutcomeAccepted, ""
+	w.cells[ev.Cell]++
 	return nil
 }
 
@@ -258,6 +260,12 @@ func (w *intakeTx) consented(ev *NewEvent) (bool, error) {
 }
 
 func (w *intakeTx) flushCounts() error {
+	cells := w.tx.StmtContext(w.ctx, w.s.cellCount)
+	for c, n := range w.cells {
+		if _, err := cells.ExecContext(w.ctx, c.Day, c.Platform, c.Campaign, c.Conversion, n); err != nil {
+			return fmt.Errorf("store: intake: count cell: %w", err)
+		}
+	}
 	if len(w.counts) == 0 {
 		return nil
 	}

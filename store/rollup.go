@@ -87,7 +87,7 @@ func (db *DB) SealDay(ctx context.Context, day string, now time.Time, gate GateF
 		return res, nil
 	}
 	in := SealInput{Day: day}
-	if in.Raw, err = cellCounts(ctx, tx, day); err != nil {
+	if in.Raw, err = runningCounts(ctx, tx, day); err != nil {
 		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
 	for _, c := range in.Raw {
@@ -114,9 +114,13 @@ func (db *DB) SealDay(ctx context.Context, day string, now time.Time, gate GateF
 	if err := insertDailyCounts(ctx, tx, rows); err != nil {
 		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
-	if res.KeysDeleted, err = dropContributions(ctx, tx, day); err != nil {
+	if err := dropContributions(ctx, tx, day); err != nil {
 		return res, fmt.Errorf("store: seal %s: delete contribution keys: %w", day, err)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cell_counts WHERE day = ?`, day); err != nil {
+		return res, fmt.Errorf("store: seal %s: delete running counts: %w", day, err)
+	}
+	res.KeysDeleted = res.Events
 	if _, err := tx.ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, res.SealedAt, day); err != nil {
 		return res, fmt.Errorf("store: seal %s: mark sealed: %w", day, err)
 	}
@@ -142,6 +146,26 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// runningCounts reads the day's cells from cell_counts, which intake keeps
+// in step with events: sealing reads a row per cell, not per event.
+func runningCounts(ctx context.Context, q querier, day string) ([]CellCount, error) {
+	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, events FROM cell_counts
+		WHERE day = ? ORDER BY platform, campaign, conversion`, day)
+	if err != nil {
+		return nil, fmt.Errorf("read running counts: %w", err)
+	}
+	defer rows.Close()
+	var out []CellCount
+	for rows.Next() {
+		var c CellCount
+		if err := rows.Scan(&c.Platform, &c.Campaign, &c.Conversion, &c.Raw); err != nil {
+			return nil, fmt.Errorf("read running counts: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // cellCounts reads only the day's part of events_by_cell (a covering index).
 func cellCounts(ctx context.Context, q querier, day string) ([]CellCount, error) {
 	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, count(*) FROM events
@@ -164,26 +188,16 @@ func cellCounts(ctx context.Context, q querier, day string) ([]CellCount, error)
 	return out, nil
 }
 
-// dropContributions drops the day's contribution table and returns how
-// many keys it held. Dropping frees its pages in one step; deleting a
-// million keys one by one took seconds.
-func dropContributions(ctx context.Context, tx *sql.Tx, day string) (int64, error) {
+// dropContributions drops the day's contribution table. Dropping frees
+// its pages in one step; deleting a million keys one by one took seconds.
+// It holds one key per stored event, so their number is the day's events.
+func dropContributions(ctx context.Context, tx *sql.Tx, day string) error {
 	table, err := ContribTable(day)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var exists bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?)`, table).Scan(&exists); err != nil || !exists {
-		return 0, err
-	}
-	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `DROP TABLE `+table); err != nil {
-		return 0, err
-	}
-	return n, nil
+	_, err = tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+table)
+	return err
 }
 
 // adjacentDays returns the calendar days before and after day.

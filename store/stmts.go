@@ -10,7 +10,7 @@ import (
 // single writer pool and used inside transactions with Tx.StmtContext,
 // which reuses the connection's prepared statement.
 type hotStmts struct {
-	insertEvent, dedup, dayInsert, daySelect, outcome *sql.Stmt
+	insertEvent, dedup, dayInsert, daySelect, outcome, cellCount *sql.Stmt
 	consentAt, consentAtW                             *sql.Stmt
 }
 
@@ -30,6 +30,8 @@ func (s *hotStmts) prepare(ctx context.Context, w, r *sql.DB) error {
 			FROM days WHERE day = ?`},
 		{w, &s.outcome, "outcome", `INSERT INTO intake_outcomes (day, outcome, reason, count) VALUES (?, ?, ?, ?)
 			ON CONFLICT (day, outcome, reason) DO UPDATE SET count = count + excluded.count`},
+		{w, &s.cellCount, "cell count", `INSERT INTO cell_counts (day, platform, campaign, conversion, events) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (day, platform, campaign, conversion) DO UPDATE SET events = events + excluded.events`},
 		{r, &s.consentAt, "consent lookup", consentAtSQL},
 		{w, &s.consentAtW, "consent lookup (writer)", consentAtSQL},
 	} {
@@ -49,7 +51,7 @@ const consentAtSQL = `SELECT granted, time FROM consents
 	ORDER BY time DESC, granted ASC LIMIT 1`
 
 func (s *hotStmts) close() {
-	for _, st := range []*sql.Stmt{s.insertEvent, s.dedup, s.dayInsert, s.daySelect, s.outcome, s.consentAt, s.consentAtW} {
+	for _, st := range []*sql.Stmt{s.insertEvent, s.dedup, s.dayInsert, s.daySelect, s.outcome, s.cellCount, s.consentAt, s.consentAtW} {
 		if st != nil {
 			st.Close()
 		}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,5 +167,45 @@ func TestConsentAt(t *testing.T) {
 	}
 	if _, err := db.W.ExecContext(ctx, "DELETE FROM consents"); err == nil {
 		t.Error("consents accepted a DELETE")
+	}
+}
+
+// TestRunningCountsMatchEvents sends random events (duplicates, repeat
+// visitors, several days) through WriteIntake and checks that cell_counts
+// always equals a GROUP BY over events.
+func TestRunningCountsMatchEvents(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 20; round++ {
+		w := &store.IntakeWrite{}
+		for i := 0; i < 50; i++ {
+			c := store.Cell{Day: fmt.Sprintf("2026-11-%02d", 10+rng.IntN(3)), Platform: []string{"meta", "none"}[rng.IntN(2)],
+				Campaign: fmt.Sprintf("c%d", rng.IntN(3)), Conversion: "booking"}
+			w.Events = append(w.Events, &store.NewEvent{Cell: c,
+				DedupKey:   fmt.Appendf(nil, "e%d", rng.IntN(400)),
+				VisitorKey: fmt.Appendf(nil, "v%d", rng.IntN(30))})
+		}
+		storetest.WriteEvents(t, db, w)
+	}
+	q := func(sql string) string {
+		rows, err := db.R.QueryContext(ctx, sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var b strings.Builder
+		for rows.Next() {
+			var d, p, c, v string
+			var n int
+			rows.Scan(&d, &p, &c, &v, &n)
+			fmt.Fprintf(&b, "%s %s %s %s %d\n", d, p, c, v, n)
+		}
+		return b.String()
+	}
+	running := q(`SELECT day, platform, campaign, conversion, events FROM cell_counts ORDER BY 1, 2, 3, 4`)
+	counted := q(`SELECT day, platform, campaign, conversion, count(*) FROM events GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
+	if running != counted || running == "" {
+		t.Errorf("cell_counts:\n%s\nevents:\n%s", running, counted)
 	}
 }

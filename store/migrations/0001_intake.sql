@@ -25,8 +25,22 @@ CREATE TABLE events (
     conversion TEXT NOT NULL,
     dedup_key  BLOB NOT NULL UNIQUE
 );
--- Covers the rollup's GROUP BY so rolling up a day reads only that day.
+-- Covers a GROUP BY over one day's cells (tally audit recount, retention).
 CREATE INDEX events_by_cell ON events (day, platform, campaign, conversion);
+
+-- Running count of accepted events per cell of each open day, kept by
+-- intake in the same transaction as the events themselves, so sealing a day
+-- reads its cells instead of scanning its events. Deleted when the day is
+-- sealed (daily_counts.raw_count keeps the number); `tally audit recount`
+-- checks sealed counts against events.
+CREATE TABLE cell_counts (
+    day        TEXT NOT NULL,
+    platform   TEXT NOT NULL,
+    campaign   TEXT NOT NULL,
+    conversion TEXT NOT NULL,
+    events     INTEGER NOT NULL,
+    PRIMARY KEY (day, platform, campaign, conversion)
+) WITHOUT ROWID;
 
 -- Append-only consent history. visitor_key is a keyed hash of the visitor id.
 CREATE TABLE consents (
