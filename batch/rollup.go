@@ -131,11 +131,17 @@ func (r *Roller) seal(ctx context.Context, days []Day) ([]Sealed, error) {
 	gate := func(_ context.Context, in store.SealInput) ([]store.DailyCount, error) { return r.Gate.Apply(in) }
 	var out []Sealed
 	for _, d := range days {
-		res, err := r.DB.SealDay(ctx, string(d), r.Now(), gate)
+		res, err := r.DB.SealDay(ctx, string(d), r.Now(), auditGate(r.Gate.GateParams), gate)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, summarise(res, r.Gate.GateParams))
 	}
 	return out, nil
+}
+
+// auditGate is the gate parameters as the audit log records them.
+func auditGate(g store.GateParams) map[string]any {
+	return map[string]any{"gate": map[string]any{"min_count": g.MinCount, "small_counts": g.SmallCounts,
+		"carry_days": g.CarryDays, "noise": g.Noise, "epsilon": g.Epsilon}}
 }

@@ -18,6 +18,7 @@ const (
 	AuditConsentImport = "consent_import"
 	AuditRollup        = "rollup"
 	AuditUploadRequest = "upload_request"
+	AuditUploadAnswer  = "upload_answer"
 	AuditPurge         = "purge"
 	AuditRunConfig     = "run_config"
 	AuditScan          = "scan"

@@ -68,7 +68,10 @@ type SealResult struct {
 // nulls its contribution hashes and marks it sealed. A day that is already
 // sealed is left untouched (AlreadySealed). A day without events is sealed
 // too, so later events for it are dropped as late.
-func (db *DB) SealDay(ctx context.Context, day string, now time.Time, gate GateFunc) (SealResult, error) {
+//
+// The seal is recorded in the audit log in the same transaction: the day,
+// its totals and detail (the gate parameters, from the caller).
+func (db *DB) SealDay(ctx context.Context, day string, now time.Time, detail map[string]any, gate GateFunc) (SealResult, error) {
 	res := SealResult{Day: day}
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -123,6 +126,9 @@ func (db *DB) SealDay(ctx context.Context, day string, now time.Time, gate GateF
 	res.KeysDeleted = res.Events
 	if _, err := tx.ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, res.SealedAt, day); err != nil {
 		return res, fmt.Errorf("store: seal %s: mark sealed: %w", day, err)
+	}
+	if err := appendAudit(ctx, tx, now, AuditRollup, sealAudit(res, rows, detail)); err != nil {
+		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("store: seal %s: commit: %w", day, err)
@@ -207,4 +213,27 @@ func adjacentDays(day string) (prev, next string, err error) {
 		return "", "", fmt.Errorf("bad day %q: want YYYY-MM-DD", day)
 	}
 	return t.AddDate(0, 0, -1).Format(time.DateOnly), t.AddDate(0, 0, 1).Format(time.DateOnly), nil
+}
+
+// sealAudit is the audit entry of one sealed day: its totals by status
+// plus the caller's detail (the gate parameters).
+func sealAudit(res SealResult, rows []DailyCount, detail map[string]any) map[string]any {
+	out := map[string]any{"day": res.Day, "events": res.Events, "cells": len(rows)}
+	var released, releasedTotal, held, suppressed int64
+	for _, r := range rows {
+		switch r.Status {
+		case "released":
+			released++
+			releasedTotal += r.ReleasedCount
+		case "held":
+			held++
+		case "suppressed":
+			suppressed++
+		}
+	}
+	out["released_cells"], out["released_conversions"], out["held_cells"], out["suppressed_cells"] = released, releasedTotal, held, suppressed
+	for k, v := range detail {
+		out[k] = v
+	}
+	return out
 }

@@ -100,7 +100,7 @@ func BenchmarkSealDay(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		res, err := db.SealDay(ctx, benchDay, now, releaseAll)
+		res, err := db.SealDay(ctx, benchDay, now, nil, releaseAll)
 		if err != nil || res.KeysDeleted != 1_000_000 {
 			b.Fatalf("%+v, %v", res.KeysDeleted, err)
 		}

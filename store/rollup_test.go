@@ -44,7 +44,7 @@ func TestSealDay(t *testing.T) {
 
 	// A failing gate rolls the whole seal back.
 	boom := errors.New("boom")
-	if _, err := db.SealDay(ctx, day, now, func(context.Context, store.SealInput) ([]store.DailyCount, error) { return nil, boom }); !errors.Is(err, boom) {
+	if _, err := db.SealDay(ctx, day, now, nil, func(context.Context, store.SealInput) ([]store.DailyCount, error) { return nil, boom }); !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}
 	var salt []byte
@@ -52,7 +52,7 @@ func TestSealDay(t *testing.T) {
 		t.Fatalf("failed seal touched the day: salt=%x err=%v", salt, err)
 	}
 
-	res, err := db.SealDay(ctx, day, now, releaseAll)
+	res, err := db.SealDay(ctx, day, now, nil, releaseAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,13 +81,13 @@ func TestSealDay(t *testing.T) {
 		}
 	}
 
-	again, err := db.SealDay(ctx, day, now.Add(time.Hour), releaseAll)
+	again, err := db.SealDay(ctx, day, now.Add(time.Hour), nil, releaseAll)
 	if err != nil || !again.AlreadySealed || again.SealedAt != res.SealedAt {
 		t.Errorf("second seal: %+v, %v", again, err)
 	}
 
 	// An empty day is sealed too: its row is created without a salt.
-	if _, err := db.SealDay(ctx, "2026-11-19", now, releaseAll); err != nil {
+	if _, err := db.SealDay(ctx, "2026-11-19", now, nil, releaseAll); err != nil {
 		t.Fatal(err)
 	}
 	days, err := db.Days(ctx)
@@ -116,14 +116,14 @@ func TestSealDayHeldAndNext(t *testing.T) {
 		return out, nil
 	}
 	addCell(t, db, store.Cell{Day: "2026-11-10", Platform: "meta", Campaign: "a", Conversion: "booking"}, 2)
-	if _, err := db.SealDay(ctx, "2026-11-10", now, hold); err != nil {
+	if _, err := db.SealDay(ctx, "2026-11-10", now, nil, hold); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.SealDay(ctx, "2026-11-12", now, hold); err != nil {
+	if _, err := db.SealDay(ctx, "2026-11-12", now, nil, hold); err != nil {
 		t.Fatal(err)
 	}
 	var seen store.SealInput
-	if _, err := db.SealDay(ctx, "2026-11-11", now, func(_ context.Context, in store.SealInput) ([]store.DailyCount, error) {
+	if _, err := db.SealDay(ctx, "2026-11-11", now, nil, func(_ context.Context, in store.SealInput) ([]store.DailyCount, error) {
 		seen = in
 		return nil, nil
 	}); err != nil {
@@ -140,7 +140,7 @@ func TestPurgeEvents(t *testing.T) {
 	now := time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC)
 	for _, d := range []string{"2026-11-24", "2026-11-25", "2026-11-26"} {
 		addCell(t, db, store.Cell{Day: d, Platform: "meta", Campaign: "a", Conversion: "booking"}, 3)
-		if _, err := db.SealDay(ctx, d, now, releaseAll); err != nil {
+		if _, err := db.SealDay(ctx, d, now, nil, releaseAll); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // which reuses the connection's prepared statement.
 type hotStmts struct {
 	insertEvent, dedup, dayInsert, daySelect, outcome, cellCount *sql.Stmt
-	consentAt, consentAtW                             *sql.Stmt
+	consentAt, consentAtW                                        *sql.Stmt
 }
 
 func (s *hotStmts) prepare(ctx context.Context, w, r *sql.DB) error {

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"time"
 )
@@ -66,6 +68,11 @@ func (db *DB) BeginUploadRequest(ctx context.Context, r *UploadRequest, ups []*U
 	if err := saveUploads(ctx, tx, ups, r.SentAt); err != nil {
 		return 0, err
 	}
+	sum := sha256.Sum256(r.Body)
+	if err := appendAudit(ctx, tx, r.SentAt, AuditUploadRequest, map[string]any{"request_id": id, "platform": r.Platform,
+		"url": r.URL, "conversions": n, "body_sha256": hex.EncodeToString(sum[:])}); err != nil {
+		return 0, err
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: begin upload request: commit: %w", err)
 	}
@@ -93,6 +100,14 @@ func (db *DB) FinishUploadRequest(ctx context.Context, id int64, resp *UploadRes
 		return fmt.Errorf("store: finish upload request: %w", err)
 	}
 	if err := saveUploads(ctx, tx, ups, resp.ReceivedAt); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(resp.Body)
+	answer := map[string]any{"request_id": id, "status": resp.Status, "response_sha256": hex.EncodeToString(sum[:])}
+	if resp.Error != "" {
+		answer["error"] = resp.Error
+	}
+	if err := appendAudit(ctx, tx, resp.ReceivedAt, AuditUploadAnswer, answer); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

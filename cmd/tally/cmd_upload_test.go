@@ -107,6 +107,10 @@ func (f *fakePlatforms) serve(w http.ResponseWriter, r *http.Request) {
 	case "meta":
 		fmt.Fprintf(w, `{"events_received":%d,"messages":[],"fbtrace_id":"AbC"}`, len(ids))
 	case "google":
+		// Never reuse a GA4 connection: the kill test holds one handler open
+		// after its complete 204, and a client reusing that connection for
+		// another platform's request would wait on it until the kill.
+		w.Header().Set("Connection", "close")
 		w.WriteHeader(http.StatusNoContent)
 	case "tiktok":
 		fmt.Fprint(w, `{"code":0,"message":"OK","request_id":"2026","data":{}}`)
