@@ -15,6 +15,7 @@ import (
 
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/google"
 	"github.com/tally-health/tally/uploaders/linkedin"
 	"github.com/tally-health/tally/uploaders/meta"
@@ -75,21 +76,38 @@ func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 		fmt.Fprintln(e.stdout, "no uploader enabled: set enabled = true in an [uploaders.<platform>] section")
 		return nil
 	}
-	key, err := e.hashKey()
-	if err != nil {
-		return err
-	}
-	loc, err := time.LoadLocation(e.cfg.Rollup.Timezone)
-	if err != nil {
-		return usageErr(fmt.Errorf("rollup.timezone: %w", err))
-	}
 	db, err := e.openDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	sums, outbox, err := e.deliver(ctx, db, targets, opts.date)
+	if err != nil {
+		return err
+	}
+	bad := printUploadSummary(e.stdout, sums, outbox)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if bad > 0 {
+		return failed("upload: %d of %d platforms did not deliver everything (see the log and the uploads table)", bad, len(sums))
+	}
+	return nil
+}
+
+// deliver runs the delivery engine over targets (only day when set) and
+// returns each platform's summary and the outbox folder used by dry runs.
+func (e *env) deliver(ctx context.Context, db *store.DB, targets []batch.Target, day string) ([]batch.Summary, string, error) {
+	key, err := e.hashKey()
+	if err != nil {
+		return nil, "", err
+	}
+	loc, err := time.LoadLocation(e.cfg.Rollup.Timezone)
+	if err != nil {
+		return nil, "", usageErr(fmt.Errorf("rollup.timezone: %w", err))
+	}
 	d := &batch.Delivery{
-		DB: db, Key: key, Loc: loc, Log: e.log, Day: opts.date, Now: e.now,
+		DB: db, Key: key, Loc: loc, Log: e.log, Day: day, Now: e.now,
 		Outbox: filepath.Join(filepath.Dir(e.cfg.Store.Path), "outbox"),
 	}
 	var prog *progress
@@ -99,14 +117,7 @@ func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 	}
 	sums := d.Run(ctx, targets)
 	prog.done()
-	bad := printUploadSummary(e.stdout, sums, d.Outbox)
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if bad > 0 {
-		return failed("upload: %d of %d platforms did not deliver everything (see the log and the uploads table)", bad, len(sums))
-	}
-	return nil
+	return sums, d.Outbox, nil
 }
 
 // uploadTargets builds an uploader for every enabled platform (only
