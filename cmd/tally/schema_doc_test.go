@@ -396,6 +396,21 @@ func TestSchemaDocQueries(t *testing.T) {
 				}
 			}
 		}
+		if q.heading == "(d) Audit entries of one request" {
+			var body, response string
+			if err := db.R.QueryRow(`SELECT body, response FROM upload_requests WHERE id = 1`).Scan(&body, &response); err != nil {
+				t.Fatal(err)
+			}
+			bodySum, respSum := sha256.Sum256([]byte(body)), sha256.Sum256([]byte(response))
+			for _, want := range []map[string]string{
+				{"kind": "upload_request", "body_sha256": hex.EncodeToString(bodySum[:])},
+				{"kind": "upload_answer", "status": "200", "response_sha256": hex.EncodeToString(respSum[:])},
+			} {
+				if !hasRow(rows, want) {
+					t.Errorf("%q: no row with %v; got %v", q.heading, want, rows)
+				}
+			}
+		}
 		if q.heading == "(d) The exact body of one request" && (len(rows) != 1 || !strings.Contains(rows[0]["body"], `"event_id"`) ||
 			strings.Contains(rows[0]["body"], fakeSecrets["TALLY_META_TOKEN"])) {
 			t.Errorf("%q: want request 1's body, without the token; got %v", q.heading, rows)
