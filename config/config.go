@@ -95,12 +95,15 @@ type Log struct {
 
 // Delivery holds the keys every uploader section shares.
 type Delivery struct {
-	Enabled     bool              `toml:"enabled"`
-	Endpoint    string            `toml:"endpoint"`
-	DryRun      bool              `toml:"dry_run"`
-	MaxAttempts int               `toml:"max_attempts"`
-	Rate        float64           `toml:"rate"`
-	Events      map[string]string `toml:"events"`
+	Enabled     bool    `toml:"enabled"`
+	Endpoint    string  `toml:"endpoint"`
+	DryRun      bool    `toml:"dry_run"`
+	MaxAttempts int     `toml:"max_attempts"`
+	Rate        float64 `toml:"rate"`
+	// Timeout bounds one request to the platform, answer included; a
+	// request that takes longer is a transient failure and is retried.
+	Timeout Duration          `toml:"timeout"`
+	Events  map[string]string `toml:"events"`
 }
 
 // Meta configures the Meta Conversions API uploader.
@@ -193,22 +196,22 @@ func Default() *Config {
 		Schedule: Schedule{Cron: "30 3 * * *"},
 		Uploaders: Uploaders{
 			Meta: Meta{
-				Delivery:       Delivery{Endpoint: "https://graph.facebook.com", MaxAttempts: 8, Rate: 10, Events: map[string]string{"booking": "AppointmentRequest"}},
+				Delivery:       Delivery{Endpoint: "https://graph.facebook.com", MaxAttempts: 8, Rate: 10, Timeout: Duration(30 * time.Second), Events: map[string]string{"booking": "AppointmentRequest"}},
 				APIVersion:     "v21.0",
 				AccessTokenEnv: "TALLY_META_TOKEN",
 				ActionSource:   "other",
 			},
 			Google: Google{
-				Delivery:     Delivery{Endpoint: "https://www.google-analytics.com", MaxAttempts: 8, Rate: 10, Events: map[string]string{}},
+				Delivery:     Delivery{Endpoint: "https://www.google-analytics.com", MaxAttempts: 8, Rate: 10, Timeout: Duration(30 * time.Second), Events: map[string]string{}},
 				APISecretEnv: "TALLY_GA4_API_SECRET",
 			},
 			TikTok: TikTok{
-				Delivery:       Delivery{Endpoint: "https://business-api.tiktok.com", MaxAttempts: 8, Rate: 10, Events: map[string]string{}},
+				Delivery:       Delivery{Endpoint: "https://business-api.tiktok.com", MaxAttempts: 8, Rate: 10, Timeout: Duration(30 * time.Second), Events: map[string]string{}},
 				EventSource:    "offline",
 				AccessTokenEnv: "TALLY_TIKTOK_TOKEN",
 			},
 			LinkedIn: LinkedIn{
-				Delivery:       Delivery{Endpoint: "https://api.linkedin.com", MaxAttempts: 8, Rate: 5, Events: map[string]string{}},
+				Delivery:       Delivery{Endpoint: "https://api.linkedin.com", MaxAttempts: 8, Rate: 5, Timeout: Duration(30 * time.Second), Events: map[string]string{}},
 				Version:        "202411",
 				AccessTokenEnv: "TALLY_LINKEDIN_TOKEN",
 				Rules:          map[string]string{"booking": "12345678"},

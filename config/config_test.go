@@ -96,6 +96,8 @@ func TestParseErrors(t *testing.T) {
 		{"endpoint with query", "[uploaders.meta]\nendpoint = \"https://x/?access_token=abc\"\n", "uploaders.meta.endpoint: must not hold credentials"},
 		{"bad rate", "[uploaders.tiktok]\nrate = 0.0\n", "uploaders.tiktok.rate: must be > 0"},
 		{"bad max_attempts", "[uploaders.google]\nmax_attempts = 0\n", "uploaders.google.max_attempts: must be >= 1"},
+		{"zero timeout", "[uploaders.linkedin]\ntimeout = \"0s\"\n", `uploaders.linkedin.timeout: must be > 0, got "0s"`},
+		{"bad timeout", "[uploaders.meta]\ntimeout = \"soon\"\n", "timeout"},
 		{"website action source", "[uploaders.meta]\naction_source = \"website\"\n", "uploaders.meta.action_source"},
 		{"bad env name", "[uploaders.meta]\naccess_token_env = \"my token\"\n", "uploaders.meta.access_token_env: must name an environment variable"},
 		{"enabled without dataset", "[uploaders.meta]\nenabled = true\n", "uploaders.meta.dataset_id: must be set"},

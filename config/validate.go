@@ -171,6 +171,9 @@ func (c *Config) validateUploaders() error {
 		if !(d.Rate > 0) {
 			return bad(key+".rate", "must be > 0, got %g", d.Rate)
 		}
+		if d.Timeout <= 0 {
+			return bad(key+".timeout", "must be > 0, got %q", d.Timeout.D().String())
+		}
 		for _, g := range sortedKeys(d.Events) {
 			if !platformEvt.MatchString(d.Events[g]) {
 				return bad(key+".events."+g, "platform event name must match %s, got %q", platformEvt, d.Events[g])

@@ -149,27 +149,27 @@ func uploadTargets(cfg *config.Config, platform string, dryRun bool) ([]batch.Ta
 				return nil, err
 			}
 			up = meta.New(meta.Config{Endpoint: d.Endpoint, APIVersion: u.Meta.APIVersion, DatasetID: u.Meta.DatasetID,
-				ActionSource: u.Meta.ActionSource, TestEventCode: u.Meta.TestEventCode, Events: d.Events, Token: tok})
+				ActionSource: u.Meta.ActionSource, TestEventCode: u.Meta.TestEventCode, Events: d.Events, Token: tok, Timeout: d.Timeout.D()})
 		case config.PlatformGoogle:
 			sec, err := secret("api_secret_env", u.Google.APISecretEnv)
 			if err != nil {
 				return nil, err
 			}
 			up = google.New(google.Config{Endpoint: d.Endpoint, MeasurementID: u.Google.MeasurementID, Events: d.Events,
-				Validate: u.Google.Validate, Secret: sec})
+				Validate: u.Google.Validate, Secret: sec, Timeout: d.Timeout.D()})
 		case config.PlatformTikTok:
 			tok, err := secret("access_token_env", u.TikTok.AccessTokenEnv)
 			if err != nil {
 				return nil, err
 			}
 			up = tiktok.New(tiktok.Config{Endpoint: d.Endpoint, EventSource: u.TikTok.EventSource, EventSourceID: u.TikTok.EventSourceID,
-				TestEventCode: u.TikTok.TestEventCode, Events: d.Events, Token: tok})
+				TestEventCode: u.TikTok.TestEventCode, Events: d.Events, Token: tok, Timeout: d.Timeout.D()})
 		case config.PlatformLinkedIn:
 			tok, err := secret("access_token_env", u.LinkedIn.AccessTokenEnv)
 			if err != nil {
 				return nil, err
 			}
-			up = linkedin.New(linkedin.Config{Endpoint: d.Endpoint, Version: u.LinkedIn.Version, Rules: u.LinkedIn.Rules, Token: tok})
+			up = linkedin.New(linkedin.Config{Endpoint: d.Endpoint, Version: u.LinkedIn.Version, Rules: u.LinkedIn.Rules, Token: tok, Timeout: d.Timeout.D()})
 		}
 		out = append(out, batch.Target{Uploader: up, MaxAttempts: d.MaxAttempts, Rate: d.Rate, DryRun: dry})
 	}
