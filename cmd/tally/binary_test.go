@@ -73,7 +73,14 @@ var listenRE = regexp.MustCompile(`intake listening.*addr"?[=:]"?([0-9.:]+)`)
 // startServe runs `tally serve` with args and waits until it listens.
 func startServe(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(tallyBinary(t), append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	return startListening(t, dir, env, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+}
+
+// startListening runs tally with args (serve or schedule) and waits until
+// its intake listens.
+func startListening(t *testing.T, dir string, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(tallyBinary(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
