@@ -53,6 +53,7 @@ func newServeCmd(g *globalOptions) *cobra.Command {
 
 // intakeServer is a running HTTP intake.
 type intakeServer struct {
+	addr   string // the address it listens on
 	http   *http.Server
 	intake *intake.Intake
 	e      *env
@@ -81,7 +82,7 @@ func (e *env) startIntakeServer(db *store.DB) (*intakeServer, error) {
 		in.Writer.Close()
 		return nil, fmt.Errorf("serve: listen %s: %w", e.cfg.Intake.Listen, err)
 	}
-	s := &intakeServer{http: hs, intake: in, e: e, errc: make(chan error, 1)}
+	s := &intakeServer{addr: ln.Addr().String(), http: hs, intake: in, e: e, errc: make(chan error, 1)}
 	go func() { s.errc <- hs.Serve(ln) }()
 	e.log.Info("intake listening", "addr", ln.Addr().String(), "db", db.Path)
 	return s, nil
