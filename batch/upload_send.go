@@ -60,6 +60,9 @@ func (p *platformRun) deliver(ctx context.Context, c chunk) error {
 	}
 }
 
+// authHint ends the message of a 401/403 answer.
+const authHint = " (credential refused: check the token or API secret and its permissions)"
+
 // maxRejectStreak stops a platform whose conversions are all rejected
 // individually, bounding what bisection can cost.
 const maxRejectStreak = 8
@@ -87,6 +90,11 @@ func (p *platformRun) send(ctx context.Context, c chunk, req *Request, attempt i
 		p.sum.Retries++
 	}
 	reply := p.t.Uploader.Send(bg, req)
+	if reply.Class == Fatal && (reply.Status == 401 || reply.Status == 403) {
+		// Platforms word auth refusals in many ways (or send an empty
+		// body); say plainly what the operator has to fix.
+		reply.Message += authHint
+	}
 	resp := &store.UploadResponse{Status: reply.Status, Body: reply.Body, ReceivedAt: p.d.Now()}
 	if reply.Class != OK {
 		resp.Error = reply.Message

@@ -288,7 +288,8 @@ func TestDeliverFatalStopsPlatformOnly(t *testing.T) {
 		t.Errorf("meta = %+v", sums[1])
 	}
 	ups := uploadertest.Uploads(t, db, "linkedin")
-	if ups[0].LastError != "linkedin: token expired" || !strings.Contains(ups[1].LastError, "not sent: platform stopped: linkedin: token expired") {
+	const msg = "linkedin: token expired (credential refused: check the token or API secret and its permissions)"
+	if ups[0].LastError != msg || !strings.Contains(ups[1].LastError, "not sent: platform stopped: "+msg) {
 		t.Errorf("linkedin uploads = %+v", ups)
 	}
 }
