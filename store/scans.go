@@ -64,6 +64,14 @@ func (db *DB) AddScan(ctx context.Context, s Scan) (int64, error) {
 			return 0, fmt.Errorf("store: scan: insert finding: %w", err)
 		}
 	}
+	trackers := map[string]int{}
+	for _, f := range s.Findings {
+		trackers[f.Tracker]++
+	}
+	if err := appendAudit(ctx, tx, s.ScannedAt, AuditScan, map[string]any{"scan_id": id, "pages": s.Pages,
+		"findings": len(s.Findings), "trackers": trackers, "failed": s.Failed}); err != nil {
+		return 0, err
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: scan: commit: %w", err)
 	}
