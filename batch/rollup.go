@@ -26,6 +26,9 @@ type Roller struct {
 	CloseAfter time.Duration
 	Gate       Gate
 	Now        func() time.Time
+	// OnSealed, when set, is called as each day's seal commits (a long
+	// catch-up reports progress, and a crash test can kill at a known day).
+	OnSealed func(Sealed)
 }
 
 // NewRoller builds a Roller from the configuration.
@@ -135,7 +138,11 @@ func (r *Roller) seal(ctx context.Context, days []Day) ([]Sealed, error) {
 		if err != nil {
 			return out, err
 		}
-		out = append(out, summarise(res, r.Gate.GateParams))
+		s := summarise(res, r.Gate.GateParams)
+		if r.OnSealed != nil {
+			r.OnSealed(s)
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }

@@ -119,6 +119,12 @@ func TestRollupDueAndOrder(t *testing.T) {
 	if _, err := r.RollupRange(ctx, "2026-11-02", "2026-11-03"); !errors.Is(err, batch.ErrOutOfOrder) || !strings.Contains(err.Error(), "2026-11-01") {
 		t.Errorf("skipping 11-01: err = %v", err)
 	}
+	var committed []string // each day is reported as its seal commits
+	r.OnSealed = func(s batch.Sealed) {
+		var n int
+		db.R.QueryRow(`SELECT count(*) FROM days WHERE day = ? AND sealed_at IS NOT NULL`, s.Day).Scan(&n)
+		committed = append(committed, fmt.Sprintf("%s:%d", s.Day, n))
+	}
 	res, err := r.RollupDue(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +137,10 @@ func TestRollupDueAndOrder(t *testing.T) {
 	if got := strings.Join(sealed, " "); got != "2026-11-01:12 2026-11-02:0 2026-11-03:12" {
 		t.Errorf("sealed %s", got)
 	}
+	if got := strings.Join(committed, " "); got != "2026-11-01:1 2026-11-02:1 2026-11-03:1" {
+		t.Errorf("OnSealed saw %s", got)
+	}
+	r.OnSealed = nil
 	again, err := r.RollupRange(ctx, "2026-11-01", "2026-11-03")
 	if err != nil {
 		t.Fatal(err)

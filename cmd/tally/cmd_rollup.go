@@ -88,6 +88,7 @@ func runRollup(ctx context.Context, e *env, from, to batch.Day) error {
 	if err != nil {
 		return usageErr(err)
 	}
+	r.OnSealed = e.logSealed
 	var sealed []batch.Sealed
 	if from == "" {
 		sealed, err = r.RollupDue(ctx)
@@ -95,13 +96,6 @@ func runRollup(ctx context.Context, e *env, from, to batch.Day) error {
 		sealed, err = r.RollupRange(ctx, from, to)
 	}
 	printSealed(e.stdout, sealed, r.LastDue())
-	for _, s := range sealed {
-		if !s.AlreadySealed {
-			e.log.Info("day sealed", "day", s.Day, "events", s.Events, "released", s.Released,
-				"held", s.Held, "suppressed", s.Suppressed, "min_count", s.Gate.MinCount,
-				"small_counts", s.Gate.SmallCounts, "noise", s.Gate.Noise)
-		}
-	}
 	if errors.Is(err, batch.ErrNotDue) || errors.Is(err, batch.ErrOutOfOrder) {
 		return usageErr(err)
 	}
@@ -117,6 +111,15 @@ func runRollup(ctx context.Context, e *env, from, to batch.Day) error {
 		e.log.Info("events purged", "days", len(p.Days), "events", p.Events, "cutoff", string(p.Cutoff))
 	}
 	return err
+}
+
+// logSealed logs one day's seal as it commits.
+func (e *env) logSealed(s batch.Sealed) {
+	if !s.AlreadySealed {
+		e.log.Info("day sealed", "day", s.Day, "events", s.Events, "released", s.Released,
+			"held", s.Held, "suppressed", s.Suppressed, "min_count", s.Gate.MinCount,
+			"small_counts", s.Gate.SmallCounts, "noise", s.Gate.Noise)
+	}
 }
 
 func printSealed(w io.Writer, sealed []batch.Sealed, lastDue batch.Day) {

@@ -102,6 +102,7 @@ func (e *env) runJob(ctx context.Context, db *store.DB) (res jobResult, err erro
 		return res, err
 	}
 
+	roller.OnSealed = e.logSealed
 	res.lastDue = roller.LastDue()
 	res.sealed, err = roller.RollupDue(ctx)
 	if err != nil {
