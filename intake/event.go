@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -53,31 +54,24 @@ type wireBody struct {
 var ErrMalformed = errors.New("malformed JSON")
 
 // SplitBody decodes a request body into its raw event objects. A body must
-// be exactly one JSON value: an event object or {"events":[...]}.
+// be exactly one JSON value: an event object or {"events":[...]}. One
+// Unmarshal both validates the whole body (trailing data included) and
+// finds "events"; a single event is then decoded once more by DecodeEvent.
 func SplitBody(body []byte) ([]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return nil, ErrMalformed
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON value", ErrMalformed)
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("%w: trailing data after the JSON value", ErrMalformed)
-	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: want an event object or {\"events\":[...]}", ErrMalformed)
 	}
 	var b wireBody
-	if err := json.Unmarshal(raw, &b); err != nil {
-		// A wrongly typed known field still makes a valid JSON object;
-		// the per-event decoder reports it as invalid.
-		return []json.RawMessage{raw}, nil
+	if err := json.Unmarshal(trimmed, &b); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) && strings.Contains(syn.Error(), "after top-level value") {
+			return nil, fmt.Errorf("%w: trailing data after the JSON value", ErrMalformed)
+		}
+		return nil, ErrMalformed
 	}
 	if b.Events == nil || string(b.Events) == "null" {
-		return []json.RawMessage{raw}, nil
+		return []json.RawMessage{trimmed}, nil
 	}
 	var events []json.RawMessage
 	if err := json.Unmarshal(b.Events, &events); err != nil {

@@ -13,7 +13,9 @@ import (
 // insertCeiling measures plain inserts, 1000 per transaction, into a table
 // shaped like events (same driver, same pragmas) for about d, in rows/s.
 func insertCeiling(ctx context.Context, path string, d time.Duration) (float64, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_txlock=immediate")
+	// The same pragmas as tally's writer connection (store/store.go).
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)"+
+		"&_pragma=foreign_keys(ON)&_pragma=secure_delete(FAST)&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return 0, err
 	}
