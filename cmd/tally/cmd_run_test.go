@@ -94,6 +94,17 @@ func TestRunCatchesUpMissedDaysAndUploads(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "all 1 cells agree") {
 		t.Errorf("recount: %d %s", code, out)
 	}
+	// An event removed behind tally's back: recount names the cell, exit 1.
+	if _, err := db.W.Exec(`DELETE FROM events WHERE id = (SELECT min(id) FROM events WHERE day = '2026-11-17')`); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runTally(t, "--config", cfg, "audit", "recount", "--date", "2026-11-17")
+	if code != exitFailure || !strings.Contains(out, "2026-11-17,meta,spring,booking,12,11,MISMATCH") || !strings.Contains(errOut, "1 of 1 cells") {
+		t.Errorf("recount after tampering: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := runTally(t, "--config", cfg, "audit", "recount", "--date", "2026-11-19"); code != exitFailure || !strings.Contains(errOut, "not sealed") {
+		t.Errorf("recount of an open day: exit %d %q", code, errOut)
+	}
 }
 
 func TestRunExitCodes(t *testing.T) {
