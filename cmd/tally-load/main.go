@@ -30,6 +30,7 @@ type options struct {
 	visitors int
 	keep     bool
 	profile  string
+	soak     soakOptions
 }
 
 func main() {
@@ -41,6 +42,9 @@ func main() {
 	flag.IntVar(&o.visitors, "visitors", 20000, "visitors with consent (events spread over them)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary folder")
 	flag.StringVar(&o.profile, "cpuprofile", "", "have serve write a CPU profile here")
+	flag.BoolVar(&o.soak.on, "soak", false, "soak instead: mixed traffic and a concurrent tally run (see soak.go)")
+	flag.DurationVar(&o.soak.duration, "soak-duration", 60*time.Second, "length of the soak")
+	flag.DurationVar(&o.soak.runEvery, "run-every", 10*time.Second, "soak: start a tally run this often")
 	flag.Parse()
 	if o.tally == "" {
 		fmt.Fprintln(os.Stderr, "tally-load: --tally is required")
@@ -61,6 +65,9 @@ func run(ctx context.Context, o options) error {
 	}
 	if !o.keep {
 		defer os.RemoveAll(dir)
+	}
+	if o.soak.on {
+		return soak(ctx, o, dir)
 	}
 	ceiling, err := insertCeiling(ctx, filepath.Join(dir, "ceiling.db"), 3*time.Second)
 	if err != nil {

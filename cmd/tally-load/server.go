@@ -8,8 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -24,7 +22,18 @@ var listenRE = regexp.MustCompile(`intake listening.*addr=([0-9.:]+)`)
 
 // startServer grants consent to visitors, then starts serve on a free port.
 func startServer(ctx context.Context, bin, dir string, visitors int, profile string) (*server, error) {
-	env := append(os.Environ(), "TALLY_SECRET=load-test-secret-0123456789", "TALLY_CONFIG=")
+	return startServerConfig(ctx, bin, dir, visitors, profile, "")
+}
+
+// loadEnv is the environment of every tally the tool starts; config, when
+// set, is the configuration file they read.
+func loadEnv(config string) []string {
+	return append(os.Environ(), "TALLY_SECRET=load-test-secret-0123456789", "TALLY_CONFIG="+config)
+}
+
+// startServerConfig is startServer with a configuration file.
+func startServerConfig(ctx context.Context, bin, dir string, visitors int, profile, config string) (*server, error) {
+	env := loadEnv(config)
 	consent := filepath.Join(dir, "consent.ndjson")
 	f, err := os.Create(consent)
 	if err != nil {
@@ -74,16 +83,11 @@ func startServer(ctx context.Context, bin, dir string, visitors int, profile str
 
 // peakRSS reads the server's VmHWM in kB.
 func (s *server) peakRSS() (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	kb, err := procStatus(s.cmd.Process.Pid, "VmHWM")
 	if err != nil {
 		return 0, fmt.Errorf("read serve RSS: %w", err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			return strconv.Atoi(strings.Fields(line)[1])
-		}
-	}
-	return 0, fmt.Errorf("VmHWM not found")
+	return kb, nil
 }
 
 func (s *server) stop() {
