@@ -139,19 +139,20 @@ func NewWriter(db IntakeCommitter, rule store.ConsentRule, opt WriterOptions) *W
 // Submit queues iw and waits for its commit. On success every event in iw
 // has its Outcome set. ErrBusy when the queue is full.
 func (w *Writer) Submit(ctx context.Context, iw *store.IntakeWrite) error {
+	return w.submit(ctx, iw, false)
+}
+
+// SubmitWait is Submit for batch importers: when the queue is full it waits
+// for room instead of failing.
+func (w *Writer) SubmitWait(ctx context.Context, iw *store.IntakeWrite) error {
+	return w.submit(ctx, iw, true)
+}
+
+func (w *Writer) submit(ctx context.Context, iw *store.IntakeWrite, wait bool) error {
 	j := &job{w: iw, done: make(chan error, 1)}
-	w.mu.RLock()
-	if w.closed {
-		w.mu.RUnlock()
-		return ErrClosed
+	if err := w.enqueue(ctx, j, wait); err != nil {
+		return err
 	}
-	select {
-	case w.queue <- j:
-	default:
-		w.mu.RUnlock()
-		return ErrBusy
-	}
-	w.mu.RUnlock()
 	select {
 	case err := <-j.done:
 		return err
@@ -161,23 +162,28 @@ func (w *Writer) Submit(ctx context.Context, iw *store.IntakeWrite) error {
 	}
 }
 
-// SubmitWait is Submit for batch importers: when the queue is full it waits
-// for room instead of failing.
-func (w *Writer) SubmitWait(ctx context.Context, iw *store.IntakeWrite) error {
-	j := &job{w: iw, done: make(chan error, 1)}
+// enqueue hands j to the writer loop, failing with ErrBusy on a full queue
+// unless wait is set.
+func (w *Writer) enqueue(ctx context.Context, j *job, wait bool) error {
 	w.mu.RLock()
+	defer w.mu.RUnlock()
 	if w.closed {
-		w.mu.RUnlock()
 		return ErrClosed
+	}
+	if wait {
+		select {
+		case w.queue <- j:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	select {
 	case w.queue <- j:
-	case <-ctx.Done():
-		w.mu.RUnlock()
-		return ctx.Err()
+		return nil
+	default:
+		return ErrBusy
 	}
-	w.mu.RUnlock()
-	return <-j.done
 }
 
 // Close stops accepting, commits everything already queued and returns

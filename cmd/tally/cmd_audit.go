@@ -22,11 +22,7 @@ func newAuditCmd(g *globalOptions) *cobra.Command {
 		Short: "Check the audit hash chain: exit 0 when intact, 1 naming the first bad row",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := g.load()
-			if err != nil {
-				return err
-			}
-			db, err := e.openDB(cmd.Context())
+			e, db, err := g.loadDB(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -52,11 +48,7 @@ func newAuditCmd(g *globalOptions) *cobra.Command {
 			if date != "" && !validDay(date) {
 				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", date))
 			}
-			e, err := g.load()
-			if err != nil {
-				return err
-			}
-			db, err := e.openDB(cmd.Context())
+			e, db, err := g.loadDB(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -82,11 +74,7 @@ func newRecountCmd(g *globalOptions) *cobra.Command {
 			if !validDay(date) {
 				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", date))
 			}
-			e, err := g.load()
-			if err != nil {
-				return err
-			}
-			db, err := e.openDB(cmd.Context())
+			e, db, err := g.loadDB(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -48,15 +46,11 @@ func runConsentImport(ctx context.Context, e *env, name string) error {
 		return err
 	}
 	defer in.Writer.Close()
-	var r io.Reader = e.stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return fmt.Errorf("consent import: %w", err)
-		}
-		defer f.Close()
-		r = f
+	r, err := e.openInput(name)
+	if err != nil {
+		return fmt.Errorf("consent import: %w", err)
 	}
+	defer r.Close()
 	var recorded, skipped, invalid int
 	var batch []store.Consent
 	flush := func() error {

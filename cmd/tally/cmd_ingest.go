@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -71,15 +69,11 @@ func runIngest(ctx context.Context, e *env, opts ingestOptions, files []string) 
 // ingestFile imports one file in chunks; a bad line is reported on stderr
 // with its number and counted as invalid, and the file goes on.
 func ingestFile(ctx context.Context, e *env, in *intake.Intake, opts ingestOptions, name string) (intake.Summary, error) {
-	var r io.Reader = e.stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return intake.NewSummary(), err
-		}
-		defer f.Close()
-		r = f
+	r, err := e.openInput(name)
+	if err != nil {
+		return intake.NewSummary(), err
 	}
+	defer r.Close()
 	sum := intake.NewSummary()
 	var raws []json.RawMessage
 	var lines []int
@@ -118,7 +112,6 @@ func ingestFile(ctx context.Context, e *env, in *intake.Intake, opts ingestOptio
 			format = "csv"
 		}
 	}
-	var err error
 	if format == "csv" {
 		err = intake.ReadEventCSV(r, each)
 	} else {

@@ -36,11 +36,7 @@ Exit 0 when everything is done, 1 when something failed (the log and the
 uploads table say what), 2 on a configuration or usage error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := g.load()
-			if err != nil {
-				return err
-			}
-			db, err := e.openDB(cmd.Context())
+			e, db, err := g.loadDB(cmd.Context())
 			if err != nil {
 				return err
 			}

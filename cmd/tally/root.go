@@ -113,6 +113,28 @@ func (g *globalOptions) load() (*env, error) {
 	}, nil
 }
 
+// loadDB resolves the global options and opens the configured database.
+// Close the database when done.
+func (g *globalOptions) loadDB(ctx context.Context) (*env, *store.DB, error) {
+	e, err := g.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := e.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, db, nil
+}
+
+// openInput opens a named input file, or stdin for "-".
+func (e *env) openInput(name string) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(e.stdin), nil
+	}
+	return os.Open(name)
+}
+
 // openDB opens the configured database.
 func (e *env) openDB(ctx context.Context) (*store.DB, error) {
 	return store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous})
