@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -28,26 +29,36 @@ type Lock struct {
 	holder string
 }
 
+// LockOptions say who takes a lock and how to tell a dead holder.
+type LockOptions struct {
+	// Owner describes the taker (for example "host/pid"); a random
+	// suffix makes each holder unique.
+	Owner string
+	// Dead, when set, reports whether the process that wrote owner is
+	// gone; an unexpired lock of a dead owner is taken over at once.
+	Dead func(owner string) bool
+}
+
 // AcquireLock takes the named lock until now+ttl, or fails with a
-// *LockHeldError when an unexpired holder has it.
-func (db *DB) AcquireLock(ctx context.Context, name string, now time.Time, ttl time.Duration) (*Lock, error) {
-	b := make([]byte, 16)
+// *LockHeldError when a live, unexpired holder has it.
+func (db *DB) AcquireLock(ctx context.Context, name string, now time.Time, ttl time.Duration, opt LockOptions) (*Lock, error) {
+	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("store: lock %s: %w", name, err)
 	}
-	l := &Lock{db: db, name: name, holder: hex.EncodeToString(b)}
+	l := &Lock{db: db, name: name, holder: opt.Owner + "/" + hex.EncodeToString(b)}
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: lock %s: begin: %w", name, err)
 	}
 	defer tx.Rollback()
-	var acquired, expires string
-	err = tx.QueryRowContext(ctx, `SELECT acquired_at, expires_at FROM locks WHERE name = ?`, name).Scan(&acquired, &expires)
+	var holder, acquired, expires string
+	err = tx.QueryRowContext(ctx, `SELECT holder, acquired_at, expires_at FROM locks WHERE name = ?`, name).Scan(&holder, &acquired, &expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return nil, fmt.Errorf("store: lock %s: %w", name, err)
-	case expires > FormatTime(now):
+	case expires > FormatTime(now) && (opt.Dead == nil || !opt.Dead(holderOwner(holder))):
 		return nil, &LockHeldError{Name: name, AcquiredAt: acquired, ExpiresAt: expires}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO locks (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
@@ -80,4 +91,12 @@ func (l *Lock) Release(ctx context.Context) error {
 		return fmt.Errorf("store: release lock %s: %w", l.name, err)
 	}
 	return nil
+}
+
+// holderOwner strips the random suffix from a holder.
+func holderOwner(holder string) string {
+	if i := strings.LastIndexByte(holder, '/'); i >= 0 {
+		return holder[:i]
+	}
+	return holder
 }

@@ -16,8 +16,9 @@ import (
 
 func init() { register(newRunCmd) }
 
-// Lock timing for `tally run`: the lock is renewed while the job works,
-// and a lock left by a killed run expires after runLockTTL.
+// Lock timing for `tally run`: the lock is renewed while the job works. A
+// lock left by a killed run on this host is taken over at once; one left
+// from another host expires after runLockTTL.
 const (
 	runLockName  = "run"
 	runLockTTL   = 10 * time.Minute
@@ -72,7 +73,7 @@ func (e *env) runJob(ctx context.Context, db *store.DB) (res jobResult, err erro
 	if err != nil {
 		return res, usageErr(err)
 	}
-	lock, err := db.AcquireLock(ctx, runLockName, time.Now(), runLockTTL)
+	lock, err := db.AcquireLock(ctx, runLockName, time.Now(), runLockTTL, runLockOptions())
 	var held *store.LockHeldError
 	if errors.As(err, &held) {
 		return res, failed("run: another tally run is working on %s: %v", db.Path, held)

@@ -116,7 +116,8 @@ func TestRunExitCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lock, err := db.AcquireLock(context.Background(), "run", time.Now(), time.Hour)
+	// The holder is this (live) test process.
+	lock, err := db.AcquireLock(context.Background(), "run", time.Now(), time.Hour, runLockOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
