@@ -36,6 +36,9 @@ func (db *DB) AddConsents(ctx context.Context, recs []Consent, now time.Time) er
 	defer stmt.Close()
 	rec := FormatTime(now)
 	for _, c := range recs {
+		// Before the commit: the intake writer, on this same connection,
+		// cannot begin its next transaction before this one ends.
+		db.consents.markDirty(c.VisitorKey)
 		if _, err := stmt.ExecContext(ctx, c.VisitorKey, c.Purpose, c.Granted, FormatTime(c.Time),
 			nullable(c.Source), nullable(c.Version), rec); err != nil {
 			return fmt.Errorf("store: consent: insert: %w", err)

@@ -90,7 +90,11 @@ func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*Intak
 	defer w.close()
 	w.insert = tx.StmtContext(ctx, db.stmts.insertEvent)
 	w.dedup = tx.StmtContext(ctx, db.stmts.dedup)
-	w.consent = tx.StmtContext(ctx, db.stmts.consentAtW)
+	w.consentHist = tx.StmtContext(ctx, db.stmts.consentHist)
+	w.cache = db.consents
+	if err := w.cache.sync(ctx, tx, db.stmts.dataVersion); err != nil {
+		return err
+	}
 	for _, iw := range writes {
 		for k, n := range iw.Drops {
 			w.counts[k] += n
@@ -127,7 +131,8 @@ type intakeTx struct {
 	s      *hotStmts
 	rule   ConsentRule
 	// Per-event statements bound to the transaction once, not per event.
-	insert, dedup, consent *sql.Stmt
+	insert, dedup, consentHist *sql.Stmt
+	cache                      *consentCache
 }
 
 func (w *intakeTx) close() {
@@ -252,11 +257,17 @@ func ContribTable(day string) (string, error) {
 // consented reports whether the visitor's latest record at or before the
 // event is a grant no older than the rule's MaxAge. No record means no.
 func (w *intakeTx) consented(ev *NewEvent) (bool, error) {
-	c, ok, err := consentAt(w.ctx, w.consent, ev.VisitorKey, w.rule.Purpose, ev.At)
-	if err != nil {
+	rec, ok, err := w.cache.latest(ev.VisitorKey, w.rule.Purpose, ev.At, func() ([]consentRec, error) {
+		return loadHistory(w.ctx, w.consentHist, ev.VisitorKey, w.rule.Purpose)
+	})
+	if err != nil || !ok || !rec.granted {
 		return false, err
 	}
-	return ok && c.Granted && ev.At.Sub(c.Time) <= w.rule.MaxAge, nil
+	at, err := ParseTime(rec.at)
+	if err != nil {
+		return false, fmt.Errorf("store: consent: bad time %q: %w", rec.at, err)
+	}
+	return ev.At.Sub(at) <= w.rule.MaxAge, nil
 }
 
 func (w *intakeTx) flushCounts() error {

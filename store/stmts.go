@@ -11,7 +11,7 @@ import (
 // which reuses the connection's prepared statement.
 type hotStmts struct {
 	insertEvent, dedup, dayInsert, daySelect, outcome, cellCount *sql.Stmt
-	consentAt, consentAtW                                        *sql.Stmt
+	consentAt, consentHist, dataVersion                          *sql.Stmt
 }
 
 func (s *hotStmts) prepare(ctx context.Context, w, r *sql.DB) error {
@@ -33,7 +33,9 @@ func (s *hotStmts) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &s.cellCount, "cell count", `INSERT INTO cell_counts (day, platform, campaign, conversion, events) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (day, platform, campaign, conversion) DO UPDATE SET events = events + excluded.events`},
 		{r, &s.consentAt, "consent lookup", consentAtSQL},
-		{w, &s.consentAtW, "consent lookup (writer)", consentAtSQL},
+		{w, &s.consentHist, "consent history", `SELECT time, granted FROM consents
+			WHERE visitor_key = ? AND purpose = ? ORDER BY time, granted DESC`},
+		{w, &s.dataVersion, "data version", `PRAGMA data_version`},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -51,7 +53,7 @@ const consentAtSQL = `SELECT granted, time FROM consents
 	ORDER BY time DESC, granted ASC LIMIT 1`
 
 func (s *hotStmts) close() {
-	for _, st := range []*sql.Stmt{s.insertEvent, s.dedup, s.dayInsert, s.daySelect, s.outcome, s.cellCount, s.consentAt, s.consentAtW} {
+	for _, st := range []*sql.Stmt{s.insertEvent, s.dedup, s.dayInsert, s.daySelect, s.outcome, s.cellCount, s.consentAt, s.consentHist, s.dataVersion} {
 		if st != nil {
 			st.Close()
 		}

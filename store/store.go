@@ -39,6 +39,10 @@ type DB struct {
 	// Statements on the hot intake path, prepared once: parsing SQL per
 	// event would cost more than running it.
 	stmts hotStmts
+	// ckpt is the background checkpointer, when Options asked for one.
+	ckpt *checkpointer
+	// consents caches visitors' consent histories for the intake writer.
+	consents *consentCache
 }
 
 // Options tunes Open.
@@ -47,9 +51,24 @@ type Options struct {
 	Synchronous string
 	// Readers is the size of the read pool (default 4).
 	Readers int
+	// CheckpointEvery, when set, moves WAL checkpoints off the writer: its
+	// connection stops checkpointing on commit, and a background goroutine
+	// runs a PASSIVE checkpoint (which never blocks the writer) this often.
+	// For long-running intake, where a checkpoint inside a commit would
+	// stall every request waiting on it.
+	CheckpointEvery time.Duration
 }
 
-func dsn(path, sync string, readOnly bool) string {
+// connKind selects the per-connection pragmas of a pool.
+type connKind int
+
+const (
+	connWriter connKind = iota
+	connReader
+	connCheckpointer
+)
+
+func dsn(path, sync string, kind connKind, autoCheckpoint bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -58,17 +77,21 @@ func dsn(path, sync string, readOnly bool) string {
 	// Overwrite deleted content where it costs no extra I/O, so a deleted
 	// salt does not linger in a page's free space.
 	q.Add("_pragma", "secure_delete(FAST)")
-	// A 64 MB page cache per connection keeps intake's indexes (dedup keys,
-	// consents, the day's contribution table) in memory; without it every
-	// commit re-reads pages with pread.
-	q.Add("_pragma", "cache_size(-65536)")
-	// Checkpoint every ~40 MB of WAL instead of ~4 MB: pages that intake
-	// rewrites often are copied back to the database once, not each time.
-	q.Add("_pragma", "wal_autocheckpoint(10000)")
-	if readOnly {
-		q.Add("_pragma", "query_only(1)")
-	} else {
+	switch kind {
+	case connWriter:
+		// A 64 MB page cache keeps intake's indexes (dedup keys, consents,
+		// the day's contribution table) in memory; without it every
+		// commit re-reads pages with pread.
+		q.Add("_pragma", "cache_size(-65536)")
 		q.Set("_txlock", "immediate")
+		if !autoCheckpoint {
+			q.Add("_pragma", "wal_autocheckpoint(0)")
+		}
+	case connReader:
+		q.Add("_pragma", "cache_size(-8192)")
+		q.Add("_pragma", "query_only(1)")
+	case connCheckpointer:
+		q.Add("_pragma", "cache_size(-1024)")
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
@@ -81,13 +104,13 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.Readers <= 0 {
 		opt.Readers = 4
 	}
-	w, err := sql.Open("sqlite", dsn(path, opt.Synchronous, false))
+	w, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connWriter, opt.CheckpointEvery == 0))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{W: w, Path: path}
+	db := &DB{W: w, Path: path, consents: newConsentCache()}
 	var mode string
 	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		w.Close()
@@ -101,7 +124,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(path, opt.Synchronous, true))
+	r, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connReader, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open readers %s: %w", path, err)
@@ -113,11 +136,18 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if opt.CheckpointEvery > 0 {
+		if err := db.startCheckpointer(path, opt); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopCheckpointer()
 	db.stmts.close()
 	var err error
 	if db.R != nil {
