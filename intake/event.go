@@ -125,7 +125,11 @@ func str(raw json.RawMessage, field string, required bool, max int) (string, err
 		return "", nil
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		// A string without escapes, already validated as JSON by the
+		// body's decoder, is its bytes between the quotes.
+		s = string(raw[1 : n-1])
+	} else if err := json.Unmarshal(raw, &s); err != nil {
 		return "", fmt.Errorf("%s: must be a string", field)
 	}
 	if required && s == "" {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"hash"
 	"time"
 )
 
@@ -118,6 +119,7 @@ func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*Intak
 type dayState struct {
 	salt   []byte
 	sealed bool
+	mac    hash.Hash // HMAC keyed with salt, reused for every event of the day
 	// contrib inserts into the day's contribution table.
 	contrib *sql.Stmt
 }
@@ -200,7 +202,10 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		ev.Outcome, ev.Reason = OutcomeDropped, ReasonLate
 		return nil
 	}
-	key := ContributionKey(st.salt, ev.VisitorKey, ev.Cell)
+	if st.mac == nil {
+		st.mac = hmac.New(sha256.New, st.salt)
+	}
+	key := contributionKey(st.mac, ev.VisitorKey, ev.Cell)
 	res, err := st.contrib.ExecContext(w.ctx, key)
 	if err != nil {
 		return fmt.Errorf("store: intake: contribution: %w", err)
@@ -292,11 +297,12 @@ func (w *intakeTx) flushCounts() error {
 	return nil
 }
 
-// ContributionKey is the per-day salted hash that enforces "one visitor
-// counts at most once per cell". Without the salt (deleted at seal) it
-// cannot be recomputed or linked to anything.
-func ContributionKey(salt, visitorKey []byte, c Cell) []byte {
-	m := hmac.New(sha256.New, salt)
+// contributionKey is the per-day salted hash that enforces "one visitor
+// counts at most once per cell" (m is an HMAC keyed with the day's salt).
+// Without the salt, deleted at seal, it cannot be recomputed or linked to
+// anything.
+func contributionKey(m hash.Hash, visitorKey []byte, c Cell) []byte {
+	m.Reset()
 	m.Write(visitorKey)
 	for _, s := range []string{c.Platform, c.Campaign, c.Conversion} {
 		m.Write([]byte{0})
