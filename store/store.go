@@ -39,8 +39,6 @@ type DB struct {
 	// Statements on the hot intake path, prepared once: parsing SQL per
 	// event would cost more than running it.
 	stmts hotStmts
-	// ckpt is the background checkpointer, when Options asked for one.
-	ckpt *checkpointer
 	// consents caches visitors' consent histories for the intake writer.
 	consents *consentCache
 }
@@ -51,12 +49,6 @@ type Options struct {
 	Synchronous string
 	// Readers is the size of the read pool (default 4).
 	Readers int
-	// CheckpointEvery, when set, moves WAL checkpoints off the writer: its
-	// connection stops checkpointing on commit, and a background goroutine
-	// runs a PASSIVE checkpoint (which never blocks the writer) this often.
-	// For long-running intake, where a checkpoint inside a commit would
-	// stall every request waiting on it.
-	CheckpointEvery time.Duration
 }
 
 // connKind selects the per-connection pragmas of a pool.
@@ -65,10 +57,9 @@ type connKind int
 const (
 	connWriter connKind = iota
 	connReader
-	connCheckpointer
 )
 
-func dsn(path, sync string, kind connKind, autoCheckpoint bool) string {
+func dsn(path, sync string, kind connKind) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -84,14 +75,13 @@ func dsn(path, sync string, kind connKind, autoCheckpoint bool) string {
 		// commit re-reads pages with pread.
 		q.Add("_pragma", "cache_size(-65536)")
 		q.Set("_txlock", "immediate")
-		if !autoCheckpoint {
-			q.Add("_pragma", "wal_autocheckpoint(0)")
-		}
+		// WAL checkpoints stay SQLite's automatic ones (every ~4 MB, inside
+		// a commit). Moving them to a background connection made intake's
+		// p99 lower but starved a concurrent `tally run` of the write lock
+		// (its runs took 20-50 s instead of 0.3-3 s under the soak load).
 	case connReader:
 		q.Add("_pragma", "cache_size(-8192)")
 		q.Add("_pragma", "query_only(1)")
-	case connCheckpointer:
-		q.Add("_pragma", "cache_size(-1024)")
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
@@ -104,7 +94,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.Readers <= 0 {
 		opt.Readers = 4
 	}
-	w, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connWriter, opt.CheckpointEvery == 0))
+	w, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connWriter))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -124,7 +114,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connReader, true))
+	r, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connReader))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open readers %s: %w", path, err)
@@ -136,18 +126,11 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if opt.CheckpointEvery > 0 {
-		if err := db.startCheckpointer(path, opt); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.stopCheckpointer()
 	db.stmts.close()
 	var err error
 	if db.R != nil {

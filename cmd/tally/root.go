@@ -140,12 +140,6 @@ func (e *env) openDB(ctx context.Context) (*store.DB, error) {
 	return store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous})
 }
 
-// openServingDB opens the database for a long-running intake: WAL
-// checkpoints run in the background, never inside a request's commit.
-func (e *env) openServingDB(ctx context.Context) (*store.DB, error) {
-	return store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous, CheckpointEvery: time.Second})
-}
-
 // hashKey loads the keyed-hash secret; a problem is a configuration error.
 func (e *env) hashKey() ([]byte, error) {
 	k, err := e.cfg.HashKey()
