@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tally-health/tally/store"
@@ -26,6 +27,7 @@ type IntakeCommitter interface {
 // acknowledged only after its events are durable, yet a commit carries many
 // requests.
 type Writer struct {
+	queued  atomic.Int64 // events in queued, not yet committed requests
 	db      IntakeCommitter
 	rule    store.ConsentRule
 	opt     WriterOptions
@@ -41,6 +43,10 @@ type WriterOptions struct {
 	// QueueLen is how many requests may wait (default 4096); beyond it
 	// Submit answers ErrBusy.
 	QueueLen int
+	// MaxQueuedEvents bounds the events waiting across all queued requests
+	// (default 100,000), so memory stays bounded whatever the batch sizes;
+	// beyond it Submit answers ErrBusy.
+	MaxQueuedEvents int
 	// MaxEvents caps the events of one commit beyond its first request
 	// (default 20000: a commit of a big group shares index pages between
 	// events, so the WAL gets fewer page writes per event).
@@ -122,6 +128,9 @@ func NewWriter(db IntakeCommitter, rule store.ConsentRule, opt WriterOptions) *W
 	if opt.QueueLen <= 0 {
 		opt.QueueLen = 4096
 	}
+	if opt.MaxQueuedEvents <= 0 {
+		opt.MaxQueuedEvents = 100_000
+	}
 	if opt.MaxEvents <= 0 {
 		opt.MaxEvents = 20000
 	}
@@ -172,20 +181,34 @@ func (w *Writer) enqueue(ctx context.Context, j *job, wait bool) error {
 		return ErrClosed
 	}
 	if wait {
+		// Importers wait for room in the queue instead; they submit one
+		// chunk at a time, so they cannot pile up events.
+		n := int64(len(j.w.Events))
+		w.queued.Add(n)
 		select {
 		case w.queue <- j:
 			return nil
 		case <-ctx.Done():
+			w.queued.Add(-n)
 			return ctx.Err()
 		}
+	}
+	n := int64(len(j.w.Events))
+	if w.queued.Add(n) > int64(w.opt.MaxQueuedEvents) && n > 0 {
+		w.queued.Add(-n)
+		return ErrBusy
 	}
 	select {
 	case w.queue <- j:
 		return nil
 	default:
+		w.queued.Add(-n)
 		return ErrBusy
 	}
 }
+
+// Queued is the number of events waiting for a commit.
+func (w *Writer) Queued() int64 { return w.queued.Load() }
 
 // Close stops accepting, commits everything already queued and returns
 // when the last commit is done.
@@ -232,6 +255,7 @@ func (w *Writer) loop() {
 			w.summary.add(writes)
 			w.flushAudit(false)
 		}
+		w.queued.Add(-int64(n))
 		for _, g := range group {
 			g.done <- err
 		}
