@@ -12,8 +12,13 @@ import (
 )
 
 // evidence bounds the optional consent evidence (tool name, policy
-// version): short labels only, so no free text can be stored.
-var evidence = regexp.MustCompile(`^[A-Za-z0-9 _.:/@+-]{1,64}$`)
+// version) to short labels such as "onetrust" or "policy-v3.2": no spaces
+// (names), no @ (emails), no + or / (phone numbers, URLs), and at least one
+// letter (a bare number could be a phone or record number).
+var (
+	evidence       = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+	evidenceLetter = regexp.MustCompile(`[A-Za-z]`)
+)
 
 // ConsentInput is one decoded consent record.
 type ConsentInput struct {
@@ -60,8 +65,8 @@ func DecodeConsent(raw []byte) (ConsentInput, error) {
 		if *f.dst, err = str(f.raw, f.name, false, 64); err != nil {
 			return ConsentInput{}, err
 		}
-		if *f.dst != "" && !evidence.MatchString(*f.dst) {
-			return ConsentInput{}, fmt.Errorf("%s: only letters, digits and _ . : / @ + - allowed (at most 64)", f.name)
+		if *f.dst != "" && (!evidence.MatchString(*f.dst) || !evidenceLetter.MatchString(*f.dst)) {
+			return ConsentInput{}, fmt.Errorf("%s: want a short label of letters, digits and _ . : - (at most 64, at least one letter)", f.name)
 		}
 	}
 	return c, nil

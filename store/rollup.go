@@ -172,7 +172,7 @@ func runningCounts(ctx context.Context, q querier, day string) ([]CellCount, err
 	return out, rows.Err()
 }
 
-// cellCounts reads only the day's part of events_by_cell (a covering index).
+// cellCounts reads only the day's part of events (clustered by cell).
 func cellCounts(ctx context.Context, q querier, day string) ([]CellCount, error) {
 	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, count(*) FROM events
 		WHERE day = ? GROUP BY platform, campaign, conversion ORDER BY platform, campaign, conversion`, day)

@@ -49,6 +49,10 @@ type Options struct {
 	Synchronous string
 	// Readers is the size of the read pool (default 4).
 	Readers int
+	// WriterCacheMB is the writer connection's page cache (default 8).
+	// Intake wants 64: it keeps the dedup and contribution indexes and the
+	// consents in memory, where each evicted page costs a read per commit.
+	WriterCacheMB int
 }
 
 // connKind selects the per-connection pragmas of a pool.
@@ -59,7 +63,7 @@ const (
 	connReader
 )
 
-func dsn(path, sync string, kind connKind) string {
+func dsn(path, sync string, kind connKind, cacheMB int) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -70,10 +74,7 @@ func dsn(path, sync string, kind connKind) string {
 	q.Add("_pragma", "secure_delete(FAST)")
 	switch kind {
 	case connWriter:
-		// A 64 MB page cache keeps intake's indexes (dedup keys, consents,
-		// the day's contribution table) in memory; without it every
-		// commit re-reads pages with pread.
-		q.Add("_pragma", "cache_size(-65536)")
+		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheMB*1024))
 		q.Set("_txlock", "immediate")
 		// WAL checkpoints stay SQLite's automatic ones (every ~4 MB, inside
 		// a commit). Moving them to a background connection made intake's
@@ -94,7 +95,10 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.Readers <= 0 {
 		opt.Readers = 4
 	}
-	w, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connWriter))
+	if opt.WriterCacheMB <= 0 {
+		opt.WriterCacheMB = 8
+	}
+	w, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connWriter, opt.WriterCacheMB))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -114,7 +118,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connReader))
+	r, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connReader, 0))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open readers %s: %w", path, err)

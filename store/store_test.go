@@ -209,3 +209,18 @@ func TestRunningCountsMatchEvents(t *testing.T) {
 		t.Errorf("cell_counts:\n%s\nevents:\n%s", running, counted)
 	}
 }
+
+// TestEventsKeepNoArrivalOrder: events has no row id, so nothing in it
+// says which event came first (an increasing id could be lined up with
+// consent times to tie events back to visitor keys).
+func TestEventsKeepNoArrivalOrder(t *testing.T) {
+	db := storetest.Open(t)
+	if _, err := db.R.Exec(`SELECT rowid FROM events`); err == nil {
+		t.Error("events has a rowid")
+	}
+	var sql string
+	db.R.QueryRow(`SELECT sql FROM sqlite_schema WHERE name = 'events'`).Scan(&sql)
+	if !strings.Contains(sql, "WITHOUT ROWID") {
+		t.Errorf("events is not WITHOUT ROWID: %s", sql)
+	}
+}

@@ -21,9 +21,10 @@ func insertCeiling(ctx context.Context, path string, d time.Duration) (float64, 
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE events (id INTEGER PRIMARY KEY, day TEXT NOT NULL, platform TEXT NOT NULL,
-		campaign TEXT NOT NULL DEFAULT '', conversion TEXT NOT NULL, dedup_key BLOB NOT NULL UNIQUE);
-		CREATE INDEX events_by_cell ON events (day, platform, campaign, conversion);`); err != nil {
+	// Shaped like tally's events table (store/migrations/0001_intake.sql).
+	if _, err := db.ExecContext(ctx, `CREATE TABLE events (day TEXT NOT NULL, platform TEXT NOT NULL,
+		campaign TEXT NOT NULL DEFAULT '', conversion TEXT NOT NULL, dedup_key BLOB NOT NULL UNIQUE,
+		PRIMARY KEY (day, platform, campaign, conversion, dedup_key)) WITHOUT ROWID`); err != nil {
 		return 0, err
 	}
 	key := func() []byte {

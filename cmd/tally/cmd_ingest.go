@@ -44,7 +44,7 @@ func newIngestCmd(g *globalOptions) *cobra.Command {
 }
 
 func runIngest(ctx context.Context, e *env, opts ingestOptions, files []string) error {
-	db, err := e.openDB(ctx)
+	db, err := e.openIntakeDB(ctx)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func TestRunCatchesUpMissedDaysAndUploads(t *testing.T) {
 		t.Errorf("recount: %d %s", code, out)
 	}
 	// An event removed behind tally's back: recount names the cell, exit 1.
-	if _, err := db.W.Exec(`DELETE FROM events WHERE id = (SELECT min(id) FROM events WHERE day = '2026-11-17')`); err != nil {
+	if _, err := db.W.Exec(`DELETE FROM events WHERE dedup_key = (SELECT min(dedup_key) FROM events WHERE day = '2026-11-17')`); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut = runTally(t, "--config", cfg, "audit", "recount", "--date", "2026-11-17")

@@ -49,7 +49,7 @@ func runSchedule(ctx context.Context, e *env) error {
 	if _, err := uploadTargets(e.cfg, "", false); err != nil {
 		return usageErr(err)
 	}
-	db, err := e.openDB(ctx)
+	db, err := e.openIntakeDB(ctx)
 	if err != nil {
 		return err
 	}

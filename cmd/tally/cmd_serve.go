@@ -36,7 +36,7 @@ func newServeCmd(g *globalOptions) *cobra.Command {
 			if listen != "" {
 				e.cfg.Intake.Listen = listen
 			}
-			db, err := e.openDB(cmd.Context())
+			db, err := e.openIntakeDB(cmd.Context())
 			if err != nil {
 				return err
 			}

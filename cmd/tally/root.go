@@ -140,6 +140,15 @@ func (e *env) openDB(ctx context.Context) (*store.DB, error) {
 	return store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous})
 }
 
+// intakeCacheMB is the writer's page cache for commands that take events
+// (serve, schedule, ingest): their indexes stay in memory.
+const intakeCacheMB = 64
+
+// openIntakeDB opens the database for a command that takes events.
+func (e *env) openIntakeDB(ctx context.Context) (*store.DB, error) {
+	return store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous, WriterCacheMB: intakeCacheMB})
+}
+
 // hashKey loads the keyed-hash secret; a problem is a configuration error.
 func (e *env) hashKey() ([]byte, error) {
 	k, err := e.cfg.HashKey()

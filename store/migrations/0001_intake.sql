@@ -17,16 +17,19 @@ CREATE TABLE days (
 -- keyed hash of (visitor, cell) under the day's salt. Intake creates the
 -- table with the day; sealing the day drops it and deletes the salt, so a
 -- sealed day keeps nothing that links an event to a visitor.
+--
+-- No arrival order either: the table has no row id and is ordered by cell,
+-- then by dedup_key (a keyed hash, so random within the cell). An
+-- increasing id could be lined up with the times of consents to tie events
+-- back to visitor keys.
 CREATE TABLE events (
-    id         INTEGER PRIMARY KEY,
     day        TEXT NOT NULL,
     platform   TEXT NOT NULL,
     campaign   TEXT NOT NULL DEFAULT '',
     conversion TEXT NOT NULL,
-    dedup_key  BLOB NOT NULL UNIQUE
-);
--- Covers a GROUP BY over one day's cells (tally audit recount, retention).
-CREATE INDEX events_by_cell ON events (day, platform, campaign, conversion);
+    dedup_key  BLOB NOT NULL UNIQUE,
+    PRIMARY KEY (day, platform, campaign, conversion, dedup_key)
+) WITHOUT ROWID;
 
 -- Running count of accepted events per cell of each open day, kept by
 -- intake in the same transaction as the events themselves, so sealing a day
