@@ -77,6 +77,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown uploader key", "[uploaders.meta]\ntoken = \"x\"\n", `unknown key "uploaders.meta.token"`},
 		{"negative min_count", "[privacy]\nmin_count = -3\n", "config: privacy.min_count: must be >= 0, got -3"},
 		{"bad regexp", "[intake]\ncampaign_pattern = '^[a-'\n", "intake.campaign_pattern: bad regular expression"},
+		{"unanchored campaign pattern", "[intake]\ncampaign_pattern = '[a-z]+'\n", "intake.campaign_pattern: must be anchored"},
 		{"bad duration", "[intake]\nmax_event_age = \"7 days\"\n", `bad duration "7 days"`},
 		{"zero duration", "[consent]\nmax_age = \"0s\"\n", "consent.max_age: must be > 0"},
 		{"unknown platform", "[sources]\nbing = \"microsoft\"\n", `sources.bing: unknown platform "microsoft"`},

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -80,6 +81,11 @@ func (c *Config) validateIntake() error {
 	}
 	if _, err := regexp.Compile(in.CampaignPattern); err != nil {
 		return bad("intake.campaign_pattern", "bad regular expression %q: %v", in.CampaignPattern, err)
+	}
+	// Unanchored, a pattern matches inside any value ("[a-z]+" matches in
+	// an email address), and the whole value would be stored and uploaded.
+	if !strings.HasPrefix(in.CampaignPattern, "^") || !strings.HasSuffix(in.CampaignPattern, "$") {
+		return bad("intake.campaign_pattern", "must be anchored with ^ and $ (the whole campaign must match), got %q", in.CampaignPattern)
 	}
 	if in.MaxEventAge.D() <= 0 {
 		return bad("intake.max_event_age", "must be > 0, got %s", in.MaxEventAge.D())

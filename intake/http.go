@@ -155,6 +155,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum, err := s.Intake.Process(r.Context(), raws, gpc(r), false)
+	if err != nil && r.Context().Err() != nil {
+		// The client went away while its events were queued: they may
+		// still commit (a resend is then a duplicate); nobody is listening
+		// for an answer.
+		return
+	}
 	if err != nil {
 		s.unavailable(w, err)
 		return

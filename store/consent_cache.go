@@ -38,6 +38,14 @@ func newConsentCache() *consentCache {
 	return &consentCache{dirty: map[string]bool{}, entries: map[string][]consentRec{}, dataVersion: -1}
 }
 
+// reset empties the cache; the next transaction reloads what it needs.
+func (c *consentCache) reset() {
+	c.mu.Lock()
+	c.entries, c.dataVersion = map[string][]consentRec{}, -1
+	clear(c.dirty)
+	c.mu.Unlock()
+}
+
 // markDirty records that a visitor's history changed.
 func (c *consentCache) markDirty(visitorKey []byte) {
 	c.mu.Lock()

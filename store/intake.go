@@ -81,7 +81,14 @@ type IntakeWrite struct {
 // Consent is looked up on the writer's own connection, inside the same
 // transaction as the insert: its page cache stays warm across commits, and
 // a withdrawal committed before the transaction always wins.
-func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*IntakeWrite) error {
+func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*IntakeWrite) (err error) {
+	defer func() {
+		if err != nil {
+			// The connection may be replaced after an error, and a new
+			// connection's data_version says nothing about the cache.
+			db.consents.reset()
+		}
+	}()
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: intake: begin: %w", err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -81,7 +83,11 @@ func (e *env) startIntakeServer(db *store.DB) (*intakeServer, error) {
 	is.Extra = map[string]http.Handler{snippet.Path: snippet.Handler()}
 	h := is.Handler()
 	hs := &http.Server{
-		Handler:           h,
+		Handler: h,
+		// net/http's own messages name the client's address ("http: panic
+		// serving 203.0.113.7:51234", TLS handshake errors): log that
+		// something happened, never the text.
+		ErrorLog:          log.New(redactedLog{e.log}, "", 0),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -97,6 +103,14 @@ func (e *env) startIntakeServer(db *store.DB) (*intakeServer, error) {
 	go func() { s.errc <- hs.Serve(ln) }()
 	e.log.Info("intake listening", "addr", ln.Addr().String(), "db", db.Path)
 	return s, nil
+}
+
+// redactedLog turns net/http's error log into a fixed slog warning.
+type redactedLog struct{ log *slog.Logger }
+
+func (r redactedLog) Write(p []byte) (int, error) {
+	r.log.Warn("http server error (details withheld: they may name a client address)")
+	return len(p), nil
 }
 
 // shutdown stops accepting, lets in-flight requests finish (their events
