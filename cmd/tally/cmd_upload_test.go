@@ -160,6 +160,17 @@ func (f *fakePlatforms) distinct(platform string) (ids, repeats int) {
 	return ids, repeats
 }
 
+// ga4Resent counts GA4 request bodies acknowledged more than once.
+func (f *fakePlatforms) ga4Resent() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	resent := 0
+	for _, n := range f.ga4 {
+		resent += n - 1
+	}
+	return resent
+}
+
 func (f *fakePlatforms) total() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

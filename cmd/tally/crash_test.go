@@ -493,13 +493,7 @@ func TestRunKilledDuringUpload(t *testing.T) {
 			t.Errorf("%s: %d distinct conversions, %d repeats; want %d, each once", p, ids, repeats, perPlatform)
 		}
 	}
-	f.mu.Lock()
-	resent := 0
-	for _, n := range f.ga4 {
-		resent += n - 1
-	}
-	f.mu.Unlock()
-	if resent > 1 {
+	if resent := f.ga4Resent(); resent > 1 {
 		t.Errorf("GA4: %d requests resent after a 2xx, want at most 1", resent)
 	}
 	db, err := store.Open(context.Background(), dbPath, store.Options{})

@@ -116,13 +116,7 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 			t.Errorf("%s: %d ids acknowledged more than once", p, repeats)
 		}
 	}
-	f.mu.Lock()
-	resent := 0
-	for _, n := range f.ga4 {
-		resent += n - 1
-	}
-	f.mu.Unlock()
-	if resent > 1 {
+	if resent := f.ga4Resent(); resent > 1 {
 		t.Errorf("GA4: %d requests resent after a 2xx, want at most 1", resent)
 	}
 	db, err := store.Open(context.Background(), dbPath, store.Options{})
