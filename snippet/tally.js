@@ -22,12 +22,17 @@
   function get(store, k) { try { return w[store].getItem(k); } catch (e) { return null; } }
   function set(store, k, v) { try { w[store].setItem(k, v); return true; } catch (e) { return false; } }
 
+  // Only a grant creates an id: without consent nothing is stored here.
   var vid;
-  function visitor() {
+  function storedVisitor() {
     if (vid) return vid;
     var m = /(?:^|; )tally_vid=([0-9a-f]{32})/.exec(d.cookie);
-    vid = get('localStorage', KEY) || (m && m[1]);
-    if (!vid || !/^[0-9a-f]{32}$/.test(vid)) vid = randomID();
+    var v = get('localStorage', KEY) || (m && m[1]);
+    return v && /^[0-9a-f]{32}$/.test(v) ? (vid = v) : null;
+  }
+  function visitor() {
+    if (storedVisitor()) return vid;
+    vid = randomID();
     if (!set('localStorage', KEY, vid)) {
       // First-party cookie fallback on this site's own origin.
       d.cookie = KEY + '=' + vid + '; path=/; max-age=34560000; SameSite=Lax' +
@@ -69,7 +74,11 @@
     consent: function (opts) {
       if (gpc()) return Promise.resolve(false);
       opts = opts || {};
-      var body = { visitor_id: visitor(), purposes: { advertising: opts.advertising === true } };
+      var granted = opts.advertising === true;
+      // A refusal without an id has nothing to withdraw.
+      var id = granted ? visitor() : storedVisitor();
+      if (!id) return Promise.resolve(true);
+      var body = { visitor_id: id, purposes: { advertising: granted } };
       if (typeof opts.source === 'string') body.source = opts.source;
       if (typeof opts.version === 'string') body.version = opts.version;
       var p = pending = post('/v1/consent', body, false);
@@ -79,7 +88,9 @@
     track: function (event, opts) {
       if (gpc()) return Promise.resolve(false);
       opts = opts || {};
-      var body = { event_id: String(opts.event_id || randomID()), event: String(event), visitor_id: visitor() };
+      // No id before a grant: a throwaway one is counted as no_consent.
+      var body = { event_id: String(opts.event_id || randomID()), event: String(event),
+        visitor_id: storedVisitor() || randomID() };
       if (utm.s) body.source = utm.s;
       if (utm.c) body.campaign = utm.c;
       function send() { return post('/v1/events', body, true); }

@@ -283,6 +283,15 @@ facebook = "meta"
 		t.Fatal("track before consent was not sent")
 	}
 	waitCount("the event before consent dropped as no_consent", dropped("no_consent"), 1)
+	// Nothing is stored in the browser before a grant, and a refusal
+	// without an id sends nothing.
+	beforeGrant := eval[string](t, tab, `(async () => {
+		await tally.consent({advertising: false});
+		return localStorage.getItem("tally_vid") || "";
+	})()`)
+	if beforeGrant != "" {
+		t.Fatalf("visitor id %q stored before any grant", beforeGrant)
+	}
 
 	// Consent, then a booking: stored under the landing page's utm values.
 	ok = eval[bool](t, tab, `tally.consent({advertising: true, source: "test-cmp", version: "policy-v3"})`)
