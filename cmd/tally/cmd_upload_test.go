@@ -160,6 +160,21 @@ func (f *fakePlatforms) distinct(platform string) (ids, repeats int) {
 	return ids, repeats
 }
 
+// countdown returns arrive, to be called n times from any goroutine, and
+// a channel closed on the n-th call: the kill tests wait on it until every
+// platform has a request at the point they want to kill.
+func countdown(n int) (arrive func(), done <-chan struct{}) {
+	var mu sync.Mutex
+	ch := make(chan struct{})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if n--; n == 0 {
+			close(ch)
+		}
+	}, ch
+}
+
 // ga4Resent counts GA4 request bodies acknowledged more than once.
 func (f *fakePlatforms) ga4Resent() int {
 	f.mu.Lock()
@@ -181,38 +196,41 @@ func (f *fakePlatforms) total() int {
 	return n
 }
 
+// fakeUploaders is the config of all four uploaders pointed at endpoint,
+// unthrottled, with LinkedIn rules for both test conversions.
+func fakeUploaders(endpoint string) string {
+	return fmt.Sprintf(`[uploaders.meta]
+enabled = true
+endpoint = %[1]q
+dataset_id = "123456"
+rate = 100000.0
+[uploaders.google]
+enabled = true
+endpoint = %[1]q
+measurement_id = "G-TEST"
+rate = 100000.0
+[uploaders.tiktok]
+enabled = true
+endpoint = %[1]q
+event_source_id = "777"
+rate = 100000.0
+[uploaders.linkedin]
+enabled = true
+endpoint = %[1]q
+rate = 100000.0
+[uploaders.linkedin.rules]
+booking = "111"
+lead = "222"
+`, endpoint)
+}
+
 // uploadFixture writes a config with all four uploaders pointed at
 // endpoint and seeds released cells for 2026-11-20.
 func uploadFixture(t testing.TB, endpoint string, cells ...uploadertest.Released) (cfgPath, dbPath string) {
 	dir := t.TempDir()
 	dbPath = filepath.Join(dir, "tally.db")
 	cfgPath = filepath.Join(dir, "tally.toml")
-	cfg := fmt.Sprintf(`[store]
-path = %[1]q
-key_file = %[2]q
-[uploaders.meta]
-enabled = true
-endpoint = %[3]q
-dataset_id = "123456"
-rate = 100000.0
-[uploaders.google]
-enabled = true
-endpoint = %[3]q
-measurement_id = "G-TEST"
-rate = 100000.0
-[uploaders.tiktok]
-enabled = true
-endpoint = %[3]q
-event_source_id = "777"
-rate = 100000.0
-[uploaders.linkedin]
-enabled = true
-endpoint = %[3]q
-rate = 100000.0
-[uploaders.linkedin.rules]
-booking = "111"
-lead = "222"
-`, dbPath, filepath.Join(dir, "tally.key"), endpoint)
+	cfg := fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n", dbPath, filepath.Join(dir, "tally.key")) + fakeUploaders(endpoint)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

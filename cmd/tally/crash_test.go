@@ -211,29 +211,7 @@ path = %[1]q
 retention_days = 120
 [intake]
 max_event_age = "2400h"
-[uploaders.meta]
-enabled = true
-endpoint = %[2]q
-dataset_id = "123456"
-rate = 100000.0
-[uploaders.google]
-enabled = true
-endpoint = %[2]q
-measurement_id = "G-TEST"
-rate = 100000.0
-[uploaders.tiktok]
-enabled = true
-endpoint = %[2]q
-event_source_id = "777"
-rate = 100000.0
-[uploaders.linkedin]
-enabled = true
-endpoint = %[2]q
-rate = 100000.0
-[uploaders.linkedin.rules]
-booking = "111"
-lead = "222"
-`, dbPath, endpoint))
+`, dbPath)+fakeUploaders(endpoint))
 	var consents, events strings.Builder
 	for v := range 12 {
 		fmt.Fprintf(&consents, `{"visitor_id":"v%d","purposes":{"advertising":true},"time":"2026-09-01T00:00:00Z"}`+"\n", v)
@@ -432,16 +410,8 @@ func TestRunKilledDuringUpload(t *testing.T) {
 	cfg, dbPath := runFixture(t, f.URL, now, days, sources, 3)
 	perPlatform := 12 * len(days) * 3
 
-	var mu sync.Mutex
-	waiting := 4
-	ready, released := make(chan struct{}), make(chan struct{})
-	arrived := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if waiting--; waiting == 0 {
-			close(ready)
-		}
-	}
+	arrived, ready := countdown(4)
+	released := make(chan struct{})
 	f.mu.Lock()
 	f.hold = func(platform string, n int, r *http.Request) bool {
 		if platform == "google" {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,16 +34,8 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	// Hold the requests that should be in flight when the kill comes, and
 	// release them (unacknowledged) only after it.
 	holdAt := map[string]int{"meta": 3, "tiktok": 2, "linkedin": 2, "google": 5}
-	var mu sync.Mutex
-	waiting := 4
-	ready, released := make(chan struct{}), make(chan struct{})
-	arrived := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if waiting--; waiting == 0 {
-			close(ready)
-		}
-	}
+	arrived, ready := countdown(4)
+	released := make(chan struct{})
 	f.mu.Lock()
 	f.hold = func(platform string, n int, r *http.Request) bool {
 		if n == holdAt[platform] && platform != "google" {
