@@ -58,6 +58,12 @@ type Intake struct {
 	AllowedOrigins  []string `toml:"allowed_origins"`
 	CampaignPattern string   `toml:"campaign_pattern"`
 	MaxEventAge     Duration `toml:"max_event_age"`
+	// Campaigns, when not empty, is the exact list of campaign values
+	// accepted; it replaces CampaignPattern.
+	Campaigns []string `toml:"campaigns"`
+	// MaxCellsPerDay bounds the cells one day can hold: an event that
+	// would open a cell beyond it is dropped as cell_limit.
+	MaxCellsPerDay int `toml:"max_cells_per_day"`
 }
 
 // Consent configures the consent check.
@@ -65,6 +71,10 @@ type Consent struct {
 	Purpose  string   `toml:"purpose"`
 	MaxAge   Duration `toml:"max_age"`
 	HonorGPC bool     `toml:"honor_gpc"`
+	// Sources and Versions are the only consent labels stored; any other
+	// label is dropped and the decision kept without it.
+	Sources  []string `toml:"sources"`
+	Versions []string `toml:"versions"`
 }
 
 // Rollup configures when a day is sealed.
@@ -176,10 +186,13 @@ func Default() *Config {
 			MaxBodyBytes:    1 << 20,
 			MaxBatch:        500,
 			AllowedOrigins:  []string{},
-			CampaignPattern: `^[A-Za-z0-9_.-]{1,64}$`,
+			CampaignPattern: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`,
 			MaxEventAge:     Duration(168 * time.Hour),
+			Campaigns:       []string{},
+			MaxCellsPerDay:  1000,
 		},
-		Consent: Consent{Purpose: "advertising", MaxAge: Duration(9480 * time.Hour), HonorGPC: true},
+		Consent: Consent{Purpose: "advertising", MaxAge: Duration(9480 * time.Hour), HonorGPC: true,
+			Sources: []string{"tally.js", "import", "cmp"}, Versions: []string{}},
 		Events: map[string]string{
 			"appointment_booked":     "booking",
 			"contact_form_submitted": "lead",

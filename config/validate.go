@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"sort"
@@ -90,7 +91,7 @@ func (c *Config) validateIntake() error {
 	if in.MaxEventAge.D() <= 0 {
 		return bad("intake.max_event_age", "must be > 0, got %s", in.MaxEventAge.D())
 	}
-	return nil
+	return c.validateIntakeBounds()
 }
 
 func (c *Config) validateConsent() error {
@@ -100,7 +101,7 @@ func (c *Config) validateConsent() error {
 	if c.Consent.MaxAge.D() <= 0 {
 		return bad("consent.max_age", "must be > 0, got %s", c.Consent.MaxAge.D())
 	}
-	return nil
+	return c.validateConsentLabels()
 }
 
 func (c *Config) validateMaps() error {
@@ -126,8 +127,16 @@ func (c *Config) validateRollup() error {
 	if _, err := time.LoadLocation(c.Rollup.Timezone); err != nil || c.Rollup.Timezone == "" {
 		return bad("rollup.timezone", "unknown timezone %q", c.Rollup.Timezone)
 	}
+	if c.Rollup.Timezone == "Local" {
+		// "Local" is whatever zone the machine running tally has: two
+		// machines would seal different days.
+		return bad("rollup.timezone", `must name an IANA zone, got "Local"`)
+	}
 	if c.Rollup.CloseAfter.D() < 0 {
 		return bad("rollup.close_after", "must be >= 0, got %s", c.Rollup.CloseAfter.D())
+	}
+	if c.Rollup.CloseAfter.D() > maxCloseAfter {
+		return bad("rollup.close_after", "must be <= %s, got %s", maxCloseAfter, c.Rollup.CloseAfter.D())
 	}
 	return nil
 }
@@ -142,6 +151,9 @@ func (c *Config) validatePrivacy() error {
 	}
 	if p.CarryDays < 0 {
 		return bad("privacy.carry_days", "must be >= 0, got %d", p.CarryDays)
+	}
+	if p.CarryDays > maxCarryDays {
+		return bad("privacy.carry_days", "must be <= %d, got %d", maxCarryDays, p.CarryDays)
 	}
 	if p.Noise != "none" && p.Noise != "geometric" {
 		return bad("privacy.noise", `must be "none" or "geometric", got %q`, p.Noise)
@@ -164,18 +176,17 @@ func (c *Config) validateUploaders() error {
 	for _, p := range UploadPlatforms {
 		d := u.Delivery(p)
 		key := "uploaders." + p
-		ep, err := url.Parse(d.Endpoint)
-		if err != nil || (ep.Scheme != "http" && ep.Scheme != "https") || ep.Host == "" {
-			return bad(key+".endpoint", "must be an http(s) URL, got %q", d.Endpoint)
+		if err := checkEndpoint(key+".endpoint", d.Endpoint); err != nil {
+			return err
 		}
-		if ep.User != nil || ep.RawQuery != "" {
-			return bad(key+".endpoint", "must not hold credentials or a query (secrets come from *_env variables)")
-		}
-		if d.MaxAttempts < 1 {
-			return bad(key+".max_attempts", "must be >= 1, got %d", d.MaxAttempts)
+		if d.MaxAttempts < 1 || d.MaxAttempts > maxAttempts {
+			return bad(key+".max_attempts", "must be >= 1 and <= %d, got %d", maxAttempts, d.MaxAttempts)
 		}
 		if !(d.Rate > 0) {
 			return bad(key+".rate", "must be > 0, got %g", d.Rate)
+		}
+		if math.IsInf(d.Rate, 0) {
+			return bad(key+".rate", "must be finite, got %g", d.Rate)
 		}
 		if d.Timeout <= 0 {
 			return bad(key+".timeout", "must be > 0, got %q", d.Timeout.D().String())
