@@ -113,8 +113,17 @@ func DecodeEvent(raw []byte) (Event, error) {
 	if ev.Time, err = ParseTime(w.Time, "time"); err != nil {
 		return Event{}, err
 	}
+	if missing := w.Time == nil || string(w.Time) == "null" || string(w.Time) == `""`; !missing && ev.Time.Before(minEventTime) {
+		// Year 0001 is Go's zero time, which would otherwise read as
+		// "missing" and become the time received.
+		return Event{}, errors.New("time: before 2000-01-01")
+	}
 	return ev, nil
 }
+
+// minEventTime is the earliest event time accepted: an earlier one is a
+// broken clock or a default value, not a conversion tally could count.
+var minEventTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // str reads a string field. Missing or null is "" (an error when required).
 func str(raw json.RawMessage, field string, required bool, max int) (string, error) {

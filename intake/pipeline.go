@@ -23,8 +23,10 @@ type Pipeline struct {
 	key      []byte
 	loc      *time.Location
 	campaign *regexp.Regexp
-	sources  map[string]string
-	Now      func() time.Time
+	// campaigns, when not empty, is intake.campaigns: it replaces campaign.
+	campaigns map[string]bool
+	sources   map[string]string
+	Now       func() time.Time
 }
 
 // NewPipeline builds a pipeline from a validated config and the hash key.
@@ -33,15 +35,21 @@ func NewPipeline(cfg *config.Config, key []byte) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("intake: timezone: %w", err)
 	}
-	re, err := regexp.Compile(cfg.Intake.CampaignPattern)
+	// The pattern must match the whole value: `^a$|^b` alone would let
+	// "b" followed by anything through.
+	re, err := regexp.Compile(`^(?:` + cfg.Intake.CampaignPattern + `)$`)
 	if err != nil {
 		return nil, fmt.Errorf("intake: campaign pattern: %w", err)
+	}
+	campaigns := make(map[string]bool, len(cfg.Intake.Campaigns))
+	for _, c := range cfg.Intake.Campaigns {
+		campaigns[c] = true
 	}
 	sources := make(map[string]string, len(cfg.Sources))
 	for k, v := range cfg.Sources {
 		sources[strings.ToLower(k)] = v
 	}
-	return &Pipeline{cfg: cfg, key: key, loc: loc, campaign: re, sources: sources, Now: time.Now}, nil
+	return &Pipeline{cfg: cfg, key: key, loc: loc, campaign: re, campaigns: campaigns, sources: sources, Now: time.Now}, nil
 }
 
 // Verdict is the part of an event's fate decided without the database:
@@ -82,7 +90,7 @@ func (p *Pipeline) Check(ev Event, gpc bool) Verdict {
 	switch {
 	case !ok:
 		ne.Pending = store.ReasonUnmappedEvent
-	case ev.Campaign != "" && !p.campaign.MatchString(ev.Campaign):
+	case ev.Campaign != "" && !p.campaignAllowed(ev.Campaign):
 		ne.Pending = store.ReasonBadCampaign
 	case at.After(now.Add(futureSkew)):
 		ne.Pending = store.ReasonFuture
@@ -95,6 +103,20 @@ func (p *Pipeline) Check(ev Event, gpc bool) Verdict {
 		ne.DedupKey = p.Hash("event_id", ev.EventID)
 	}
 	return Verdict{Day: day, Event: ne}
+}
+
+// campaignAllowed reports whether a non-empty campaign may be stored: it is
+// on intake.campaigns (or matches intake.campaign_pattern when the list is
+// empty) and passes config.CheckCampaign, which no configuration relaxes.
+func (p *Pipeline) campaignAllowed(c string) bool {
+	if len(p.campaigns) > 0 {
+		if !p.campaigns[c] {
+			return false
+		}
+	} else if !p.campaign.MatchString(c) {
+		return false
+	}
+	return config.CheckCampaign(c) == nil
 }
 
 // ConsentRule is the consent configuration as the writer applies it.
