@@ -4,20 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"regexp"
+	"math"
 	"time"
 
 	"github.com/tally-health/tally/store"
-)
-
-// evidence bounds the optional consent evidence (tool name, policy
-// version) to short labels such as "onetrust" or "policy-v3.2": no spaces
-// (names), no @ (emails), no + or / (phone numbers, URLs), and at least one
-// letter (a bare number could be a phone or record number).
-var (
-	evidence       = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
-	evidenceLetter = regexp.MustCompile(`[A-Za-z]`)
 )
 
 // ConsentInput is one decoded consent record.
@@ -57,17 +47,14 @@ func DecodeConsent(raw []byte) (ConsentInput, error) {
 	if c.Time, err = ParseTime(w.Time, "time"); err != nil {
 		return ConsentInput{}, err
 	}
-	for _, f := range []struct {
-		raw  json.RawMessage
-		name string
-		dst  *string
-	}{{w.Source, "source", &c.Source}, {w.Version, "version", &c.Version}} {
-		if *f.dst, err = str(f.raw, f.name, false, 64); err != nil {
-			return ConsentInput{}, err
-		}
-		if *f.dst != "" && (!evidence.MatchString(*f.dst) || !evidenceLetter.MatchString(*f.dst)) {
-			return ConsentInput{}, fmt.Errorf("%s: want a short label of letters, digits and _ . : - (at most 64, at least one letter)", f.name)
-		}
+	// source and version are only read here: ConsentRecord keeps them when
+	// they are on their allowlist and drops them otherwise, so a label that
+	// holds personal data never costs the visitor their decision.
+	if c.Source, err = str(w.Source, "source", false, math.MaxInt); err != nil {
+		return ConsentInput{}, err
+	}
+	if c.Version, err = str(w.Version, "version", false, math.MaxInt); err != nil {
+		return ConsentInput{}, err
 	}
 	return c, nil
 }
@@ -101,7 +88,18 @@ func (p *Pipeline) ConsentRecord(c ConsentInput, gpc bool) (store.Consent, bool,
 		Purpose:    p.cfg.Consent.Purpose,
 		Granted:    granted,
 		Time:       at,
-		Source:     c.Source,
-		Version:    c.Version,
+		Source:     p.label("source", p.consentSources, c.Source),
+		Version:    p.label("version", p.consentVersions, c.Version),
 	}, true, nil
+}
+
+// label returns v when it is on its allowlist (consent.sources or
+// consent.versions), else "" and counts the drop: free text in an
+// append-only table could be a record number or a diagnosis.
+func (p *Pipeline) label(name string, allowed map[string]bool, v string) string {
+	if v == "" || allowed[v] {
+		return v
+	}
+	p.Metrics.countLabelDropped(name)
+	return ""
 }

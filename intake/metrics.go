@@ -18,6 +18,9 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	outcomes *prometheus.CounterVec
 	commits  prometheus.Histogram
+	// labels counts consent sources and versions dropped because they are
+	// not on consent.sources or consent.versions.
+	labels *prometheus.CounterVec
 }
 
 // NewMetrics registers tally's series plus the Go and process collectors
@@ -39,8 +42,12 @@ func NewMetrics() *Metrics {
 			Name: "tally_intake_commit_events", Help: "Events per group-commit transaction.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
 		}),
+		labels: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tally_consent_labels_dropped_total",
+			Help: "Consent labels not stored because they are not on consent.sources or consent.versions, by label (source, version).",
+		}, []string{"label"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.outcomes, m.commits,
+	m.reg.MustRegister(m.requests, m.latency, m.outcomes, m.commits, m.labels,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -53,6 +60,12 @@ func (m *Metrics) countOutcome(outcome, reason string, n int) {
 		return
 	}
 	m.outcomes.WithLabelValues(outcome, reason).Add(float64(n))
+}
+
+func (m *Metrics) countLabelDropped(label string) {
+	if m != nil {
+		m.labels.WithLabelValues(label).Inc()
+	}
 }
 
 // ObserveCommit records one group commit's size.

@@ -26,7 +26,11 @@ type Pipeline struct {
 	// campaigns, when not empty, is intake.campaigns: it replaces campaign.
 	campaigns map[string]bool
 	sources   map[string]string
-	Now       func() time.Time
+	// consentSources and consentVersions are the consent labels stored.
+	consentSources, consentVersions map[string]bool
+	Now                             func() time.Time
+	// Metrics, when set, counts the consent labels dropped.
+	Metrics *Metrics
 }
 
 // NewPipeline builds a pipeline from a validated config and the hash key.
@@ -41,15 +45,21 @@ func NewPipeline(cfg *config.Config, key []byte) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("intake: campaign pattern: %w", err)
 	}
-	campaigns := make(map[string]bool, len(cfg.Intake.Campaigns))
-	for _, c := range cfg.Intake.Campaigns {
-		campaigns[c] = true
-	}
+	campaigns := set(cfg.Intake.Campaigns)
 	sources := make(map[string]string, len(cfg.Sources))
 	for k, v := range cfg.Sources {
 		sources[strings.ToLower(k)] = v
 	}
-	return &Pipeline{cfg: cfg, key: key, loc: loc, campaign: re, campaigns: campaigns, sources: sources, Now: time.Now}, nil
+	return &Pipeline{cfg: cfg, key: key, loc: loc, campaign: re, campaigns: campaigns, sources: sources,
+		consentSources: set(cfg.Consent.Sources), consentVersions: set(cfg.Consent.Versions), Now: time.Now}, nil
+}
+
+func set(vals []string) map[string]bool {
+	m := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		m[v] = true
+	}
+	return m
 }
 
 // Verdict is the part of an event's fate decided without the database:

@@ -79,7 +79,7 @@
       var id = granted ? visitor() : storedVisitor();
       if (!id) return Promise.resolve(true);
       var body = { visitor_id: id, purposes: { advertising: granted } };
-      if (typeof opts.source === 'string') body.source = opts.source;
+      body.source = typeof opts.source === 'string' ? opts.source : 'tally.js';
       if (typeof opts.version === 'string') body.version = opts.version;
       var p = pending = post('/v1/consent', body, false);
       p.then(function () { if (pending === p) pending = null; });

@@ -75,6 +75,11 @@ func runConsentImport(ctx context.Context, e *env, name string) error {
 			bad(err)
 			return nil
 		}
+		if c.Source == "" {
+			// "import" is on the default consent.sources: the record
+			// says where it came from even when the export does not.
+			c.Source = "import"
+		}
 		cr, ok, err := in.Pipeline.ConsentRecord(c, false)
 		switch {
 		case err != nil:

@@ -42,10 +42,10 @@ func demoConsents(now time.Time) []map[string]any {
 	var out []map[string]any
 	for i := 1; i <= demoConsenting; i++ {
 		out = append(out, map[string]any{"visitor_id": demoVisitor(i), "purposes": map[string]bool{"advertising": true},
-			"time": now.AddDate(0, 0, -10).Format(time.RFC3339), "source": "demo-cmp", "version": "policy-v3"})
+			"time": now.AddDate(0, 0, -10).Format(time.RFC3339), "source": "cmp", "version": "policy-v3"})
 	}
 	out = append(out, map[string]any{"visitor_id": demoVisitor(demoWithdrawer), "purposes": map[string]bool{"advertising": false},
-		"time": demoDays(now)[1].Format(time.RFC3339), "source": "demo-cmp", "version": "policy-v3"})
+		"time": demoDays(now)[1].Format(time.RFC3339), "source": "cmp", "version": "policy-v3"})
 	return out
 }
 

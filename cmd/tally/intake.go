@@ -18,6 +18,7 @@ func (e *env) newIntake(db *store.DB) (*intake.Intake, error) {
 	}
 	p.Now = e.now
 	m := intake.NewMetrics()
+	p.Metrics = m
 	w := intake.NewWriter(db, p.ConsentRule(), intake.WriterOptions{OnCommit: m.ObserveCommit, Audit: db, Now: e.now})
 	return &intake.Intake{Pipeline: p, Writer: w, Metrics: m}, nil
 }

@@ -74,6 +74,9 @@ path = %q
 [privacy]
 min_count = 3
 carry_days = 1
+[consent]
+sources = ["cmp-x"]
+versions = ["policy-v3"]
 [uploaders.meta]
 enabled = true
 endpoint = %q

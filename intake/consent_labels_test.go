@@ -1,0 +1,86 @@
+package intake_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/intake"
+)
+
+// TestConsentLabelsOnlyFromAllowlists checks that a consent source or
+// version is stored only when it is on consent.sources or consent.versions:
+// any other label is dropped (and counted), and the decision is kept.
+func TestConsentLabelsOnlyFromAllowlists(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.Consent.Versions = []string{"policy-v3"} })
+	f.in.Metrics = intake.NewMetrics()
+	f.in.Pipeline.Metrics = f.in.Metrics
+	srv := newHTTP(t, f)
+	bodies := []string{
+		`{"visitor_id":"v1","purposes":{"advertising":true},"source":"MRN:00123456","version":"DOB-1975-03-12"}`,
+		`{"visitor_id":"v2","purposes":{"advertising":true},"source":"Diagnosis-HIV-positive"}`,
+		`{"visitor_id":"v3","purposes":{"advertising":false},"source":"Dr. Jane <jane@x.org>","version":"+15551234567"}`,
+		`{"visitor_id":"v4","purposes":{"advertising":true},"source":"John Smith","version":"` + strings.Repeat("x", 300) + `"}`,
+		`{"visitor_id":"v5","purposes":{"advertising":true},"source":"tally.js","version":"policy-v3"}`,
+		`{"visitor_id":"v6","purposes":{"advertising":true},"source":"import","version":"policy-v4"}`,
+		`{"visitor_id":"v7","purposes":{"advertising":true},"source":"cmp"}`,
+	}
+	for i, b := range bodies {
+		resp, body := post(t, srv.URL+"/v1/consent", "application/json", b)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"recorded":1`) {
+			t.Errorf("body %d: %d %s, want 200 with the decision recorded", i, resp.StatusCode, body)
+		}
+	}
+	rows, err := f.db.R.Query(`SELECT granted, coalesce(source, '-'), coalesce(version, '-') FROM consents ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var granted int
+		var source, version string
+		if err := rows.Scan(&granted, &source, &version); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, strings.Join([]string{[]string{"withdrawn", "granted"}[granted], source, version}, "/"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"granted/-/-", "granted/-/-", "withdrawn/-/-", "granted/-/-",
+		"granted/tally.js/policy-v3", "granted/import/-", "granted/cmp/-"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("stored consents:\n got %v\nwant %v", got, want)
+	}
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range []string{`tally_consent_labels_dropped_total{label="source"} 4`, `tally_consent_labels_dropped_total{label="version"} 4`} {
+		if !strings.Contains(string(b), line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+}
+
+// TestConsentVersionsDefaultStoresNone checks that with the default
+// (empty) consent.versions no version is stored at all.
+func TestConsentVersionsDefaultStoresNone(t *testing.T) {
+	f := newFixture(t, nil)
+	c, err := intake.DecodeConsent([]byte(`{"visitor_id":"v","purposes":{"advertising":true},"source":"tally.js","version":"policy-v3"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, ok, err := f.in.Pipeline.ConsentRecord(c, false)
+	if err != nil || !ok {
+		t.Fatalf("ConsentRecord: ok=%v err=%v", ok, err)
+	}
+	if rec.Source != "tally.js" || rec.Version != "" {
+		t.Errorf("source %q version %q, want tally.js and no version", rec.Source, rec.Version)
+	}
+}
