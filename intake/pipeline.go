@@ -129,9 +129,11 @@ func (p *Pipeline) campaignAllowed(c string) bool {
 	return config.CheckCampaign(c) == nil
 }
 
-// ConsentRule is the consent configuration as the writer applies it.
+// ConsentRule is the consent configuration as the writer applies it, with
+// the bound on cells per day it enforces in the same transaction.
 func (p *Pipeline) ConsentRule() store.ConsentRule {
-	return store.ConsentRule{Purpose: p.cfg.Consent.Purpose, MaxAge: p.cfg.Consent.MaxAge.D()}
+	return store.ConsentRule{Purpose: p.cfg.Consent.Purpose, MaxAge: p.cfg.Consent.MaxAge.D(),
+		MaxCellsPerDay: p.cfg.Intake.MaxCellsPerDay}
 }
 
 // Day is t's calendar day in rollup.timezone.

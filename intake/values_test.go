@@ -125,3 +125,17 @@ func TestCampaignAllowlistReplacesPattern(t *testing.T) {
 		t.Errorf("an event without a campaign under an allowlist: %d stored, want 1", n)
 	}
 }
+
+// TestMaxCellsPerDayFromConfig checks that intake.max_cells_per_day reaches
+// the writer and that cell_limit is reported like any other drop reason.
+func TestMaxCellsPerDayFromConfig(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.Intake.MaxCellsPerDay = 1 })
+	f.consent(t, "v-ok", true, testNow.Add(-24*time.Hour))
+	sum := f.send(t, false,
+		ev("m1", "appointment_booked", "v-ok", `,"source":"facebook","campaign":"spring"`),
+		ev("m2", "appointment_booked", "v-ok", `,"source":"facebook","campaign":"summer"`),
+		ev("m3", "contact_form_submitted", "v-ok", `,"source":"facebook","campaign":"spring"`))
+	if sum.Accepted != 1 || sum.Dropped["cell_limit"] != 2 {
+		t.Errorf("summary %+v, want 1 accepted and 2 dropped as cell_limit", sum)
+	}
+}

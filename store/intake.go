@@ -65,6 +65,9 @@ type NewEvent struct {
 type ConsentRule struct {
 	Purpose string
 	MaxAge  time.Duration
+	// MaxCellsPerDay, when > 0, is intake.max_cells_per_day: an event that
+	// would open a cell beyond it is dropped as cell_limit.
+	MaxCellsPerDay int
 }
 
 // IntakeWrite is one acknowledged unit (an HTTP request or a file chunk):
@@ -95,6 +98,7 @@ func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*Intak
 	}
 	defer tx.Rollback()
 	w := intakeTx{ctx: ctx, tx: tx, days: map[string]*dayState{}, counts: map[OutcomeKey]int{}, cells: map[Cell]int64{}, s: &db.stmts, rule: rule}
+	w.limit = newCellLimit(rule.MaxCellsPerDay)
 	defer w.close()
 	w.insert = tx.StmtContext(ctx, db.stmts.insertEvent)
 	w.dedup = tx.StmtContext(ctx, db.stmts.dedup)
@@ -142,6 +146,7 @@ type intakeTx struct {
 	// Per-event statements bound to the transaction once, not per event.
 	insert, dedup, consentHist *sql.Stmt
 	cache                      *consentCache
+	limit                      cellLimit
 }
 
 func (w *intakeTx) close() {
@@ -187,7 +192,8 @@ func (w *intakeTx) day(day string) (*dayState, error) {
 	return st, nil
 }
 
-// write decides one event: consent, then late, duplicate, over_bound.
+// write decides one event: consent, then late, cell_limit, duplicate,
+// over_bound.
 func (w *intakeTx) write(ev *NewEvent) error {
 	ok, err := w.consented(ev)
 	if err != nil {
@@ -208,6 +214,10 @@ func (w *intakeTx) write(ev *NewEvent) error {
 	if st.sealed || st.salt == nil {
 		ev.Outcome, ev.Reason = OutcomeDropped, ReasonLate
 		return nil
+	}
+	if limited, err := w.cellLimited(ev); err != nil || limited {
+		ev.Outcome, ev.Reason = OutcomeDropped, ReasonCellLimit
+		return err
 	}
 	if st.mac == nil {
 		st.mac = hmac.New(sha256.New, st.salt)
@@ -246,6 +256,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 	}
 	ev.Outcome, ev.Reason = OutcomeAccepted, ""
 	w.cells[ev.Cell]++
+	w.limit.opened(ev.Cell)
 	return nil
 }
 
