@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -54,7 +56,7 @@ func newAuditCmd(g *globalOptions) *cobra.Command {
 			}
 			defer db.Close()
 			return db.AuditEntries(cmd.Context(), date, func(a store.AuditEntry) error {
-				_, err := fmt.Fprintf(e.stdout, "%6d  %s  %-15s %s  %s\n", a.ID, a.At, a.Kind, a.Hash[:12], a.Detail)
+				_, err := fmt.Fprintf(e.stdout, "%6d  %s  %-15s %s  %s\n", a.ID, a.At, termSafe(a.Kind), a.Hash[:12], termSafe(a.Detail))
 				return err
 			})
 		},
@@ -90,14 +92,21 @@ func newRecountCmd(g *globalOptions) *cobra.Command {
 				return nil
 			}
 			bad := 0
-			fmt.Fprintln(e.stdout, "day,platform,campaign,conversion,stored,counted,result")
+			// Quoted like the CSV export, and escaped for the terminal:
+			// a campaign holding a comma or a quote cannot shift columns.
+			cw := csv.NewWriter(e.stdout)
+			cw.Write([]string{"day", "platform", "campaign", "conversion", "stored", "counted", "result"})
 			for _, c := range cells {
 				result := "ok"
 				if c.Stored != c.Counted {
 					result = "MISMATCH"
 					bad++
 				}
-				fmt.Fprintf(e.stdout, "%s,%s,%s,%s,%d,%d,%s\n", c.Day, c.Platform, c.Campaign, c.Conversion, c.Stored, c.Counted, result)
+				cw.Write([]string{c.Day, termSafe(c.Platform), termSafe(c.Campaign), termSafe(c.Conversion),
+					strconv.FormatInt(c.Stored, 10), strconv.FormatInt(c.Counted, 10), result})
+			}
+			if cw.Flush(); cw.Error() != nil {
+				return fmt.Errorf("audit recount: %w", cw.Error())
 			}
 			if bad > 0 {
 				return failed("audit recount: %d of %d cells on %s disagree with their events", bad, len(cells), date)

@@ -114,7 +114,10 @@ func runExport(ctx context.Context, e *env, opts exportOptions) error {
 }
 
 func toExportRow(r store.DailyCount) exportRow {
-	x := exportRow{Day: r.Day, Platform: r.Platform, Campaign: r.Campaign, Conversion: r.Conversion, Status: r.Status}
+	// Escaped for whoever reads the export in a terminal or an editor:
+	// intake refuses control and bidirectional characters, but a row
+	// stored before it did may hold them.
+	x := exportRow{Day: r.Day, Platform: termSafe(r.Platform), Campaign: termSafe(r.Campaign), Conversion: termSafe(r.Conversion), Status: r.Status}
 	if r.Status == store.StatusReleased {
 		n := r.ReleasedCount
 		x.Count = &n

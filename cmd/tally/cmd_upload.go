@@ -187,7 +187,7 @@ func printUploadSummary(w io.Writer, sums []batch.Summary, outbox string) int {
 			line += fmt.Sprintf(", %d dry run (bodies in %s)", s.DryRun, filepath.Join(outbox, s.Platform))
 		}
 		if s.Err != nil {
-			line += fmt.Sprintf(" — stopped: %v", s.Err)
+			line += " — stopped: " + termSafe(s.Err.Error())
 		}
 		if s.Err != nil || s.Failed > 0 {
 			bad++

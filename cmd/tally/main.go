@@ -40,7 +40,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tally: interrupted")
 		return code
 	}
-	fmt.Fprintf(stderr, "tally: %v\n", err)
+	fmt.Fprintf(stderr, "tally: %s\n", termSafe(err.Error()))
 	return code
 }
 
