@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,14 +15,12 @@ import (
 // included, which Go reads as the zero time) is invalid, never replaced by
 // the time received.
 func TestOddTimesAreInvalid(t *testing.T) {
-	for _, tm := range []string{`"0001-01-01T00:00:00Z"`, `"1999-12-31T23:59:59Z"`, `"1970-01-01T00:00:00Z"`, `0`, `946684799`, `"946684799"`} {
-		t.Run(tm, func(t *testing.T) {
-			f := newFixture(t, nil)
-			f.consent(t, "v-ok", true, testNow.Add(-24*time.Hour))
-			if got := outcome(f.send(t, false, ev("t1", "appointment_booked", "v-ok", `,"time":`+tm))); got != "invalid" {
-				t.Errorf("time %s: outcome = %s, want invalid", tm, got)
-			}
-		})
+	f := newFixture(t, nil)
+	f.consent(t, "v-ok", true, testNow.Add(-24*time.Hour))
+	for i, tm := range []string{`"0001-01-01T00:00:00Z"`, `"1999-12-31T23:59:59Z"`, `"1970-01-01T00:00:00Z"`, `0`, `946684799`, `"946684799"`} {
+		if got := outcome(f.send(t, false, ev(fmt.Sprintf("t%d", i), "appointment_booked", "v-ok", `,"time":`+tm))); got != "invalid" {
+			t.Errorf("time %s: outcome = %s, want invalid", tm, got)
+		}
 	}
 	// 2000-01-01T00:00:00Z itself is a valid time (too_old is then a
 	// matter of intake.max_event_age).
@@ -32,22 +31,35 @@ func TestOddTimesAreInvalid(t *testing.T) {
 	}
 }
 
-// campaignOutcome sends one consented event with campaign under cfg.
-func campaignOutcome(t *testing.T, mod func(*config.Config), campaign string) string {
+// campaignRig sends consented events, one per campaign, through one
+// fixture: each campaign opens its own cell, so the events do not interact.
+type campaignRig struct {
+	f *fixture
+	n int
+}
+
+func newCampaignRig(t *testing.T, mod func(*config.Config)) *campaignRig {
 	t.Helper()
 	f := newFixture(t, mod)
 	f.consent(t, "v-ok", true, testNow.Add(-24*time.Hour))
+	return &campaignRig{f: f}
+}
+
+// outcome sends one event with campaign and returns its outcome.
+func (r *campaignRig) outcome(t *testing.T, campaign string) string {
+	t.Helper()
 	js, err := json.Marshal(campaign)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return outcome(f.send(t, false, ev("c", "appointment_booked", "v-ok", `,"source":"facebook","campaign":`+string(js))))
+	r.n++
+	return outcome(r.f.send(t, false, ev(fmt.Sprintf("c%d", r.n), "appointment_booked", "v-ok", `,"source":"facebook","campaign":`+string(js))))
 }
 
 // TestCampaignPatternMatchesWholeValue checks that a pattern whose
 // alternatives are anchored separately still has to match the whole value.
 func TestCampaignPatternMatchesWholeValue(t *testing.T) {
-	alt := func(c *config.Config) { c.Intake.CampaignPattern = `^spring$|^summer|autumn$` }
+	r := newCampaignRig(t, func(c *config.Config) { c.Intake.CampaignPattern = `^spring$|^summer|autumn$` })
 	for campaign, want := range map[string]string{
 		"spring":                  "accepted",
 		"summer":                  "accepted",
@@ -57,7 +69,7 @@ func TestCampaignPatternMatchesWholeValue(t *testing.T) {
 		"summer.jane@example.org": "dropped/bad_campaign",
 		"DOB-1975-03-12-autumn":   "dropped/bad_campaign",
 	} {
-		if got := campaignOutcome(t, alt, campaign); got != want {
+		if got := r.outcome(t, campaign); got != want {
 			t.Errorf("campaign %q: %s, want %s", campaign, got, want)
 		}
 	}
@@ -67,7 +79,7 @@ func TestCampaignPatternMatchesWholeValue(t *testing.T) {
 // no email, phone number, date, URL, whitespace, formula prefix, control or
 // bidirectional character.
 func TestCampaignShapesRefused(t *testing.T) {
-	anything := func(c *config.Config) { c.Intake.CampaignPattern = `^(?s:.*)$` }
+	r := newCampaignRig(t, func(c *config.Config) { c.Intake.CampaignPattern = `^(?s:.*)$` })
 	for _, campaign := range []string{
 		"jane@example.org", "jane.doe%40example.org",
 		"5551234567", "555-123-4567", "+15551234567", "(555)123-4567", "MRN00123456",
@@ -78,12 +90,12 @@ func TestCampaignShapesRefused(t *testing.T) {
 		"spring\x1b[31m", "spring\x00", "spring\x7f", "spring\u0085",
 		"spring\u202e42", "spring\u202a", "spring\u2066x", "spring\u2069", "spring\u200e", "spring\u200f",
 	} {
-		if got := campaignOutcome(t, anything, campaign); got != "dropped/bad_campaign" {
+		if got := r.outcome(t, campaign); got != "dropped/bad_campaign" {
 			t.Errorf("campaign %q: %s, want dropped/bad_campaign", campaign, got)
 		}
 	}
 	for _, campaign := range []string{"spring_24", "flu-shots", "c1", "2026q1", "spring.2026", "brand_123456"} {
-		if got := campaignOutcome(t, anything, campaign); got != "accepted" {
+		if got := r.outcome(t, campaign); got != "accepted" {
 			t.Errorf("campaign %q: %s, want accepted", campaign, got)
 		}
 	}
@@ -92,11 +104,12 @@ func TestCampaignShapesRefused(t *testing.T) {
 // TestDefaultCampaignPatternStartsWithLetterOrDigit checks the default
 // pattern against values a spreadsheet reads as formulas.
 func TestDefaultCampaignPatternStartsWithLetterOrDigit(t *testing.T) {
+	r := newCampaignRig(t, nil)
 	for campaign, want := range map[string]string{
 		"spring_24": "accepted", "24_spring": "accepted",
 		"-spring": "dropped/bad_campaign", "_spring": "dropped/bad_campaign", ".spring": "dropped/bad_campaign",
 	} {
-		if got := campaignOutcome(t, nil, campaign); got != want {
+		if got := r.outcome(t, campaign); got != want {
 			t.Errorf("campaign %q: %s, want %s", campaign, got, want)
 		}
 	}
@@ -105,20 +118,18 @@ func TestDefaultCampaignPatternStartsWithLetterOrDigit(t *testing.T) {
 // TestCampaignAllowlistReplacesPattern checks intake.campaigns: only the
 // listed values pass, whatever the pattern would allow.
 func TestCampaignAllowlistReplacesPattern(t *testing.T) {
-	list := func(c *config.Config) { c.Intake.Campaigns = []string{"spring_24", "flu-shots"} }
+	r := newCampaignRig(t, func(c *config.Config) { c.Intake.Campaigns = []string{"spring_24", "flu-shots"} })
 	for campaign, want := range map[string]string{
 		"spring_24": "accepted", "flu-shots": "accepted",
 		"summer": "dropped/bad_campaign", "Spring_24": "dropped/bad_campaign", "spring_24x": "dropped/bad_campaign",
 	} {
-		if got := campaignOutcome(t, list, campaign); got != want {
+		if got := r.outcome(t, campaign); got != want {
 			t.Errorf("campaign %q: %s, want %s", campaign, got, want)
 		}
 	}
-	f := newFixture(t, list)
-	f.consent(t, "v-ok", true, testNow.Add(-24*time.Hour))
-	f.send(t, false, ev("n", "appointment_booked", "v-ok", `,"source":"facebook"`))
+	r.f.send(t, false, ev("n", "appointment_booked", "v-ok", `,"source":"facebook"`))
 	var n int
-	if err := f.db.R.QueryRowContext(context.Background(), `SELECT count(*) FROM events WHERE campaign = ''`).Scan(&n); err != nil {
+	if err := r.f.db.R.QueryRowContext(context.Background(), `SELECT count(*) FROM events WHERE campaign = ''`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 {
