@@ -30,27 +30,38 @@ type success struct {
 // temporary issue (341), temporarily blocked (368).
 var transientCodes = map[int]bool{1: true, 2: true, 4: true, 17: true, 341: true, 368: true}
 
-// judge reads an answer: 200 with events_received is success; transient
-// codes, 408, 429 and 5xx retry; a bad token or missing permission stops
-// the platform; a bad parameter rejects the batch (one invalid event fails
-// the whole request, so the engine bisects).
-func judge(a *httpx.Answer) *batch.Reply {
+// judge reads the answer to a request of sent events: 200 with
+// events_received equal to sent is success; fewer (or more) is not an
+// acknowledgement of all, and the request is retried whole, which is safe
+// because Meta counts an event_name + event_id once. Transient codes, 408,
+// 429 and 5xx retry; a bad token or missing permission stops the platform;
+// a bad parameter rejects the batch (one invalid event fails the whole
+// request, so the engine bisects). An error body without a Graph API code
+// says nothing about the events: it is judged by its HTTP status alone.
+func judge(a *httpx.Answer, sent int) *batch.Reply {
 	r := &batch.Reply{Status: a.Status, Body: a.Body, RetryAfter: a.RetryAfter}
 	var e apiError
-	_ = json.Unmarshal(a.Body, &e)
+	decodeErr := json.Unmarshal(a.Body, &e)
 	if a.Status == 200 && e.Error == nil {
 		var s success
-		if err := json.Unmarshal(a.Body, &s); err == nil && s.EventsReceived != nil {
-			r.Class = batch.OK
+		if err := json.Unmarshal(a.Body, &s); err != nil || s.EventsReceived == nil {
+			r.Class, r.Message = batch.Retry, "meta: 200 without events_received: "+httpx.Excerpt(a.Body, 200)
 			return r
 		}
-		r.Class, r.Message = batch.Retry, "meta: 200 without events_received: "+httpx.Excerpt(a.Body, 200)
+		if *s.EventsReceived != sent {
+			r.Class = batch.Retry
+			r.Message = fmt.Sprintf("meta: events_received %d of %d sent: %s", *s.EventsReceived, sent, httpx.Excerpt(a.Body, 200))
+			return r
+		}
+		r.Class = batch.OK
 		return r
 	}
-	if e.Error == nil {
+	if e.Error == nil || decodeErr != nil || e.Error.Code == 0 {
+		// Not Graph API's error object ({"error":"text"}, an error without a
+		// code, a proxy's page): its text is all there is to report.
 		r.Message = fmt.Sprintf("meta: HTTP %d: %s", a.Status, httpx.Excerpt(a.Body, 200))
 		r.Class = batch.Fatal
-		if httpx.Transient(a.Status) {
+		if httpx.Transient(a.Status) || a.Status == 200 {
 			r.Class = batch.Retry
 		}
 		return r
@@ -63,6 +74,9 @@ func judge(a *httpx.Answer) *batch.Reply {
 	r.Message += ": " + err.Message
 	if err.ErrorUserMsg != "" {
 		r.Message += " (" + err.ErrorUserMsg + ")"
+	}
+	if err.Message == "" && err.ErrorUserMsg == "" {
+		r.Message += httpx.Excerpt(a.Body, 200)
 	}
 	switch {
 	case transientCodes[err.Code], httpx.Transient(a.Status):
@@ -77,4 +91,16 @@ func judge(a *httpx.Answer) *batch.Reply {
 		r.Class = batch.Reject
 	}
 	return r
+}
+
+// sentEvents counts the events of a body Build made; -1 when it cannot be
+// read, which no events_received matches.
+func sentEvents(body []byte) int {
+	var b struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return -1
+	}
+	return len(b.Data)
 }

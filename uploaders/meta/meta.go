@@ -133,5 +133,5 @@ func (m *Meta) Send(ctx context.Context, r *batch.Request) *batch.Reply {
 	if a.Err != "" {
 		return a.Reply()
 	}
-	return judge(a)
+	return judge(a, sentEvents(r.Body))
 }

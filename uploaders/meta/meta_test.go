@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -65,9 +67,41 @@ func decode(t *testing.T, b []byte) wireBody {
 	return w
 }
 
+// acknowledge answers as Meta does to a valid request: 200 with the
+// canned success shape, events_received counting the events sent. It runs
+// on the server's goroutine, so it reports with t.Error, never t.Fatal.
+func acknowledge(t *testing.T, w http.ResponseWriter, body []byte) {
+	t.Helper()
+	var b wireBody
+	if err := json.Unmarshal(body, &b); err != nil {
+		t.Errorf("request body is not JSON: %v", err)
+	}
+	received(t, w, len(b.Data))
+}
+
+// received answers 200 with the canned success shape saying n events were
+// received.
+func received(t *testing.T, w http.ResponseWriter, n int) {
+	t.Helper()
+	var ans map[string]any
+	canned, err := os.ReadFile(filepath.Join("testdata", "success.json"))
+	if err == nil {
+		err = json.Unmarshal(canned, &ans)
+	}
+	if err != nil {
+		t.Errorf("canned success: %v", err)
+		return
+	}
+	ans["events_received"] = n
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(ans); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestSuccessRequestShape(t *testing.T) {
-	srv := uploadertest.NewServer(t, func(_ int, _ uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
-		uploadertest.Canned(t, w, 200, "success.json")
+	srv := uploadertest.NewServer(t, func(_ int, c uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
+		acknowledge(t, w, c.Body)
 	})
 	s, db, _ := run(t, srv.URL, 1200, 3, 0)
 	if s.Sent != 1200 || s.Requests != 2 || s.Err != nil {
@@ -147,12 +181,12 @@ func TestRetryableAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := uploadertest.NewServer(t, func(n int, _ uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
+			srv := uploadertest.NewServer(t, func(n int, c uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
 				if n == 1 {
 					uploadertest.Canned(t, w, tt.status, tt.file, tt.header...)
 					return
 				}
-				uploadertest.Canned(t, w, 200, "success.json")
+				acknowledge(t, w, c.Body)
 			})
 			s, db, sleeps := run(t, srv.URL, 20, 3, 0)
 			if s.Sent != 20 || s.Retries != 1 || s.Err != nil {
@@ -197,7 +231,7 @@ func TestBisectionIsolatesBadEvent(t *testing.T) {
 			uploadertest.Canned(t, w, 400, "error_invalid_param_100.json")
 			return
 		}
-		uploadertest.Canned(t, w, 200, "success.json")
+		acknowledge(t, w, c.Body)
 	})
 	s, db, _ := run(t, srv.URL, 1000, 3, 0)
 	if s.Sent != 999 || s.Failed != 1 || s.Err != nil {
@@ -227,12 +261,12 @@ func TestBisectionIsolatesBadEvent(t *testing.T) {
 }
 
 func TestTimeoutRetries(t *testing.T) {
-	srv := uploadertest.NewServer(t, func(n int, _ uploadertest.Call, w http.ResponseWriter, r *http.Request) {
+	srv := uploadertest.NewServer(t, func(n int, c uploadertest.Call, w http.ResponseWriter, r *http.Request) {
 		if n == 1 {
 			uploadertest.Hang(r)
 			return
 		}
-		uploadertest.Canned(t, w, 200, "success.json")
+		acknowledge(t, w, c.Body)
 	})
 	s, db, _ := run(t, srv.URL, 20, 3, 100*time.Millisecond)
 	if s.Sent != 20 || s.Retries != 1 {
@@ -256,8 +290,8 @@ func TestUnreachableHost(t *testing.T) {
 }
 
 func TestCancelledContext(t *testing.T) {
-	srv := uploadertest.NewServer(t, func(_ int, _ uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
-		uploadertest.Canned(t, w, 200, "success.json")
+	srv := uploadertest.NewServer(t, func(_ int, c uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
+		acknowledge(t, w, c.Body)
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
