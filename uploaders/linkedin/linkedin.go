@@ -114,5 +114,17 @@ func (l *LinkedIn) Send(ctx context.Context, r *batch.Request) *batch.Reply {
 	if a.Err != "" {
 		return a.Reply()
 	}
-	return judge(a)
+	return judge(a, sentElements(r.Body))
+}
+
+// sentElements counts the conversions of a body Build made; -1 when it
+// cannot be read, which no answer matches.
+func sentElements(body []byte) int {
+	var b struct {
+		Elements []json.RawMessage `json:"elements"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return -1
+	}
+	return len(b.Elements)
 }
