@@ -22,29 +22,78 @@ type Record struct {
 	Err  error
 }
 
-// ReadNDJSON calls fn for each non-blank line of r.
+// ReadNDJSON calls fn for each non-blank line of r. A line longer than
+// maxLine is one Record with an error, its bytes skipped rather than held,
+// and reading goes on with the next line: one bad line never ends an
+// import.
 func ReadNDJSON(r io.Reader, fn func(Record) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
+	br := bufio.NewReaderSize(r, 64<<10)
+	var buf []byte
 	line := 0
-	for sc.Scan() {
+	for {
+		b, tooLong, err := readLine(br, buf[:0])
+		buf = b
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read line %d: %w", line+1, err)
+		}
+		if errors.Is(err, io.EOF) && len(b) == 0 && !tooLong {
+			return nil
+		}
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
+		if rec, ok := record(line, b, tooLong); ok {
+			if err := fn(rec); err != nil {
+				return err
+			}
 		}
-		rec := Record{Line: line, Raw: append(json.RawMessage(nil), b...)}
-		if !json.Valid(b) || b[0] != '{' {
-			rec = Record{Line: line, Err: errors.New("malformed JSON: want one object per line")}
-		}
-		if err := fn(rec); err != nil {
-			return err
+		if errors.Is(err, io.EOF) {
+			return nil
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read line %d: %w", line+1, err)
+}
+
+// errLineTooLong names a line over maxLine, never its content.
+var errLineTooLong = fmt.Errorf("line longer than %d bytes", maxLine)
+
+// record turns one line into a Record; ok is false for a blank line.
+func record(line int, b []byte, tooLong bool) (Record, bool) {
+	if tooLong {
+		return Record{Line: line, Err: errLineTooLong}, true
 	}
-	return nil
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return Record{}, false
+	}
+	if !json.Valid(b) || b[0] != '{' {
+		return Record{Line: line, Err: errors.New("malformed JSON: want one object per line")}, true
+	}
+	return Record{Line: line, Raw: append(json.RawMessage(nil), b...)}, true
+}
+
+// readLine reads one line into buf, newline included, keeping at most
+// maxLine bytes of content: tooLong reports a longer line, whose bytes are
+// read and dropped so the next call starts on the next line. err is
+// io.EOF for the last line when it has no newline (and for no line at
+// all, with nothing read).
+func readLine(br *bufio.Reader, buf []byte) (b []byte, tooLong bool, err error) {
+	n := 0
+	for {
+		frag, err := br.ReadSlice('\n')
+		n += len(frag)
+		content := n
+		if bytes.HasSuffix(frag, []byte("\n")) {
+			content--
+		}
+		switch {
+		case tooLong:
+		case content > maxLine:
+			tooLong, buf = true, buf[:0]
+		default:
+			buf = append(buf, frag...)
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return buf, tooLong, err
+		}
+	}
 }
 
 // csvColumns are the only columns an event CSV import reads; every other

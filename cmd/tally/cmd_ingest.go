@@ -77,6 +77,7 @@ func ingestFile(ctx context.Context, e *env, in *intake.Intake, opts ingestOptio
 	sum := intake.NewSummary()
 	var raws []json.RawMessage
 	var lines []int
+	var readErrs []error // the reader's own verdict on a line, nil when none
 	flush := func() error {
 		if len(raws) == 0 {
 			return nil
@@ -86,20 +87,26 @@ func ingestFile(ctx context.Context, e *env, in *intake.Intake, opts ingestOptio
 			return err
 		}
 		for _, inv := range s.Invalid {
-			fmt.Fprintf(e.stderr, "%s: line %d: %s\n", name, lines[inv.Index], inv.Error)
+			msg := inv.Error
+			if err := readErrs[inv.Index]; err != nil {
+				msg = err.Error()
+			}
+			fmt.Fprintf(e.stderr, "%s: line %d: %s\n", name, lines[inv.Index], msg)
 		}
 		sum.Add(s)
-		raws, lines = raws[:0], lines[:0]
+		raws, lines, readErrs = raws[:0], lines[:0], readErrs[:0]
 		return nil
 	}
 	each := func(rec intake.Record) error {
 		raw := rec.Raw
 		if rec.Err != nil {
-			// Let the pipeline count it as invalid; its error names the line.
+			// Let the pipeline count it as invalid; the reader's error
+			// (malformed, too long) is what stderr shows for the line.
 			raw = json.RawMessage("!")
 		}
 		raws = append(raws, raw)
 		lines = append(lines, rec.Line)
+		readErrs = append(readErrs, rec.Err)
 		if len(raws) >= ingestChunk {
 			return flush()
 		}

@@ -111,3 +111,38 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// A line over the reader's limit in a real import file is one invalid line
+// with its number; the rest of the file is read and the summary printed.
+func TestIngestGoesOnPastAnOverlongLine(t *testing.T) {
+	dir, cfg := intakeDir(t)
+	now := "2026-11-20T12:00:00Z"
+	huge := `{"visitor_id":"v9","purposes":{"advertising":true},"pad":"` + strings.Repeat("x", 2<<20) + `"}`
+	consents := write(t, filepath.Join(dir, "consent.ndjson"), strings.Join([]string{
+		`{"visitor_id":"v1","purposes":{"advertising":true},"time":"2026-11-19T00:00:00Z"}`,
+		huge,
+		`{"visitor_id":"v2","purposes":{"advertising":true},"time":"2026-11-19T00:00:00Z"}`,
+	}, "\n")+"\n")
+	code, out, errOut := runTally(t, "--config", cfg, "--now", now, "consent", "import", consents)
+	if code != 0 || !strings.Contains(out, "recorded 2, skipped 0") || !strings.Contains(out, "invalid 1") {
+		t.Fatalf("consent import: exit %d %q %q", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "consent.ndjson: line 2: line longer than") {
+		t.Errorf("consent import stderr %q", errOut)
+	}
+
+	hugeEvent := `{"event_id":"e2","event":"appointment_booked","visitor_id":"v1","pad":"` + strings.Repeat("x", 2<<20) + `"}`
+	events := write(t, filepath.Join(dir, "events.ndjson"), strings.Join([]string{
+		`{"event_id":"e1","event":"appointment_booked","visitor_id":"v1","source":"facebook","campaign":"c1"}`,
+		hugeEvent,
+		`{"event_id":"e3","event":"appointment_booked","visitor_id":"v2","source":"facebook","campaign":"c1"}`,
+		`{"event_id":"e4","event":"appointment_booked","visitor_id":"v1"}`,
+	}, "\n"))
+	code, out, errOut = runTally(t, "--config", cfg, "--now", now, "ingest", events)
+	if want := "accepted 3, duplicate 0, invalid 1, dropped 0"; code != 0 || strings.TrimSpace(out) != want {
+		t.Fatalf("ingest: exit %d\n got %q\nwant %q\n%s", code, out, want, errOut)
+	}
+	if !strings.Contains(errOut, "events.ndjson: line 2: line longer than 1048576 bytes") || strings.Contains(errOut, "xxxx") {
+		t.Errorf("ingest stderr %q", errOut)
+	}
+}
