@@ -16,9 +16,13 @@ type queued struct {
 	depth int
 }
 
+// errRobots is why a start URL robots.txt keeps out was not scanned.
+var errRobots = errors.New("disallowed by robots.txt (use --ignore-robots on your own site)")
+
 // crawl reads the pages of one site breadth-first from start: same host
-// only, at most MaxPages page requests, links followed up to Depth hops.
-// It fails only when not a single page could be read.
+// only, at most MaxPages page requests, links followed up to Depth hops,
+// and never more links queued than requests are left. It fails only when
+// not a single page could be read.
 func (s *Scanner) crawl(ctx context.Context, start string) error {
 	su, err := url.Parse(start)
 	if err != nil || su.Host == "" {
@@ -48,7 +52,7 @@ func (s *Scanner) crawl(ctx context.Context, start string) error {
 		}
 		if !rb.allowed(requestPath(q.u)) {
 			s.skip(q.u.String(), "disallowed by robots.txt")
-			firstErr = firstOf(firstErr, errors.New("disallowed by robots.txt (use --ignore-robots on your own site)"))
+			firstErr = firstOf(firstErr, errRobots)
 			continue
 		}
 		requests++
@@ -63,12 +67,28 @@ func (s *Scanner) crawl(ctx context.Context, start string) error {
 			continue
 		}
 		for _, l := range links {
-			if k := l.String(); !seen[k] {
-				seen[k] = true
+			k := l.String()
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			switch {
+			case !rb.allowed(requestPath(l)):
+				// Checked before queueing, so a disallowed link takes no
+				// place a readable page could have.
+				s.skip(k, "disallowed by robots.txt")
+				firstErr = firstOf(firstErr, errRobots)
+			case len(queue) >= s.opt.MaxPages-requests:
+				// The queue holds no more links than requests are left:
+				// a page with a million links costs a count, not memory.
+				s.res.Unvisited++
+			default:
 				queue = append(queue, queued{u: l, depth: q.depth + 1})
 			}
 		}
+		s.queuePeak = max(s.queuePeak, len(queue))
 	}
+	s.opt.Log.Debug("scan crawl done", "start", su.String(), "pages", read, "queue_peak", s.queuePeak)
 	if read == 0 {
 		if firstErr == nil {
 			firstErr = errors.New("no page read")

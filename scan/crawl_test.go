@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -292,5 +293,51 @@ func TestCrawlTimeout(t *testing.T) {
 	}
 	if len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Reason, "deadline") && !strings.Contains(res.Failed[0].Reason, "Timeout") {
 		t.Errorf("failed = %v, want a timeout", res.Failed)
+	}
+}
+
+// A page with thousands of links queues no more of them than --max-pages
+// can still read; the rest are counted as unvisited, each once.
+func TestCrawlQueueBoundedByMaxPages(t *testing.T) {
+	const links = 3000
+	var many strings.Builder
+	many.WriteString("<html><body>")
+	for i := range links {
+		fmt.Fprintf(&many, `<a href="/p/%d.html">%d</a><a href="/p/%d.html#again">again</a>`, i, i, i)
+	}
+	many.WriteString("</body></html>")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/robots.txt":
+			w.Write([]byte("User-agent: *\nDisallow: /p/1.html\n"))
+		case r.URL.Path == "/many.html":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(many.String()))
+		case strings.HasPrefix(r.URL.Path, "/p/"):
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(`<html><body><a href="/many.html">home</a></body></html>`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for _, max := range []int{1, 5, 50} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			sc := New(Options{MaxPages: max})
+			res, err := sc.Scan(context.Background(), []string{srv.URL + "/many.html"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.queuePeak > max {
+				t.Errorf("link queue grew to %d, want at most --max-pages %d", sc.queuePeak, max)
+			}
+			if len(res.Pages) != max {
+				t.Errorf("pages read = %d, want %d", len(res.Pages), max)
+			}
+			// Every link but the pages read and the one robots.txt keeps out.
+			if want := links - (max - 1) - 1; res.Unvisited != want {
+				t.Errorf("unvisited = %d, want %d", res.Unvisited, want)
+			}
+		})
 	}
 }

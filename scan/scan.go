@@ -107,6 +107,9 @@ type Scanner struct {
 	scripts map[string][]Match // nil when it could not be read
 	read    map[string]bool    // pages read, by URL or path
 	res     *Result
+	// queuePeak is the most links a crawl held waiting at once; the debug
+	// log reports it, and a test proves it never exceeds MaxPages.
+	queuePeak int
 }
 
 // New returns a Scanner with its HTTP client built once.
