@@ -123,7 +123,7 @@ func (s *Scanner) readPage(ctx context.Context, u *url.URL, rb *robots) ([]*url.
 	s.read[pageURL] = true
 	s.res.Pages = append(s.res.Pages, pageURL)
 	if f.truncated {
-		s.skip(pageURL, fmt.Sprintf("read only the first %d bytes", s.opt.MaxBytes))
+		s.truncated(pageURL)
 	}
 	p := parsePage(f.body)
 	base := f.url
@@ -180,7 +180,7 @@ func (s *Scanner) fetchScript(ctx context.Context, u *url.URL, rb *robots) []Mat
 	}
 	s.res.Scripts++
 	if f.truncated {
-		s.skip(key, fmt.Sprintf("read only the first %d bytes", s.opt.MaxBytes))
+		s.truncated(key)
 	}
 	return Detect(string(f.body))
 }

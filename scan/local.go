@@ -68,7 +68,7 @@ func (s *Scanner) localPage(ctx context.Context, root, file string) error {
 	s.read[file] = true
 	s.res.Pages = append(s.res.Pages, file)
 	if truncated {
-		s.skip(file, fmt.Sprintf("read only the first %d bytes", s.opt.MaxBytes))
+		s.truncated(file)
 	}
 	p := parsePage(body)
 	rep := s.newReport(file)
@@ -99,7 +99,7 @@ func (s *Scanner) localScript(file string) []Match {
 	}
 	s.res.Scripts++
 	if truncated {
-		s.skip(file, fmt.Sprintf("read only the first %d bytes", s.opt.MaxBytes))
+		s.truncated(file)
 	}
 	m := Detect(string(body))
 	s.scripts[file] = m

@@ -104,3 +104,17 @@ func TestLocalRef(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalTruncated(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "long.html")
+	os.WriteFile(page, []byte("<p>"+strings.Repeat("x", 2000)+"</p><script>fbq('init','111111111111111')</script>"), 0o644)
+	os.WriteFile(filepath.Join(dir, "short.html"), []byte("<p>ok</p>"), 0o644)
+	res, err := New(Options{MaxBytes: 1000}).Scan(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 0 || !slices.Equal(res.Truncated, []string{page}) {
+		t.Errorf("findings %v truncated %v, want the long page truncated", res.Findings, res.Truncated)
+	}
+}

@@ -41,8 +41,11 @@ type Result struct {
 	Pages    []string // pages read, in order
 	Scripts  int      // same-host script files read
 	// Skipped lists pages and scripts that were not read: errors, robots.txt,
-	// pages cut at the byte cap (read up to it), not HTML.
+	// not HTML.
 	Skipped []Skip
+	// Truncated lists pages and scripts cut at MaxBytes: read up to the
+	// cap, so a tracker past it is not seen and the scan is incomplete.
+	Truncated []string
 	// Unvisited counts same-host pages found but left out by MaxPages.
 	Unvisited int
 	// Failed lists the targets from which not a single page was read; a
@@ -61,6 +64,10 @@ type Options struct {
 	IgnoreRobots bool
 	Log          *slog.Logger // default: discard
 }
+
+// DefaultMaxBytes is how much of a page or script a scan reads when
+// Options.MaxBytes is zero.
+const DefaultMaxBytes = 2 << 20
 
 // NoDepth asks for depth 0 (the start pages only), which the zero value
 // of Options.Depth cannot say.
@@ -83,7 +90,7 @@ func (o Options) withDefaults() Options {
 		o.MaxScripts = 200
 	}
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = 2 << 20
+		o.MaxBytes = DefaultMaxBytes
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 15 * time.Second
@@ -148,6 +155,12 @@ func (s *Scanner) Scan(ctx context.Context, targets []string) (Result, error) {
 		}
 	}
 	return *s.res, nil
+}
+
+// truncated records a page or script cut at the byte cap.
+func (s *Scanner) truncated(u string) {
+	s.opt.Log.Debug("scan truncated", "url", u, "max_bytes", s.opt.MaxBytes)
+	s.res.Truncated = append(s.res.Truncated, u)
 }
 
 func (s *Scanner) skip(u, reason string) {

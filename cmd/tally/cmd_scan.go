@@ -19,6 +19,10 @@ import (
 
 func init() { register(newScanCmd) }
 
+// exitIncomplete is scan's exit status when a page or script was cut at
+// the byte cap and no tracker was found: "clean" cannot be claimed.
+const exitIncomplete = 3
+
 type scanOptions struct {
 	maxPages     int
 	depth        int
@@ -37,7 +41,8 @@ page loads) or reads saved HTML files and folders, and reports every
 tracking pixel found: page, tracker, account id, evidence and source.
 
 Exit status: 0 clean, 1 trackers found (unless --fail-on none) or a target
-could not be scanned, 2 bad usage.
+could not be scanned, 2 bad usage, 3 incomplete: no tracker found, but a
+page or script was cut at the 2 MiB cap (listed as truncated).
 
 Findings are recorded in the database only when one is configured
 explicitly, with --db or a config file; a plain scan writes nothing.`,
@@ -114,7 +119,7 @@ func runScan(ctx context.Context, e *env, opts scanOptions, targets []string, re
 		return err
 	}
 	if opts.format == "json" {
-		err = writeScanJSON(e.stdout, res.Findings)
+		err = writeScanJSON(e.stdout, res)
 		for _, sk := range res.Skipped {
 			e.log.Warn("scan not checked", "url", sk.URL, "reason", sk.Reason)
 		}
@@ -135,7 +140,9 @@ func runScan(ctx context.Context, e *env, opts scanOptions, targets []string, re
 }
 
 // scanOutcome turns a result into the exit status: a target that could not
-// be scanned is a failure whatever --fail-on says, since it proves nothing.
+// be scanned is a failure whatever --fail-on says, since it proves nothing;
+// a page or script cut at the byte cap makes a scan without findings
+// incomplete (exit 3), since a tracker may sit past the cut.
 func scanOutcome(res scan.Result, failOn string) error {
 	var msgs []string
 	if n := len(res.Findings); n > 0 && failOn == "any" {
@@ -144,10 +151,14 @@ func scanOutcome(res scan.Result, failOn string) error {
 	for _, f := range res.Failed {
 		msgs = append(msgs, fmt.Sprintf("could not scan %s: %s", f.URL, f.Reason))
 	}
-	if len(msgs) == 0 {
-		return nil
+	if len(msgs) > 0 {
+		return failed("scan: %s", strings.Join(msgs, "; "))
 	}
-	return failed("scan: %s", strings.Join(msgs, "; "))
+	if n := len(res.Truncated); n > 0 && len(res.Findings) == 0 {
+		return &codeError{code: exitIncomplete, err: fmt.Errorf(
+			"scan: incomplete: %d pages or scripts truncated at the byte cap; no tracker found in what was read", n)}
+	}
+	return nil
 }
 
 func recordScan(ctx context.Context, e *env, started time.Time, targets []string, res scan.Result) (int64, error) {
@@ -161,8 +172,10 @@ func recordScan(ctx context.Context, e *env, started time.Time, targets []string
 		Targets:   targets,
 		Pages:     len(res.Pages),
 		Scripts:   res.Scripts,
-		Skipped:   len(res.Skipped),
-		Failed:    len(res.Failed),
+		// A truncated page counts as skipped here, as it always has: the
+		// table's column says how much of the scan was not fully checked.
+		Skipped: len(res.Skipped) + len(res.Truncated),
+		Failed:  len(res.Failed),
 	}
 	for _, f := range res.Findings {
 		rec.Findings = append(rec.Findings, store.ScanFinding{
@@ -176,14 +189,46 @@ func recordScan(ctx context.Context, e *env, started time.Time, targets []string
 	return id, nil
 }
 
-// writeScanJSON writes the findings as a JSON array ([] when clean).
-func writeScanJSON(w io.Writer, fs []scan.Finding) error {
-	if fs == nil {
-		fs = []scan.Finding{}
+// scanReport is the JSON output: the findings, and everything that makes
+// a scan less than complete, so a machine reading it can tell "clean" from
+// "not fully checked". Lists are [] when empty, never null.
+type scanReport struct {
+	Findings   []scan.Finding `json:"findings"`
+	Truncated  []string       `json:"truncated"`
+	NotChecked []scanSkip     `json:"not_checked"`
+	Failed     []scanSkip     `json:"failed"`
+	Pages      int            `json:"pages_read"`
+	Scripts    int            `json:"scripts_read"`
+	Unvisited  int            `json:"unvisited"`
+}
+
+type scanSkip struct {
+	URL    string `json:"url"`
+	Reason string `json:"reason"`
+}
+
+func scanSkips(sks []scan.Skip) []scanSkip {
+	out := []scanSkip{}
+	for _, sk := range sks {
+		out = append(out, scanSkip{URL: sk.URL, Reason: sk.Reason})
+	}
+	return out
+}
+
+// writeScanJSON writes the scan report as one JSON object.
+func writeScanJSON(w io.Writer, res scan.Result) error {
+	rep := scanReport{
+		Findings:   append([]scan.Finding{}, res.Findings...),
+		Truncated:  append([]string{}, res.Truncated...),
+		NotChecked: scanSkips(res.Skipped),
+		Failed:     scanSkips(res.Failed),
+		Pages:      len(res.Pages),
+		Scripts:    res.Scripts,
+		Unvisited:  res.Unvisited,
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(fs)
+	return enc.Encode(rep)
 }
 
 // writeScanText writes findings grouped by page, then what was not
@@ -219,6 +264,12 @@ func writeScanText(w io.Writer, res scan.Result, maxPages int) error {
 		}
 		if res.Unvisited > 0 {
 			fmt.Fprintf(&b, "  %d more pages beyond --max-pages %d\n", res.Unvisited, maxPages)
+		}
+	}
+	if len(res.Truncated) > 0 {
+		fmt.Fprintf(&b, "truncated at the %d-byte cap (a tracker past the cut is not seen):\n", scan.DefaultMaxBytes)
+		for _, u := range res.Truncated {
+			fmt.Fprintf(&b, "  %s\n", u)
 		}
 	}
 	for _, f := range res.Failed {

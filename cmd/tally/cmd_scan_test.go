@@ -59,12 +59,19 @@ func TestScanJSON(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (found); stderr %s", code, errs)
 	}
-	var got []map[string]string
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
+	var rep struct {
+		Findings   []map[string]string `json:"findings"`
+		Truncated  []string            `json:"truncated"`
+		NotChecked []map[string]string `json:"not_checked"`
+		Failed     []map[string]string `json:"failed"`
+		Pages      int                 `json:"pages_read"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("json: %v\n%s", err, out)
 	}
-	if len(got) != 1 {
-		t.Fatalf("findings = %v, want 1", got)
+	got := rep.Findings
+	if len(got) != 1 || rep.Pages != 2 || rep.Truncated == nil || rep.NotChecked == nil || rep.Failed == nil {
+		t.Fatalf("report = %+v, want 1 finding on 2 pages and empty lists", rep)
 	}
 	var keys []string
 	for k := range got[0] {
@@ -87,8 +94,8 @@ func TestScanJSON(t *testing.T) {
 	}
 
 	code, out, _ = scanTally(srv.URL+"/clean", "--format", "json", "--depth", "0")
-	if code != 0 || strings.TrimSpace(out) != "[]" {
-		t.Errorf("clean page: exit %d, %q; want 0 and []", code, out)
+	if code != 0 || !strings.Contains(out, `"findings": []`) || !strings.Contains(out, `"truncated": []`) {
+		t.Errorf("clean page: exit %d, %q; want 0 and no findings", code, out)
 	}
 }
 
@@ -187,5 +194,62 @@ func TestScanUsage(t *testing.T) {
 		if code, _, errs := scanTally(args...); code != 2 || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 			t.Errorf("scan %v: exit %d, stderr %q; want 2 and one line", args, code, errs)
 		}
+	}
+}
+
+// A page cut at the 2 MiB cap may hide a tracker past the cut: the scan
+// says which pages were truncated, in text and JSON, and exits 3
+// ("incomplete") unless a tracker was found; exit 1 still wins.
+func TestScanTruncatedPageIsIncomplete(t *testing.T) {
+	inEmptyDir(t)
+	pad := strings.Repeat("<p>About our clinics.</p>\n", (2<<20)/26+1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		switch r.URL.Path {
+		case "/long":
+			w.Write([]byte("<html><body>" + pad + "<script>fbq('init','111111111111111')</script></body></html>"))
+		case "/early":
+			w.Write([]byte("<html><body><script>fbq('init','222222222222222')</script>" + pad + "</body></html>"))
+		case "/clean":
+			w.Write([]byte(`<html><body><p>No pixels here.</p></body></html>`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	long := srv.URL + "/long"
+
+	code, out, errs := scanTally(long, "--depth", "0")
+	if code != 3 || !strings.Contains(out, "truncated") || !strings.Contains(out, long) || !strings.Contains(errs, "incomplete") {
+		t.Errorf("text: exit %d, want 3\nstdout %s\nstderr %s", code, out, errs)
+	}
+	code, out, errs = scanTally(long, "--depth", "0", "--format", "json")
+	var got struct {
+		Findings  []map[string]string `json:"findings"`
+		Truncated []string            `json:"truncated"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if code != 3 || len(got.Findings) != 0 || !slices.Equal(got.Truncated, []string{long}) {
+		t.Errorf("json: exit %d, %+v; want 3 and the page truncated (%s)", code, got, errs)
+	}
+
+	// A tracker found, or a target that could not be scanned: exit 1 wins.
+	if code, _, errs := scanTally(srv.URL+"/early", "--depth", "0"); code != 1 {
+		t.Errorf("tracker before the cut: exit %d (%s), want 1", code, errs)
+	}
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	if code, _, errs := scanTally(long, dead.URL+"/", "--depth", "0"); code != 1 {
+		t.Errorf("unscannable target: exit %d (%s), want 1", code, errs)
+	}
+	// A tracker found settles the question: --fail-on none exits 0.
+	if code, _, errs := scanTally(srv.URL+"/early", "--depth", "0", "--fail-on", "none"); code != 0 {
+		t.Errorf("tracker before the cut, --fail-on none: exit %d (%s), want 0", code, errs)
+	}
+	// A complete scan is not incomplete.
+	if code, _, errs := scanTally(srv.URL+"/clean", "--depth", "0"); code != 0 {
+		t.Errorf("clean page: exit %d (%s), want 0", code, errs)
 	}
 }
