@@ -40,6 +40,9 @@ func judge(a *httpx.Answer) *batch.Reply {
 		return r
 	}
 	r.Message = fmt.Sprintf("tiktok: code %d: %s (request_id %s)", code, ans.Message, ans.RequestID)
+	if !ok2xx {
+		r.Message = fmt.Sprintf("tiktok: HTTP %d: code %d: %s (request_id %s)", a.Status, code, ans.Message, ans.RequestID)
+	}
 	switch {
 	case code == 40100, code >= 50000, httpx.Transient(a.Status):
 		r.Class = batch.Retry
