@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +60,23 @@ func TestKeyStateSeesKeyedRows(t *testing.T) {
 	}
 	if _, keyed, err := db.KeyState(ctx); err != nil || !keyed {
 		t.Errorf("after a consent: keyed = %v, %v; want true", keyed, err)
+	}
+}
+
+// TestKeyFingerprintMatchesOpenSSL proves the command docs/SCHEMA.md gives
+// for computing a fingerprint by hand.
+func TestKeyFingerprintMatchesOpenSSL(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	key := "some-key-0123456789abcdef"
+	cmd := exec.Command("sh", "-c", `printf 'tally key fingerprint v1' | openssl dgst -sha256 -hmac "$K" | awk '{print $NF}'`)
+	cmd.Env = append(os.Environ(), "K="+key)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != store.KeyFingerprint([]byte(key)) {
+		t.Errorf("openssl gives %s, tally %s", got, store.KeyFingerprint([]byte(key)))
 	}
 }

@@ -196,3 +196,32 @@ func TestReadOnlyStableNoticesAWriter(t *testing.T) {
 		t.Errorf("Stable after a write = %v, want ErrChangedWhileRead", err)
 	}
 }
+
+func TestOpenReadOnlyRefusesANewerSchemaAndAnOrphanedLog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	newer := filepath.Join(dir, "newer.db")
+	writeDB(t, newer)
+	w, err := sql.Open("sqlite", newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, store.SchemaVersion()+1))
+	w.Close()
+	if _, err := store.OpenReadOnly(ctx, newer); err == nil || !strings.Contains(err.Error(), "upgrade tally") {
+		t.Errorf("newer schema: err = %v, want upgrade tally", err)
+	}
+
+	// A -wal with changes but no -shm: refused, and no -shm created.
+	orphan := filepath.Join(dir, "orphan.db")
+	writeDB(t, orphan)
+	if err := os.WriteFile(orphan+"-wal", []byte("changes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.OpenReadOnly(ctx, orphan); err == nil || !strings.Contains(err.Error(), "-shm is missing") {
+		t.Errorf("orphaned -wal: err = %v", err)
+	}
+	if _, err := os.Stat(orphan + "-shm"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("-shm created: %v", err)
+	}
+}

@@ -250,3 +250,22 @@ func TestOpenCreatesDatabaseWALAndSHMPrivate(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenKeepsTheModeOfAnExistingFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes")
+	}
+	path := filepath.Join(t.TempDir(), "tally.db")
+	if err := os.WriteFile(path, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o640)
+	db, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode after Open: %v, %v; want 0640 kept", fi.Mode().Perm(), err)
+	}
+}
