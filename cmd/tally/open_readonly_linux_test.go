@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -46,6 +47,9 @@ func TestReportCommandsWorkForAReaderWhoCannotWrite(t *testing.T) {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		}
 		out, err := cmd.Output()
+		if errors.Is(err, syscall.EPERM) {
+			t.Skipf("cannot run as nobody here: %v", err)
+		}
 		if err != nil {
 			var stderr string
 			if ee, ok := err.(*exec.ExitError); ok {
