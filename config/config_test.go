@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -128,7 +129,7 @@ func TestHashKeyCreatesFile0600(t *testing.T) {
 	t.Setenv("TALLY_SECRET", "")
 	cfg := Default()
 	cfg.Store.KeyFile = filepath.Join(t.TempDir(), "tally.key")
-	k1, err := cfg.HashKey()
+	k1, err := cfg.LoadHashKey(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestHashKeyCreatesFile0600(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("key file mode = %v, want 0600", fi.Mode().Perm())
 	}
-	k2, err := cfg.HashKey()
+	k2, err := cfg.LoadHashKey(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,12 +148,12 @@ func TestHashKeyCreatesFile0600(t *testing.T) {
 		t.Errorf("key not stable across loads")
 	}
 	t.Setenv("TALLY_SECRET", "0123456789abcdef-env")
-	k3, err := cfg.HashKey()
+	k3, err := cfg.LoadHashKey(true)
 	if err != nil || string(k3) != "0123456789abcdef-env" {
 		t.Errorf("TALLY_SECRET not preferred: %q, %v", k3, err)
 	}
 	t.Setenv("TALLY_SECRET", "short")
-	if _, err := cfg.HashKey(); err == nil {
+	if _, err := cfg.LoadHashKey(true); err == nil {
 		t.Error("short TALLY_SECRET accepted")
 	}
 }
@@ -195,4 +196,31 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted a config that does not validate: %v", err)
 		}
 	})
+}
+
+func TestKeyPathResolvesAgainstDatabaseFolder(t *testing.T) {
+	cfg := Default()
+	cfg.Store.Path = filepath.Join("/var", "lib", "tally", "tally.db")
+	cfg.Store.KeyFile = "tally.key"
+	if got, want := cfg.KeyPath(), filepath.Join("/var", "lib", "tally", "tally.key"); got != want {
+		t.Errorf("relative key_file: KeyPath() = %q, want %q", got, want)
+	}
+	abs := filepath.Join(t.TempDir(), "k")
+	cfg.Store.KeyFile = abs
+	if got := cfg.KeyPath(); got != abs {
+		t.Errorf("absolute key_file: KeyPath() = %q, want %q", got, abs)
+	}
+}
+
+func TestLoadHashKeyWithoutCreateNeverWritesAKey(t *testing.T) {
+	t.Setenv("TALLY_SECRET", "")
+	cfg := Default()
+	cfg.Store.Path = filepath.Join(t.TempDir(), "tally.db")
+	_, err := cfg.LoadHashKey(false)
+	if !errors.Is(err, ErrNoKeyFile) || !strings.Contains(err.Error(), cfg.KeyPath()) {
+		t.Fatalf("err = %v, want ErrNoKeyFile naming %s", err, cfg.KeyPath())
+	}
+	if _, err := os.Stat(cfg.KeyPath()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("key file created: %v", err)
+	}
 }

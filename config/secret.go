@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -42,17 +43,42 @@ func EnvSecret(key, env string) (Secret, error) {
 // minKeyBytes is the shortest HMAC key accepted from $TALLY_SECRET.
 const minKeyBytes = 16
 
-// HashKey returns the key for tally's keyed hashes: $TALLY_SECRET when set,
-// else the contents of store.key_file, which is created with 32 random bytes
-// and mode 0600 when missing. The key is never written to the database.
-func (c *Config) HashKey() ([]byte, error) {
+// ErrNoKeyFile is returned by LoadHashKey when store.key_file does not
+// exist and may not be created.
+var ErrNoKeyFile = errors.New("key file does not exist")
+
+// KeyPath is where store.key_file is read. A relative key_file is taken
+// from the database file's folder, not the working directory, so every
+// command finds the same key wherever it is started.
+func (c *Config) KeyPath() string {
+	k := c.Store.KeyFile
+	if k == "" || filepath.IsAbs(k) {
+		return k
+	}
+	return filepath.Join(filepath.Dir(c.Store.Path), k)
+}
+
+// KeySource names where the key comes from, for messages: never the key.
+func (c *Config) KeySource() string {
+	if os.Getenv("TALLY_SECRET") != "" {
+		return "$TALLY_SECRET"
+	}
+	return "store.key_file " + c.KeyPath()
+}
+
+// LoadHashKey returns the key for tally's keyed hashes: $TALLY_SECRET when
+// set, else the contents of store.key_file (see KeyPath). A missing key
+// file is created with 32 random bytes and mode 0600 only when create is
+// true; otherwise the error wraps ErrNoKeyFile. The key is never written to
+// the database.
+func (c *Config) LoadHashKey(create bool) ([]byte, error) {
 	if v := os.Getenv("TALLY_SECRET"); v != "" {
 		if len(v) < minKeyBytes {
 			return nil, fmt.Errorf("config: TALLY_SECRET: must be at least %d bytes", minKeyBytes)
 		}
 		return []byte(v), nil
 	}
-	path := c.Store.KeyFile
+	path := c.KeyPath()
 	if path == "" {
 		return nil, bad("store.key_file", "must be set when TALLY_SECRET is unset")
 	}
@@ -67,6 +93,9 @@ func (c *Config) HashKey() ([]byte, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("config: read key file: %w", err)
 	}
+	if !create {
+		return nil, fmt.Errorf("config: store.key_file %s: %w", path, ErrNoKeyFile)
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return nil, fmt.Errorf("config: generate key: %w", err)
@@ -75,7 +104,7 @@ func (c *Config) HashKey() ([]byte, error) {
 	// O_EXCL: two processes starting at once must not both write a key.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return c.HashKey()
+		return c.LoadHashKey(false)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("config: create key file: %w", err)

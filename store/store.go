@@ -6,8 +6,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +44,8 @@ type DB struct {
 	stmts hotStmts
 	// consents caches visitors' consent histories for the intake writer.
 	consents *consentCache
+	// snapshot is set by OpenReadOnly when it opened the file immutable.
+	snapshot *fileSnapshot
 }
 
 // Options tunes Open.
@@ -98,6 +103,9 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	if opt.WriterCacheMB <= 0 {
 		opt.WriterCacheMB = 8
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", dsn(path, opt.Synchronous, connWriter, opt.WriterCacheMB))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -133,11 +141,35 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	return db, nil
 }
 
+// createPrivate creates the database file with mode 0600 when it does not
+// exist yet. SQLite creates -wal and -shm with the database file's mode, so
+// all three stay private to tally's user whatever the umask; an existing
+// file keeps the mode its operator gave it.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	// The umask can only take bits away, but one like 0277 would leave a
+	// file tally cannot write; set exactly 0600.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	return nil
+}
+
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stmts.close()
 	var err error
-	if db.R != nil {
+	if db.R != nil && db.R != db.W {
 		err = db.R.Close()
 	}
 	if cerr := db.W.Close(); err == nil {

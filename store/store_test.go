@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,49 @@ func TestEventsKeepNoArrivalOrder(t *testing.T) {
 	db.R.QueryRow(`SELECT sql FROM sqlite_schema WHERE name = 'events'`).Scan(&sql)
 	if !strings.Contains(sql, "WITHOUT ROWID") {
 		t.Errorf("events is not WITHOUT ROWID: %s", sql)
+	}
+}
+
+func TestOpenCreatesDatabaseWALAndSHMPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tally.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.AppendAudit(ctx, time.Now(), store.AuditRunConfig, map[string]any{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", filepath.Base(name), fi.Mode().Perm())
+		}
+	}
+}
+
+func TestOpenKeepsTheModeOfAnExistingFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes")
+	}
+	path := filepath.Join(t.TempDir(), "tally.db")
+	if err := os.WriteFile(path, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o640)
+	db, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode after Open: %v, %v; want 0640 kept", fi.Mode().Perm(), err)
 	}
 }

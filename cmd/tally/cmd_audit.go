@@ -24,12 +24,15 @@ func newAuditCmd(g *globalOptions) *cobra.Command {
 		Short: "Check the audit hash chain: exit 0 when intact, 1 naming the first bad row",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, db, err := g.loadDB(cmd.Context())
+			e, db, err := g.loadReadOnlyDB(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 			n, head, err := db.VerifyAudit(cmd.Context())
+			if serr := db.Stable(); serr != nil {
+				return serr
+			}
 			var ce *store.ChainError
 			if errors.As(err, &ce) {
 				return failed("audit verify: chain broken at %v", err)
@@ -50,15 +53,19 @@ func newAuditCmd(g *globalOptions) *cobra.Command {
 			if date != "" && !validDay(date) {
 				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", date))
 			}
-			e, db, err := g.loadDB(cmd.Context())
+			e, db, err := g.loadReadOnlyDB(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			return db.AuditEntries(cmd.Context(), date, func(a store.AuditEntry) error {
+			err = db.AuditEntries(cmd.Context(), date, func(a store.AuditEntry) error {
 				_, err := fmt.Fprintf(e.stdout, "%6d  %s  %-15s %s  %s\n", a.ID, a.At, termSafe(a.Kind), a.Hash[:12], termSafe(a.Detail))
 				return err
 			})
+			if serr := db.Stable(); serr != nil {
+				return serr
+			}
+			return err
 		},
 	}
 	logCmd.Flags().StringVar(&date, "date", "", "only entries written on this UTC day (YYYY-MM-DD)")
@@ -76,12 +83,15 @@ func newRecountCmd(g *globalOptions) *cobra.Command {
 			if !validDay(date) {
 				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", date))
 			}
-			e, db, err := g.loadDB(cmd.Context())
+			e, db, err := g.loadReadOnlyDB(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 			cells, sealed, purged, err := db.RecountDay(cmd.Context(), date)
+			if serr := db.Stable(); serr != nil {
+				return serr
+			}
 			switch {
 			case err != nil:
 				return err

@@ -41,7 +41,7 @@ func runConsentImport(ctx context.Context, e *env, name string) error {
 		return err
 	}
 	defer db.Close()
-	in, err := e.newIntake(db)
+	in, err := e.newIntake(ctx, db)
 	if err != nil {
 		return err
 	}

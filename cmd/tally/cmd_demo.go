@@ -96,7 +96,7 @@ func runDemo(ctx context.Context, e *env) error {
 	}
 	fmt.Fprintf(w, "tally demo: a local run on sample data in %s; nothing leaves this machine.\n\n", absPath(dir))
 
-	srv, err := e.startIntakeServer(db)
+	srv, err := e.startIntakeServer(ctx, db)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ Default: the last 30 sealed days.`,
 }
 
 func runExport(ctx context.Context, e *env, opts exportOptions) error {
-	db, err := e.openDB(ctx)
+	db, err := e.openReadOnlyDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -102,6 +102,9 @@ func runExport(ctx context.Context, e *env, opts exportOptions) error {
 		if rows, err = db.DailyCounts(ctx, from, to); err != nil {
 			return err
 		}
+	}
+	if err := db.Stable(); err != nil {
+		return err
 	}
 	if opts.out == "" {
 		return writeExport(e.stdout, opts.format, rows)

@@ -49,7 +49,7 @@ func runIngest(ctx context.Context, e *env, opts ingestOptions, files []string) 
 		return err
 	}
 	defer db.Close()
-	in, err := e.newIntake(db)
+	in, err := e.newIntake(ctx, db)
 	if err != nil {
 		return err
 	}

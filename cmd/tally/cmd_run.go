@@ -73,6 +73,10 @@ func (e *env) runJob(ctx context.Context, db *store.DB) (res jobResult, err erro
 	if err != nil {
 		return res, usageErr(err)
 	}
+	// A key that is not the database's is found before anything is sealed.
+	if _, err := e.hashKey(ctx, db); err != nil {
+		return res, err
+	}
 	lock, err := db.AcquireLock(ctx, runLockName, time.Now(), runLockTTL, runLockOptions())
 	var held *store.LockHeldError
 	if errors.As(err, &held) {

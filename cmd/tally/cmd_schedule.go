@@ -65,7 +65,7 @@ func runSchedule(ctx context.Context, e *env) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	srv, err := e.startIntakeServer(db)
+	srv, err := e.startIntakeServer(ctx, db)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func newServeCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			srv, err := e.startIntakeServer(db)
+			srv, err := e.startIntakeServer(cmd.Context(), db)
 			if err != nil {
 				return err
 			}
@@ -71,11 +71,11 @@ type intakeServer struct {
 const intakeGCPercent = 200
 
 // startIntakeServer listens on intake.listen and serves until shutdown.
-func (e *env) startIntakeServer(db *store.DB) (*intakeServer, error) {
+func (e *env) startIntakeServer(ctx context.Context, db *store.DB) (*intakeServer, error) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(intakeGCPercent)
 	}
-	in, err := e.newIntake(db)
+	in, err := e.newIntake(ctx, db)
 	if err != nil {
 		return nil, err
 	}

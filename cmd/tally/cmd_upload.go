@@ -98,7 +98,7 @@ func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 // deliver runs the delivery engine over targets (only day when set) and
 // returns each platform's summary and the outbox folder used by dry runs.
 func (e *env) deliver(ctx context.Context, db *store.DB, targets []batch.Target, day string) ([]batch.Summary, string, error) {
-	key, err := e.hashKey()
+	key, err := e.hashKey(ctx, db)
 	if err != nil {
 		return nil, "", err
 	}

@@ -1,14 +1,16 @@
 package main
 
 import (
+	"context"
+
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/store"
 )
 
 // newIntake wires the pipeline, writer and metrics over db. Close the
 // returned intake's Writer when done.
-func (e *env) newIntake(db *store.DB) (*intake.Intake, error) {
-	key, err := e.hashKey()
+func (e *env) newIntake(ctx context.Context, db *store.DB) (*intake.Intake, error) {
+	key, err := e.hashKey(ctx, db)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +40,8 @@ type env struct {
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
+	// key is the hashing key once hashKey has checked it.
+	key []byte
 }
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -127,6 +130,21 @@ func (g *globalOptions) loadDB(ctx context.Context) (*env, *store.DB, error) {
 	return e, db, nil
 }
 
+// loadReadOnlyDB resolves the global options and opens the configured
+// database read-only, for report commands. Close the database when done,
+// and check db.Stable before reporting what was read.
+func (g *globalOptions) loadReadOnlyDB(ctx context.Context) (*env, *store.DB, error) {
+	e, err := g.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := e.openReadOnlyDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, db, nil
+}
+
 // openInput opens a named input file, or stdin for "-".
 func (e *env) openInput(name string) (io.ReadCloser, error) {
 	if name == "-" {
@@ -149,10 +167,47 @@ func (e *env) openIntakeDB(ctx context.Context) (*store.DB, error) {
 	return store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous, WriterCacheMB: intakeCacheMB})
 }
 
-// hashKey loads the keyed-hash secret; a problem is a configuration error.
-func (e *env) hashKey() ([]byte, error) {
-	k, err := e.cfg.HashKey()
-	return k, usageErr(err)
+// openReadOnlyDB opens the configured database for a report command: no
+// migration, no file created (see store.OpenReadOnly).
+func (e *env) openReadOnlyDB(ctx context.Context) (*store.DB, error) {
+	return store.OpenReadOnly(ctx, e.cfg.Store.Path)
+}
+
+// hashKey loads the keyed-hash secret and checks it against the key
+// fingerprint db recorded when it was first used with a key (recording it
+// now if it has none). A missing key file is created only for a database
+// that has no fingerprint and holds nothing hashed, so tally never pairs an
+// existing database with a new key. Every problem is a configuration error
+// (exit 2) naming where the key comes from, never the key.
+func (e *env) hashKey(ctx context.Context, db *store.DB) ([]byte, error) {
+	if e.key != nil {
+		return e.key, nil
+	}
+	fp, keyed, err := db.KeyState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, err := e.cfg.LoadHashKey(fp == "" && !keyed)
+	switch {
+	case errors.Is(err, config.ErrNoKeyFile) && fp != "":
+		return nil, usageErr(fmt.Errorf("key file %s is missing, but %s was first used with a key (its fingerprint is in table key_fingerprint): "+
+			"restore that key file or set $TALLY_SECRET to its key; tally does not create a new key for an existing database", e.cfg.KeyPath(), db.Path))
+	case errors.Is(err, config.ErrNoKeyFile):
+		return nil, usageErr(fmt.Errorf("key file %s is missing, but %s already holds data hashed with a key: restore that key file "+
+			"(a relative store.key_file is read from the database's folder; older versions read it from the working directory)", e.cfg.KeyPath(), db.Path))
+	case err != nil:
+		return nil, usageErr(err)
+	}
+	err = db.CheckKey(ctx, key, time.Now())
+	if errors.Is(err, store.ErrKeyMismatch) {
+		return nil, usageErr(fmt.Errorf("the key from %s is not the key %s was first used with (its fingerprint is in table key_fingerprint): "+
+			"use that key; a new key would drop every event as no_consent", e.cfg.KeySource(), db.Path))
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.key = key
+	return key, nil
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {

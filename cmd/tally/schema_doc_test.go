@@ -330,8 +330,12 @@ var schemaDocChecks = map[string][]map[string]string{
 		{"scan_id": "1", "findings": "1", "tracker": "meta_pixel", "tracker_id": "123456789012345"},
 	},
 	"The audit log": {
-		{"id": "1", "kind": "consent_import"},
-		{"id": "2", "kind": "intake"},
+		{"id": "1", "kind": "key_fingerprint"},
+		{"id": "2", "kind": "consent_import"},
+		{"id": "3", "kind": "intake"},
+	},
+	"`key_fingerprint`": {
+		{"fingerprint": store.KeyFingerprint([]byte(schemaDocSecret))},
 	},
 	"Check the chain links": {
 		{"first_bad_row": "NULL"},

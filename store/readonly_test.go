@@ -1,0 +1,227 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally/store"
+)
+
+var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+
+// listing is a folder's file names, sizes and modification times, to show
+// that nothing was created or written.
+func listing(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %v %d %s", e.Name(), fi.Mode(), fi.Size(), fi.ModTime().Format(time.RFC3339Nano)))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
+
+// writeDB creates a migrated database with one audit entry and closes it.
+func writeDB(t *testing.T, path string) {
+	t.Helper()
+	db, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AppendAudit(context.Background(), t0, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func auditRows(t *testing.T, db *store.DB) int {
+	t.Helper()
+	var n int
+	if err := db.R.QueryRowContext(context.Background(), `SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestOpenReadOnlyRefusesWhatIsNotATallyDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "foreign.db")
+	f, err := sql.Open("sqlite", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Exec(`CREATE TABLE notes (x); PRAGMA user_version = 3`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	os.WriteFile(filepath.Join(dir, "empty.db"), nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "text.db"), []byte(strings.Repeat("not sqlite\n", 100)), 0o600)
+	for name, want := range map[string]string{
+		"missing.db": "no such database: " + filepath.Join(dir, "missing.db"),
+		"empty.db":   "not a tally database: the file is empty",
+		"text.db":    "not a tally database",
+		"foreign.db": "not a tally database: an SQLite file without tally's tables",
+	} {
+		before := listing(t, dir)
+		db, err := store.OpenReadOnly(ctx, filepath.Join(dir, name))
+		if err == nil {
+			db.Close()
+			t.Errorf("%s: opened, want an error", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", name, err, want)
+		}
+		if after := listing(t, dir); after != before {
+			t.Errorf("%s: folder changed:\n%s\nwant\n%s", name, after, before)
+		}
+	}
+}
+
+func TestOpenReadOnlyDoesNotMigrate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	writeDB(t, path)
+	w, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := store.SchemaVersion() - 1
+	if _, err := w.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, old)); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	_, err = store.OpenReadOnly(ctx, path)
+	if err == nil || !strings.Contains(err.Error(), "run a writing command") {
+		t.Fatalf("older schema: err = %v, want a hint to run a writing command", err)
+	}
+	w, _ = sql.Open("sqlite", path)
+	defer w.Close()
+	var v int
+	w.QueryRow(`PRAGMA user_version`).Scan(&v)
+	if v != old {
+		t.Errorf("user_version = %d after a read-only open, want %d (no migration)", v, old)
+	}
+}
+
+func TestOpenReadOnlyWorksOnAReadOnlyCopyAndCreatesNothing(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tally.db")
+	writeDB(t, path)
+	os.Chmod(path, 0o444)
+	os.Chmod(dir, 0o555)
+	t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	before := listing(t, dir)
+	db, err := store.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := auditRows(t, db); n != 1 {
+		t.Errorf("%d audit rows, want 1", n)
+	}
+	if _, err := db.W.ExecContext(ctx, `DELETE FROM locks`); err == nil {
+		t.Error("a write succeeded on a read-only open")
+	}
+	if err := db.Stable(); err != nil {
+		t.Error(err)
+	}
+	db.Close()
+	// Checked by listing, not by permissions: tests may run as root.
+	if after := listing(t, dir); after != before {
+		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
+	}
+}
+
+func TestOpenReadOnlyReadsALiveWriteAheadLog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tally.db")
+	w, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	before := listing(t, dir)
+	db, err := store.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := auditRows(t, db); n != 1 {
+		t.Errorf("%d audit rows, want the 1 still in -wal", n)
+	}
+	db.Close()
+	if after := listing(t, dir); after != before {
+		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
+	}
+}
+
+func TestReadOnlyStableNoticesAWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tally.db")
+	writeDB(t, path)
+	db, err := store.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	writeDB(t, path) // a writer opens, commits and checkpoints on close
+	if err := db.Stable(); !errors.Is(err, store.ErrChangedWhileRead) {
+		t.Errorf("Stable after a write = %v, want ErrChangedWhileRead", err)
+	}
+}
+
+func TestOpenReadOnlyRefusesANewerSchemaAndAnOrphanedLog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	newer := filepath.Join(dir, "newer.db")
+	writeDB(t, newer)
+	w, err := sql.Open("sqlite", newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, store.SchemaVersion()+1))
+	w.Close()
+	if _, err := store.OpenReadOnly(ctx, newer); err == nil || !strings.Contains(err.Error(), "upgrade tally") {
+		t.Errorf("newer schema: err = %v, want upgrade tally", err)
+	}
+
+	// A -wal with changes but no -shm: refused, and no -shm created.
+	orphan := filepath.Join(dir, "orphan.db")
+	writeDB(t, orphan)
+	if err := os.WriteFile(orphan+"-wal", []byte("changes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.OpenReadOnly(ctx, orphan); err == nil || !strings.Contains(err.Error(), "-shm is missing") {
+		t.Errorf("orphaned -wal: err = %v", err)
+	}
+	if _, err := os.Stat(orphan + "-shm"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("-shm created: %v", err)
+	}
+}
