@@ -18,36 +18,82 @@ type Consent struct {
 	Version    string // optional evidence: the policy version
 }
 
-// AddConsents appends records to the consent history in one transaction.
+// AddConsents appends records to the consent history in one transaction,
+// leaving out those that repeat their visitor's latest state (see
+// RecordConsents).
 func (db *DB) AddConsents(ctx context.Context, recs []Consent, now time.Time) error {
+	_, err := db.RecordConsents(ctx, recs, now)
+	return err
+}
+
+// RecordConsents appends records to the consent history in one transaction
+// and returns how many it added. A record identical to its visitor's
+// latest record for the purpose (same grant, source and version) at or
+// after that record's time adds no row: it would change no answer of
+// ConsentAt, and a page that repeats its visitor's choice on every load
+// must not grow the table without bound.
+func (db *DB) RecordConsents(ctx context.Context, recs []Consent, now time.Time) (int, error) {
 	if len(recs) == 0 {
-		return nil
+		return 0, nil
 	}
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: consent: begin: %w", err)
+		return 0, fmt.Errorf("store: consent: begin: %w", err)
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO consents (visitor_key, purpose, granted, time, source, version, recorded_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return fmt.Errorf("store: consent: prepare: %w", err)
+		return 0, fmt.Errorf("store: consent: prepare: %w", err)
 	}
 	defer stmt.Close()
-	rec := FormatTime(now)
+	latest, err := tx.PrepareContext(ctx, latestConsentSQL)
+	if err != nil {
+		return 0, fmt.Errorf("store: consent: prepare: %w", err)
+	}
+	defer latest.Close()
+	rec, added := FormatTime(now), 0
 	for _, c := range recs {
+		same, err := repeatsLatest(ctx, latest, c)
+		if err != nil {
+			return 0, err
+		}
+		if same {
+			continue
+		}
 		// Before the commit: the intake writer, on this same connection,
 		// cannot begin its next transaction before this one ends.
 		db.consents.markDirty(c.VisitorKey)
 		if _, err := stmt.ExecContext(ctx, c.VisitorKey, c.Purpose, c.Granted, FormatTime(c.Time),
 			nullable(c.Source), nullable(c.Version), rec); err != nil {
-			return fmt.Errorf("store: consent: insert: %w", err)
+			return 0, fmt.Errorf("store: consent: insert: %w", err)
 		}
+		added++
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: consent: commit: %w", err)
+		return 0, fmt.Errorf("store: consent: commit: %w", err)
 	}
-	return nil
+	return added, nil
+}
+
+// latestConsentSQL reads a visitor's latest record for a purpose, ordered
+// as ConsentAt reads: at the same instant a withdrawal is the later one.
+const latestConsentSQL = `SELECT granted, time, coalesce(source, ''), coalesce(version, '') FROM consents
+	WHERE visitor_key = ? AND purpose = ? ORDER BY time DESC, granted ASC LIMIT 1`
+
+// repeatsLatest reports whether c says again what its visitor's latest
+// record says, no earlier than it.
+func repeatsLatest(ctx context.Context, latest *sql.Stmt, c Consent) (bool, error) {
+	var granted bool
+	var at, source, version string
+	err := latest.QueryRowContext(ctx, c.VisitorKey, c.Purpose).Scan(&granted, &at, &source, &version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: consent: latest: %w", err)
+	}
+	return granted == c.Granted && source == c.Source && version == c.Version && FormatTime(c.Time) >= at, nil
 }
 
 // ConsentAt returns the visitor's latest consent record for purpose made at

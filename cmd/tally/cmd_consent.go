@@ -54,10 +54,13 @@ func runConsentImport(ctx context.Context, e *env, name string) error {
 	var recorded, skipped, invalid int
 	var batch []store.Consent
 	flush := func() error {
-		if err := db.AddConsents(ctx, batch, e.now()); err != nil {
+		// A record repeating its visitor's latest state adds no row and is
+		// not counted as recorded.
+		n, err := db.RecordConsents(ctx, batch, e.now())
+		if err != nil {
 			return err
 		}
-		recorded += len(batch)
+		recorded += n
 		batch = batch[:0]
 		return nil
 	}
