@@ -64,6 +64,11 @@ type Intake struct {
 	// MaxCellsPerDay bounds the cells one day can hold: an event that
 	// would open a cell beyond it is dropped as cell_limit.
 	MaxCellsPerDay int `toml:"max_cells_per_day"`
+	// RatePerClient is the requests a second one client (an address, an
+	// IPv6 /64) may send to /v1/events and /v1/consent; 0 turns the
+	// limit off. BurstPerClient is how many it may send at once.
+	RatePerClient  float64 `toml:"rate_per_client"`
+	BurstPerClient int     `toml:"burst_per_client"`
 }
 
 // Consent configures the consent check.
@@ -190,6 +195,8 @@ func Default() *Config {
 			MaxEventAge:     Duration(168 * time.Hour),
 			Campaigns:       []string{},
 			MaxCellsPerDay:  1000,
+			RatePerClient:   20,
+			BurstPerClient:  100,
 		},
 		Consent: Consent{Purpose: "advertising", MaxAge: Duration(9480 * time.Hour), HonorGPC: true,
 			Sources: []string{"tally.js", "import", "cmp"}, Versions: []string{}},

@@ -91,6 +91,12 @@ func (c *Config) validateIntake() error {
 	if in.MaxEventAge.D() <= 0 {
 		return bad("intake.max_event_age", "must be > 0, got %s", in.MaxEventAge.D())
 	}
+	if math.IsNaN(in.RatePerClient) || math.IsInf(in.RatePerClient, 0) || in.RatePerClient < 0 || in.RatePerClient > 1e6 {
+		return bad("intake.rate_per_client", "must be between 0 (off) and 1000000 requests a second, got %v", in.RatePerClient)
+	}
+	if in.BurstPerClient < 1 || in.BurstPerClient > 1e6 {
+		return bad("intake.burst_per_client", "must be between 1 and 1000000, got %d", in.BurstPerClient)
+	}
 	return c.validateIntakeBounds()
 }
 

@@ -59,9 +59,25 @@ func DecodeConsent(raw []byte) (ConsentInput, error) {
 	return c, nil
 }
 
-// ConsentStore appends consent records.
+// ConsentStore appends consent records, leaving out any that repeats its
+// visitor's latest state, and says how many it added.
 type ConsentStore interface {
-	AddConsents(ctx context.Context, recs []store.Consent, now time.Time) error
+	RecordConsents(ctx context.Context, recs []store.Consent, now time.Time) (int, error)
+}
+
+// ClientTime bounds a consent time sent by a browser with the server's
+// clock: tally.js stamps each consent call with its page's clock, strictly
+// increasing, so a visitor's records are ordered as they were made,
+// whatever order their requests arrive in. A time ahead of the server's
+// clock is clamped to now, so that a consent never takes effect after an
+// event the server stamps right after it (events from tally.js carry the
+// server's time), and min(client, now) keeps the page's order. A missing
+// time is now.
+func (p *Pipeline) ClientTime(t time.Time) time.Time {
+	if now := p.Now(); t.IsZero() || t.After(now) {
+		return now
+	}
+	return t
 }
 
 // ConsentRecord turns one input into the record to store, or ok=false when

@@ -26,7 +26,10 @@ type Server struct {
 	Log      *slog.Logger
 	// Extra, when set, serves other GET routes (for example the browser
 	// snippet) under /v1/.
-	Extra   map[string]http.Handler
+	Extra map[string]http.Handler
+	// Limits, when set, bounds each client's requests to /v1/events and
+	// /v1/consent (NewServer sets it from intake.rate_per_client).
+	Limits  *ClientLimits
 	origins map[string]bool
 	maxBody int64
 	maxBat  int
@@ -40,14 +43,15 @@ func NewServer(in *Intake, consents ConsentStore, ping Pinger, log *slog.Logger)
 		origins[o] = true
 	}
 	return &Server{Intake: in, Consents: consents, Store: ping, Log: log,
+		Limits:  NewClientLimits(cfg.RatePerClient, cfg.BurstPerClient, 0),
 		origins: origins, maxBody: cfg.MaxBodyBytes, maxBat: cfg.MaxBatch}
 }
 
 // Handler returns the routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/v1/events", s.route("events", s.cors(s.handleEvents)))
-	mux.Handle("/v1/consent", s.route("consent", s.cors(s.handleConsent)))
+	mux.Handle("/v1/events", s.route("events", s.cors(s.limited(s.handleEvents))))
+	mux.Handle("/v1/consent", s.route("consent", s.cors(s.limited(s.handleConsent))))
 	mux.Handle("/healthz", s.route("healthz", http.HandlerFunc(s.handleHealth)))
 	if s.Intake.Metrics != nil {
 		mux.Handle("/metrics", s.Intake.Metrics.Handler())
@@ -183,6 +187,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	in.Time = s.Intake.Pipeline.ClientTime(in.Time)
 	rec, ok, err := s.Intake.Pipeline.ConsentRecord(in, gpc(r))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -190,12 +195,18 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	n := 0
 	if ok {
-		if err := s.Consents.AddConsents(r.Context(), []store.Consent{rec}, s.Intake.Pipeline.Now()); err != nil {
+		err := s.Intake.Writer.Direct(func() error {
+			var err error
+			n, err = s.Consents.RecordConsents(r.Context(), []store.Consent{rec}, s.Intake.Pipeline.Now())
+			return err
+		})
+		if err != nil {
 			s.unavailable(w, err)
 			return
 		}
-		n = 1
 	}
+	// recorded is 0 as well when the record repeats the visitor's latest
+	// state: nothing new to keep.
 	writeJSON(w, http.StatusOK, map[string]int{"recorded": n})
 }
 
@@ -212,7 +223,22 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "store unavailable")
 		return
 	}
+	// The last commit failed, or the file was deleted or replaced: a ping
+	// on the open file would still answer.
+	if err := s.Intake.Writer.Health(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "store unhealthy: "+healthReason(err))
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// healthReason names the failure without the error's text (which may
+// hold a path).
+func healthReason(err error) string {
+	if errors.Is(err, ErrFileChanged) {
+		return "database file deleted or replaced; restart tally serve"
+	}
+	return "last commit failed"
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,7 @@ type Writer struct {
 	mu      sync.RWMutex
 	closed  bool
 	summary auditSummary
+	health  health
 }
 
 // WriterOptions tunes a Writer. Zero values take the defaults noted.
@@ -61,6 +63,13 @@ type WriterOptions struct {
 	AuditEvery time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Verify, when set, is called after each commit, before any of its
+	// requests is acknowledged (one call per commit, not per event). An
+	// error wrapping ErrFileChanged fails those requests and every later
+	// one: the writer stops committing.
+	Verify func() error
+	// Log receives the health changes (default: discarded).
+	Log *slog.Logger
 }
 
 // Auditor appends an entry to the audit log.
@@ -140,6 +149,9 @@ func NewWriter(db IntakeCommitter, rule store.ConsentRule, opt WriterOptions) *W
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
 	w := &Writer{db: db, rule: rule, opt: opt, queue: make(chan *job, opt.QueueLen), done: make(chan struct{})}
 	w.summary.since = opt.Now()
 	go w.loop()
@@ -179,6 +191,9 @@ func (w *Writer) enqueue(ctx context.Context, j *job, wait bool) error {
 	defer w.mu.RUnlock()
 	if w.closed {
 		return ErrClosed
+	}
+	if err := w.health.fatalErr(); err != nil {
+		return err
 	}
 	if wait {
 		// Importers wait for room in the queue instead; they submit one
@@ -245,9 +260,13 @@ func (w *Writer) loop() {
 		for i, g := range group {
 			writes[i] = g.w
 		}
-		// A background context: a request whose client went away must not
-		// abort the commit of the others in its group.
-		err := w.db.WriteIntake(context.Background(), w.rule, writes)
+		err := w.health.fatalErr()
+		if err == nil {
+			// A background context: a request whose client went away must
+			// not abort the commit of the others in its group.
+			err = w.db.WriteIntake(context.Background(), w.rule, writes)
+			err = w.committed(err)
+		}
 		if err == nil {
 			if w.opt.OnCommit != nil {
 				w.opt.OnCommit(len(group), n)

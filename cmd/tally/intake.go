@@ -21,6 +21,14 @@ func (e *env) newIntake(ctx context.Context, db *store.DB) (*intake.Intake, erro
 	p.Now = e.now
 	m := intake.NewMetrics()
 	p.Metrics = m
-	w := intake.NewWriter(db, p.ConsentRule(), intake.WriterOptions{OnCommit: m.ObserveCommit, Audit: db, Now: e.now})
+	// Every commit is followed by a stat of the file, before anything is
+	// acknowledged: events committed into a deleted or replaced file would
+	// be acknowledged and lost.
+	guard, err := intake.NewFileGuard(db.Path)
+	if err != nil {
+		return nil, err
+	}
+	w := intake.NewWriter(db, p.ConsentRule(), intake.WriterOptions{OnCommit: m.ObserveCommit, Audit: db, Now: e.now,
+		Verify: guard.Check, Log: e.log})
 	return &intake.Intake{Pipeline: p, Writer: w, Metrics: m}, nil
 }
