@@ -10,7 +10,7 @@
 
   function gpc() { return n.globalPrivacyControl === true; }
 
-  // 128 random bits as hex; never derived from anything about the person.
+  // 128 random bits as hex, derived from nothing about the person.
   function randomID() {
     var b = new Uint8Array(16), s = '';
     crypto.getRandomValues(b);
@@ -18,11 +18,11 @@
     return s;
   }
 
-  // Storage can throw (blocked storage, sandboxed frames): fail quietly.
+  // Storage may throw (blocked, sandboxed): fail quietly.
   function get(store, k) { try { return w[store].getItem(k); } catch (e) { return null; } }
   function set(store, k, v) { try { w[store].setItem(k, v); return true; } catch (e) { return false; } }
 
-  // Only a grant creates an id: without consent nothing is stored here.
+  // Only a grant creates an id: without one, nothing is stored.
   var vid;
   function storedVisitor() {
     if (vid) return vid;
@@ -34,15 +34,14 @@
     if (storedVisitor()) return vid;
     vid = randomID();
     if (!set('localStorage', KEY, vid)) {
-      // First-party cookie fallback on this site's own origin.
+      // Fallback: a cookie on this site's own origin.
       d.cookie = KEY + '=' + vid + '; path=/; max-age=34560000; SameSite=Lax' +
         (location.protocol === 'https:' ? '; Secure' : '');
     }
     return vid;
   }
 
-  // utm_source and utm_campaign, read once on the visit's landing page and
-  // kept for the visit. Nothing else is read from the URL.
+  // utm_source and utm_campaign, read once a visit: nothing else of the URL.
   var utm = get('sessionStorage', UTM);
   if (utm === null && !gpc()) {
     var q = new URLSearchParams(location.search);
@@ -51,10 +50,8 @@
   }
   try { utm = JSON.parse(utm) || {}; } catch (e) { utm = {}; }
 
-  // post sends a text/plain JSON body: a CORS "simple" request, no
-  // preflight. fetch with keepalive survives page unload and, unlike
-  // sendBeacon, can leave out the site's cookies and the referrer; sendBeacon
-  // is the fallback for browsers without keepalive.
+  // A text/plain body needs no preflight. fetch keepalive survives unload
+  // and, unlike the fallback sendBeacon, omits cookies and the referrer.
   var keepalive = w.Request && 'keepalive' in Request.prototype;
   function post(path, body, beacon) {
     var data = JSON.stringify(body);
@@ -68,20 +65,25 @@
     }).then(function (r) { return r.ok; }, function () { return false; });
   }
 
-  var pending = null; // the last consent call, so a track right after it lands second
+  // Consent calls go in turn, stamped with a strictly increasing time; a
+  // track waits for them. Nothing pending: send at once (unload).
+  var pending = null, last = 0;
+  function after(f) { return pending ? pending.then(f) : f(); }
 
   var tally = {
     consent: function (opts) {
-      if (gpc()) return Promise.resolve(false);
       opts = opts || {};
       var granted = opts.advertising === true;
+      // Under GPC nothing is granted, but a withdrawal is always sent.
+      if (granted && gpc()) return Promise.resolve(false);
       // A refusal without an id has nothing to withdraw.
       var id = granted ? visitor() : storedVisitor();
       if (!id) return Promise.resolve(true);
-      var body = { visitor_id: id, purposes: { advertising: granted } };
+      last = Math.max(Date.now(), last + 1);
+      var body = { visitor_id: id, purposes: { advertising: granted }, time: new Date(last).toISOString() };
       body.source = typeof opts.source === 'string' ? opts.source : 'tally.js';
       if (typeof opts.version === 'string') body.version = opts.version;
-      var p = pending = post('/v1/consent', body, false);
+      var p = pending = after(function () { return post('/v1/consent', body, false); });
       p.then(function () { if (pending === p) pending = null; });
       return p;
     },
@@ -93,14 +95,11 @@
         visitor_id: storedVisitor() || randomID() };
       if (utm.s) body.source = utm.s;
       if (utm.c) body.campaign = utm.c;
-      function send() { return post('/v1/events', body, true); }
-      // Send at once when nothing is pending: a page being unloaded may not
-      // run later callbacks.
-      return pending ? pending.then(send) : send();
+      return after(function () { return post('/v1/events', body, true); });
     }
   };
 
-  // Replay calls a stub queued before this script ran: {q: [[name, args...]]}.
+  // Replay what a stub queued: {q: [[name, args...]]}.
   var queued = (w.tally && w.tally.q) || [];
   w.tally = tally;
   queued.forEach(function (c) { if (tally[c[0]]) tally[c[0]].apply(null, c.slice(1)); });
