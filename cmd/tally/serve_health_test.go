@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestServeRefusesAfterDatabaseDeleted: `tally serve` whose database file
+// is deleted under it answers 503 to /healthz, events and consents (it
+// acknowledges nothing into the unlinked file) and logs an error.
+func TestServeRefusesAfterDatabaseDeleted(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, filepath.Join(dir, "tally.toml"), "[store]\npath = \"health.db\"\nkey_file = \"health.key\"\n")
+	srv := startServe(t, dir, []string{"TALLY_SECRET=", "TALLY_CONFIG="}, "--config", cfg)
+	base := "http://" + srv.Addr
+	call := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	event := `{"event_id":"h%d","event":"appointment_booked","visitor_id":"v"}`
+	if code, body := call("POST", "/v1/events", strings.Replace(event, "%d", "1", 1)); code != 200 {
+		t.Fatalf("event before: %d %s", code, body)
+	}
+	if code, _ := call("GET", "/healthz", ""); code != 200 {
+		t.Fatalf("healthz before: %d", code)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(filepath.Join(dir, "health.db"+suffix))
+	}
+	if code, body := call("POST", "/v1/events", strings.Replace(event, "%d", "2", 1)); code != 503 {
+		t.Errorf("event after the file was deleted: %d %s, want 503", code, body)
+	}
+	if code, body := call("GET", "/healthz", ""); code != 503 {
+		t.Errorf("healthz after the file was deleted: %d %s, want 503", code, body)
+	}
+	if code, body := call("POST", "/v1/consent", `{"visitor_id":"w","purposes":{"advertising":true}}`); code != 503 {
+		t.Errorf("consent after the file was deleted: %d %s, want 503", code, body)
+	}
+	if logs := srv.logs.Bytes(); !bytes.Contains(logs, []byte("deleted or replaced")) || !bytes.Contains(logs, []byte("ERROR")) {
+		t.Errorf("serve did not log an error about the file:\n%s", logs)
+	}
+}
