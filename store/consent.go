@@ -29,9 +29,13 @@ func (db *DB) AddConsents(ctx context.Context, recs []Consent, now time.Time) er
 // RecordConsents appends records to the consent history in one transaction
 // and returns how many it added. A record identical to its visitor's
 // latest record for the purpose (same grant, source and version) at or
-// after that record's time adds no row: it would change no answer of
-// ConsentAt, and a page that repeats its visitor's choice on every load
-// must not grow the table without bound.
+// after that record's time adds no row, so a page that repeats its
+// visitor's choice on every load does not grow the table without bound. A
+// repeated withdrawal changes no answer of ConsentAt; a repeated grant
+// would restart consent.max_age, so one made grantRenewal or more after
+// the latest record is kept: a grant renewed when the banner asks again
+// keeps counting (its expiry at most a day early), and a visitor's
+// repeats add at most one row a day.
 func (db *DB) RecordConsents(ctx context.Context, recs []Consent, now time.Time) (int, error) {
 	if len(recs) == 0 {
 		return 0, nil
@@ -81,8 +85,12 @@ func (db *DB) RecordConsents(ctx context.Context, recs []Consent, now time.Time)
 const latestConsentSQL = `SELECT granted, time, coalesce(source, ''), coalesce(version, '') FROM consents
 	WHERE visitor_key = ? AND purpose = ? ORDER BY time DESC, granted ASC LIMIT 1`
 
+// grantRenewal is how long after the latest identical grant a repeat of it
+// is kept as a renewal.
+const grantRenewal = 24 * time.Hour
+
 // repeatsLatest reports whether c says again what its visitor's latest
-// record says, no earlier than it.
+// record says, no earlier than it (and, for a grant, within grantRenewal).
 func repeatsLatest(ctx context.Context, latest *sql.Stmt, c Consent) (bool, error) {
 	var granted bool
 	var at, source, version string
@@ -93,7 +101,14 @@ func repeatsLatest(ctx context.Context, latest *sql.Stmt, c Consent) (bool, erro
 	if err != nil {
 		return false, fmt.Errorf("store: consent: latest: %w", err)
 	}
-	return granted == c.Granted && source == c.Source && version == c.Version && FormatTime(c.Time) >= at, nil
+	if granted != c.Granted || source != c.Source || version != c.Version || FormatTime(c.Time) < at {
+		return false, nil
+	}
+	last, err := ParseTime(at)
+	if err != nil {
+		return false, fmt.Errorf("store: consent: latest: bad time %q: %w", at, err)
+	}
+	return !granted || c.Time.Sub(last) < grantRenewal, nil
 }
 
 // ConsentAt returns the visitor's latest consent record for purpose made at

@@ -12,7 +12,8 @@ import (
 // TestConsentRepeatAddsNoRow: a record identical to its visitor's latest
 // (same purpose, grant, source and version, no earlier) adds no row, in
 // separate calls and within one batch; anything that differs, or that
-// would change the history before the latest record, is kept.
+// would change the history before the latest record, is kept, and so is a
+// grant renewed a day or more after the latest one (it restarts max_age).
 func TestConsentRepeatAddsNoRow(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
@@ -28,9 +29,11 @@ func TestConsentRepeatAddsNoRow(t *testing.T) {
 		{"first grant", []store.Consent{rec("a", true, t0, "tally.js")}, 1},
 		{"the same grant later", []store.Consent{rec("a", true, t0.Add(time.Hour), "tally.js")}, 0},
 		{"the same grant at the same time", []store.Consent{rec("a", true, t0, "tally.js")}, 0},
-		{"another source", []store.Consent{rec("a", true, t0.Add(2*time.Hour), "cmp")}, 1},
+		{"the same grant a day later: a renewal", []store.Consent{rec("a", true, t0.Add(24*time.Hour), "tally.js")}, 1},
+		{"another source", []store.Consent{rec("a", true, t0.Add(26*time.Hour), "cmp")}, 1},
 		{"a withdrawal, then its repeat in one batch", []store.Consent{
-			rec("a", false, t0.Add(3*time.Hour), "cmp"), rec("a", false, t0.Add(4*time.Hour), "cmp")}, 1},
+			rec("a", false, t0.Add(27*time.Hour), "cmp"), rec("a", false, t0.Add(28*time.Hour), "cmp")}, 1},
+		{"the same withdrawal days later", []store.Consent{rec("a", false, t0.Add(100*time.Hour), "cmp")}, 0},
 		{"a repeat dated before the latest record", []store.Consent{rec("a", false, t0.Add(-time.Hour), "cmp")}, 1},
 		{"another visitor", []store.Consent{rec("b", false, t0.Add(4*time.Hour), "cmp")}, 1},
 		{"another purpose", []store.Consent{{VisitorKey: []byte("a"), Purpose: "analytics", Granted: false, Time: t0.Add(5 * time.Hour), Source: "cmp", Version: "v1"}}, 1},
@@ -54,7 +57,7 @@ func TestConsentRepeatAddsNoRow(t *testing.T) {
 	for _, c := range []struct {
 		at   time.Time
 		want bool
-	}{{t0.Add(90 * time.Minute), true}, {t0.Add(5 * time.Hour), false}} {
+	}{{t0.Add(90 * time.Minute), true}, {t0.Add(26 * time.Hour), true}, {t0.Add(29 * time.Hour), false}} {
 		got, ok, err := db.ConsentAt(ctx, []byte("a"), "advertising", c.at)
 		if err != nil || !ok || got.Granted != c.want {
 			t.Errorf("ConsentAt %s = %v %v %v, want granted=%v", c.at, got.Granted, ok, err, c.want)
