@@ -46,6 +46,7 @@ func NewClientLimits(perSecond float64, burst, maxClients int) *ClientLimits {
 	if maxClients <= 0 {
 		maxClients = maxRateClients
 	}
+	burst = max(burst, 1) // a bucket of 0 would refuse every request for good
 	lru, err := simplelru.NewLRU[netip.Prefix, *rate.Limiter](maxClients, nil)
 	if err != nil {
 		panic("intake: client limits: " + err.Error()) // only for a size <= 0
