@@ -46,7 +46,10 @@ type Cell struct {
 // transaction: consent first, then late, duplicate and over_bound.
 type NewEvent struct {
 	Cell
-	// DedupKey is the keyed hash of the client's event_id.
+	// DedupKey is the keyed hash of the client's event_id under the
+	// permanent key. It is never stored: the writer keys it again with the
+	// day's salt (see dedupKey), so once the day is sealed a stored key can
+	// no longer be matched to an event id, even by whoever holds the key.
 	DedupKey []byte
 	// VisitorKey is the keyed hash of the visitor id. It is never stored:
 	// it looks up consent and feeds the per-day salted contribution key.
@@ -222,6 +225,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 	if st.mac == nil {
 		st.mac = hmac.New(sha256.New, st.salt)
 	}
+	dedup := dedupKey(st.mac, ev.DedupKey)
 	key := contributionKey(st.mac, ev.VisitorKey, ev.Cell)
 	res, err := st.contrib.ExecContext(w.ctx, key)
 	if err != nil {
@@ -230,7 +234,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		// The visitor already counts in this cell. A resent event of
 		// theirs is a duplicate, anything else is over the bound.
-		dup, err := w.isDuplicate(ev)
+		dup, err := w.isDuplicate(dedup)
 		if err != nil {
 			return err
 		}
@@ -240,7 +244,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		}
 		return nil
 	}
-	res, err = w.insert.ExecContext(w.ctx, ev.Day, ev.Platform, ev.Campaign, ev.Conversion, ev.DedupKey)
+	res, err = w.insert.ExecContext(w.ctx, ev.Day, ev.Platform, ev.Campaign, ev.Conversion, dedup)
 	if err != nil {
 		return fmt.Errorf("store: intake: insert event: %w", err)
 	}
@@ -260,9 +264,9 @@ func (w *intakeTx) write(ev *NewEvent) error {
 	return nil
 }
 
-func (w *intakeTx) isDuplicate(ev *NewEvent) (bool, error) {
+func (w *intakeTx) isDuplicate(dedup []byte) (bool, error) {
 	var dup bool
-	if err := w.dedup.QueryRowContext(w.ctx, ev.DedupKey).Scan(&dup); err != nil {
+	if err := w.dedup.QueryRowContext(w.ctx, dedup).Scan(&dup); err != nil {
 		return false, fmt.Errorf("store: intake: dedup: %w", err)
 	}
 	return dup, nil
@@ -326,6 +330,20 @@ func contributionKey(m hash.Hash, visitorKey []byte, c Cell) []byte {
 		m.Write([]byte{0})
 		m.Write([]byte(s))
 	}
+	return m.Sum(nil)[:KeyLen]
+}
+
+// dedupKey is the stored dedup_key of an event: its event id hash keyed
+// again with the day's salt (m is an HMAC keyed with it). Within the open
+// day the same event id always gives the same key, so a resent event is a
+// duplicate; the same event id on another day gives another key and is
+// not. Once the salt is deleted at seal, nobody can recompute it from an
+// event id (a booking reference), so a stored event cannot be tied to one.
+func dedupKey(m hash.Hash, eventKey []byte) []byte {
+	m.Reset()
+	m.Write([]byte("event_id"))
+	m.Write([]byte{0})
+	m.Write(eventKey)
 	return m.Sum(nil)[:KeyLen]
 }
 
