@@ -19,6 +19,10 @@ var (
 	ErrOutOfOrder = errors.New("earlier day not sealed")
 )
 
+// scrubWait bounds how long a rollup waits for other connections to let
+// the WAL be truncated after sealing.
+const scrubWait = 5 * time.Minute
+
 // Roller seals due days and runs them through the release gate.
 type Roller struct {
 	DB         *store.DB
@@ -143,6 +147,16 @@ func (r *Roller) seal(ctx context.Context, days []Day) ([]Sealed, error) {
 			r.OnSealed(s)
 		}
 		out = append(out, s)
+	}
+	// The WAL still holds the sealed days' salts and contribution keys as
+	// they were before the seal. Scrubbed on every run, not only when a
+	// day was sealed now, so a run that failed after sealing is made good.
+	// A reader that never lets go (an open sqlite3 shell transaction) must
+	// not hang the run: after scrubWait it fails, and the next run retries.
+	sctx, cancel := context.WithTimeout(ctx, scrubWait)
+	defer cancel()
+	if err := r.DB.ScrubWAL(sctx, nil); err != nil {
+		return out, fmt.Errorf("rollup: remove sealed days from the WAL: %w", err)
 	}
 	return out, nil
 }

@@ -68,15 +68,20 @@ const (
 	connReader
 )
 
+// busyTimeoutMS is how long a connection waits for another's lock.
+const busyTimeoutMS = 10000
+
 func dsn(path, sync string, kind connKind, cacheMB int) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+strings.ToUpper(sync)+")")
 	q.Add("_pragma", "foreign_keys(ON)")
-	// Overwrite deleted content where it costs no extra I/O, so a deleted
-	// salt does not linger in a page's free space.
-	q.Add("_pragma", "secure_delete(FAST)")
+	// Overwrite all deleted content with zeros, freed pages included: a
+	// sealed day's dropped contribution table must not linger in the free
+	// list. FAST would zero only what costs no extra write, and leave
+	// those pages as they were (see ScrubWAL for the WAL's copies).
+	q.Add("_pragma", "secure_delete(ON)")
 	switch kind {
 	case connWriter:
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", cacheMB*1024))
