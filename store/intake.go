@@ -249,8 +249,8 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		return fmt.Errorf("store: intake: insert event: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		// The event id was accepted before (for another visitor or cell):
-		// a duplicate, which must not hold this visitor's place in the cell.
+		// The event id was accepted earlier this day (for another visitor
+		// or cell): a duplicate, which must not hold this visitor's place.
 		table, _ := ContribTable(ev.Day)
 		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM `+table+` WHERE key = ?`, key); err != nil {
 			return fmt.Errorf("store: intake: undo contribution: %w", err)
