@@ -29,3 +29,25 @@ func Purge(ctx context.Context, db *store.DB, retentionDays int, loc *time.Locat
 	}
 	return p, err
 }
+
+// Pruned is what PruneHistory did: request and response bodies pruned from
+// the upload ledger, and consent histories purged.
+type Pruned struct {
+	Ledger   store.LedgerPrune
+	Consents store.ConsentPurge
+}
+
+// PruneHistory applies store.ledger_retention_days (bodies of requests
+// sent more than ledgerDays before now; their hashes stay in the audit log)
+// and store.consent_retention_days (the history of each visitor whose
+// latest record is more than consentDays old). Each prune that removes
+// something writes a purge entry to the audit log.
+func PruneHistory(ctx context.Context, db *store.DB, ledgerDays, consentDays int, now time.Time) (Pruned, error) {
+	var p Pruned
+	var err error
+	if p.Ledger, err = db.PruneLedger(ctx, now.AddDate(0, 0, -ledgerDays), now); err != nil {
+		return p, err
+	}
+	p.Consents, err = db.PurgeConsents(ctx, now.AddDate(0, 0, -consentDays), now)
+	return p, err
+}

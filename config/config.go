@@ -48,6 +48,12 @@ type Store struct {
 	KeyFile       string `toml:"key_file"`
 	RetentionDays int    `toml:"retention_days"`
 	Synchronous   string `toml:"synchronous"`
+	// LedgerRetentionDays: request and response bodies in upload_requests
+	// older than this are pruned (their hashes stay in the audit log).
+	LedgerRetentionDays int `toml:"ledger_retention_days"`
+	// ConsentRetentionDays: the consent history of a visitor whose latest
+	// record is older than this is deleted, by a recorded purge.
+	ConsentRetentionDays int `toml:"consent_retention_days"`
 }
 
 // Intake configures the HTTP collector and the event checks.
@@ -185,7 +191,8 @@ func (u *Uploaders) Delivery(p string) *Delivery {
 // Default returns the built-in configuration, equal to config.example.toml.
 func Default() *Config {
 	return &Config{
-		Store: Store{Path: "tally.db", KeyFile: "tally.key", RetentionDays: 35, Synchronous: "normal"},
+		Store: Store{Path: "tally.db", KeyFile: "tally.key", RetentionDays: 35, Synchronous: "normal",
+			LedgerRetentionDays: 400, ConsentRetentionDays: 400},
 		Intake: Intake{
 			Listen:          "127.0.0.1:8080",
 			MaxBodyBytes:    1 << 20,

@@ -60,6 +60,12 @@ func (c *Config) validateStore() error {
 	if s.Synchronous != "normal" && s.Synchronous != "full" {
 		return bad("store.synchronous", `must be "normal" or "full", got %q`, s.Synchronous)
 	}
+	if s.LedgerRetentionDays < 1 {
+		return bad("store.ledger_retention_days", "must be >= 1, got %d", s.LedgerRetentionDays)
+	}
+	if s.ConsentRetentionDays < 1 {
+		return bad("store.consent_retention_days", "must be >= 1, got %d", s.ConsentRetentionDays)
+	}
 	return nil
 }
 

@@ -29,18 +29,28 @@ var genesisHash = hex.EncodeToString(make([]byte, sha256.Size))
 
 // AuditEntry is one row of audit_log.
 type AuditEntry struct {
-	ID       int64
-	At       string
+	ID int64
+	// At is the wall-clock time of the write.
+	At string
+	// AsOf is the --now instant the command ran as of; NULL when not given.
+	AsOf     sql.NullString
 	Kind     string
 	Detail   string
 	PrevHash string
 	Hash     string
 }
 
-// auditHash is the row hash: SHA-256 over prev_hash, id, at, kind and
-// detail joined with '|'. An auditor can recompute it with any SHA-256 tool.
-func auditHash(prev string, id int64, at, kind, detail string) string {
-	sum := sha256.Sum256([]byte(prev + "|" + strconv.FormatInt(id, 10) + "|" + at + "|" + kind + "|" + detail))
+// auditHash is the row hash: SHA-256 over prev_hash, id, at, as_of (only
+// when not NULL), kind and detail joined with '|'. Rows written before
+// as_of existed have it NULL and keep their hash; setting, clearing or
+// editing as_of later changes the text hashed. An auditor can recompute it
+// with any SHA-256 tool (docs/SCHEMA.md).
+func auditHash(prev string, id int64, at string, asOf sql.NullString, kind, detail string) string {
+	text := prev + "|" + strconv.FormatInt(id, 10) + "|" + at + "|"
+	if asOf.Valid {
+		text += asOf.String + "|"
+	}
+	sum := sha256.Sum256([]byte(text + kind + "|" + detail))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -51,8 +61,10 @@ type execer interface {
 }
 
 // appendAudit adds one entry inside tx, chained to the last row. detail is
-// encoded as JSON (map keys sorted by encoding/json).
-func appendAudit(ctx context.Context, tx execer, now time.Time, kind string, detail any) error {
+// encoded as JSON (map keys sorted by encoding/json). at is the wall clock
+// at the write; now, the caller's time, is recorded as as_of only when the
+// command runs as of a given instant (SetAsOf), never in at's place.
+func (db *DB) appendAudit(ctx context.Context, tx execer, now time.Time, kind string, detail any) error {
 	b, err := json.Marshal(detail)
 	if err != nil {
 		return fmt.Errorf("store: audit %s: encode: %w", kind, err)
@@ -64,23 +76,28 @@ func appendAudit(ctx context.Context, tx execer, now time.Time, kind string, det
 		return fmt.Errorf("store: audit %s: read chain head: %w", kind, err)
 	}
 	id := lastID + 1
-	at := FormatTime(now)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, kind, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, at, kind, string(b), prev, auditHash(prev, id, at, kind, string(b)))
+	at := FormatTime(time.Now())
+	var asOf sql.NullString
+	if db.asOf {
+		asOf = sql.NullString{String: FormatTime(now), Valid: true}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, as_of, kind, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		id, at, asOf, kind, string(b), prev, auditHash(prev, id, at, asOf, kind, string(b)))
 	if err != nil {
 		return fmt.Errorf("store: audit %s: insert: %w", kind, err)
 	}
 	return nil
 }
 
-// AppendAudit adds one entry in its own transaction.
+// AppendAudit adds one entry in its own transaction. now is the caller's
+// time: recorded as as_of when the command runs as of a given instant.
 func (db *DB) AppendAudit(ctx context.Context, now time.Time, kind string, detail any) error {
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: audit: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := appendAudit(ctx, tx, now, kind, detail); err != nil {
+	if err := db.appendAudit(ctx, tx, now, kind, detail); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -92,7 +109,7 @@ func (db *DB) AppendAudit(ctx context.Context, now time.Time, kind string, detai
 // AuditEntries calls fn for each entry in id order, optionally only those
 // whose time starts with prefix (e.g. a day "2026-11-20").
 func (db *DB) AuditEntries(ctx context.Context, prefix string, fn func(AuditEntry) error) error {
-	rows, err := db.R.QueryContext(ctx, `SELECT id, at, kind, detail, prev_hash, hash FROM audit_log
+	rows, err := db.R.QueryContext(ctx, `SELECT id, at, as_of, kind, detail, prev_hash, hash FROM audit_log
 		WHERE substr(at, 1, length(?1)) = ?1 ORDER BY id`, prefix)
 	if err != nil {
 		return fmt.Errorf("store: audit log: %w", err)
@@ -100,7 +117,7 @@ func (db *DB) AuditEntries(ctx context.Context, prefix string, fn func(AuditEntr
 	defer rows.Close()
 	for rows.Next() {
 		var e AuditEntry
-		if err := rows.Scan(&e.ID, &e.At, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+		if err := rows.Scan(&e.ID, &e.At, &e.AsOf, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
 			return fmt.Errorf("store: audit log: %w", err)
 		}
 		if err := fn(e); err != nil {
@@ -128,7 +145,7 @@ func (db *DB) VerifyAudit(ctx context.Context) (rows int64, head string, err err
 			return &ChainError{ID: e.ID, Reason: fmt.Sprintf("expected row %d here: rows deleted or reordered", wantID)}
 		case e.PrevHash != prev:
 			return &ChainError{ID: e.ID, Reason: "prev_hash does not match the previous row's hash: a row before it was changed, deleted or reordered"}
-		case auditHash(e.PrevHash, e.ID, e.At, e.Kind, e.Detail) != e.Hash:
+		case auditHash(e.PrevHash, e.ID, e.At, e.AsOf, e.Kind, e.Detail) != e.Hash:
 			return &ChainError{ID: e.ID, Reason: "hash does not match the row's content: the row was edited"}
 		}
 		prev, wantID = e.Hash, e.ID+1
@@ -137,3 +154,8 @@ func (db *DB) VerifyAudit(ctx context.Context) (rows int64, head string, err err
 	})
 	return rows, prev, err
 }
+
+// SetAsOf says whether this process runs as of a given instant (--now):
+// then the times callers pass are that instant, and each audit row records
+// it in as_of beside the wall-clock at.
+func (db *DB) SetAsOf(on bool) { db.asOf = on }

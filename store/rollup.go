@@ -127,7 +127,11 @@ func (db *DB) SealDay(ctx context.Context, day string, now time.Time, detail map
 	if _, err := tx.ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, res.SealedAt, day); err != nil {
 		return res, fmt.Errorf("store: seal %s: mark sealed: %w", day, err)
 	}
-	if err := appendAudit(ctx, tx, now, AuditRollup, sealAudit(res, rows, detail)); err != nil {
+	entry, err := sealEntry(ctx, tx, res, rows, detail)
+	if err != nil {
+		return res, fmt.Errorf("store: seal %s: %w", day, err)
+	}
+	if err := db.appendAudit(ctx, tx, now, AuditRollup, entry); err != nil {
 		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -46,6 +46,8 @@ type DB struct {
 	consents *consentCache
 	// snapshot is set by OpenReadOnly when it opened the file immutable.
 	snapshot *fileSnapshot
+	// asOf: callers' times are a given --now instant (audit.go SetAsOf).
+	asOf bool
 }
 
 // Options tunes Open.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -19,31 +18,7 @@ func newAuditCmd(g *globalOptions) *cobra.Command {
 		Use:   "audit",
 		Short: "Check and print the hash-chained audit log",
 	}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "verify",
-		Short: "Check the audit hash chain: exit 0 when intact, 1 naming the first bad row",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, db, err := g.loadReadOnlyDB(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			n, head, err := db.VerifyAudit(cmd.Context())
-			if serr := db.Stable(); serr != nil {
-				return serr
-			}
-			var ce *store.ChainError
-			if errors.As(err, &ce) {
-				return failed("audit verify: chain broken at %v", err)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "audit log intact: %d rows, head %s\n", n, head)
-			return nil
-		},
-	})
+	cmd.AddCommand(newAuditVerifyCmd(g), newAuditHeadCmd(g))
 	var date string
 	logCmd := &cobra.Command{
 		Use:   "log",

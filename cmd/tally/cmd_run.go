@@ -86,6 +86,7 @@ func (e *env) runJob(ctx context.Context, db *store.DB) (res jobResult, err erro
 		return res, err
 	}
 	stopRenew := renewLock(ctx, e, lock)
+	defer e.logAuditHead(ctx, db)
 	defer func() {
 		stopRenew()
 		if rerr := lock.Release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
@@ -127,6 +128,7 @@ func (e *env) runJob(ctx context.Context, db *store.DB) (res jobResult, err erro
 			res.failed = append(res.failed, "purge: "+err.Error())
 			e.log.Error("purge failed", "err", err)
 		}
+		res.failed = append(res.failed, e.pruneHistory(ctx, db)...)
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err

@@ -42,6 +42,8 @@ type env struct {
 	stderr     io.Writer
 	// key is the hashing key once hashKey has checked it.
 	key []byte
+	// asOf: --now was given; audit rows record it beside the wall clock.
+	asOf bool
 }
 
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -113,6 +115,7 @@ func (g *globalOptions) load() (*env, error) {
 		stdin:      g.stdin,
 		stdout:     g.stdout,
 		stderr:     g.stderr,
+		asOf:       g.now != "",
 	}, nil
 }
 
@@ -155,7 +158,7 @@ func (e *env) openInput(name string) (io.ReadCloser, error) {
 
 // openDB opens the configured database.
 func (e *env) openDB(ctx context.Context) (*store.DB, error) {
-	return store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous})
+	return e.auditClock(store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous}))
 }
 
 // intakeCacheMB is the writer's page cache for commands that take events
@@ -164,7 +167,7 @@ const intakeCacheMB = 64
 
 // openIntakeDB opens the database for a command that takes events.
 func (e *env) openIntakeDB(ctx context.Context) (*store.DB, error) {
-	return store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous, WriterCacheMB: intakeCacheMB})
+	return e.auditClock(store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous, WriterCacheMB: intakeCacheMB}))
 }
 
 // openReadOnlyDB opens the configured database for a report command: no
