@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
 
@@ -40,5 +41,33 @@ func TestPurgeRetention(t *testing.T) {
 	db.R.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&left)
 	if left != 2 {
 		t.Errorf("%d events left, want the open day's 2", left)
+	}
+}
+
+// TestPruneHistory: store.ledger_retention_days and
+// store.consent_retention_days count back from now.
+func TestPruneHistory(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	if err := db.AddConsents(ctx, []store.Consent{{VisitorKey: []byte("v"), Purpose: "advertising", Granted: true, Time: at}}, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.BeginUploadRequest(ctx, &store.UploadRequest{Platform: "meta", Method: "POST", URL: "https://x.example/",
+		Body: []byte("{}"), Attempt: 1, SentAt: at}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// 400 days after at, to the millisecond: both still kept.
+	p, err := batch.PruneHistory(ctx, db, 400, 400, at.AddDate(0, 0, 400))
+	if err != nil || p.Ledger.Requests != 0 || p.Consents.Visitors != 0 {
+		t.Fatalf("at the limit: %+v %v, want nothing pruned", p, err)
+	}
+	p, err = batch.PruneHistory(ctx, db, 400, 401, at.AddDate(0, 0, 400).Add(time.Millisecond))
+	if err != nil || p.Ledger.Requests != 1 || p.Consents.Visitors != 0 {
+		t.Fatalf("past the ledger limit: %+v %v, want the request pruned only", p, err)
+	}
+	p, err = batch.PruneHistory(ctx, db, 400, 401, at.AddDate(0, 0, 402))
+	if err != nil || p.Ledger.Requests != 0 || p.Consents.Visitors != 1 || p.Consents.Records != 1 {
+		t.Fatalf("past the consent limit: %+v %v", p, err)
 	}
 }

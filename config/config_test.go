@@ -91,6 +91,8 @@ func TestParseErrors(t *testing.T) {
 		{"negative carry_days", "[privacy]\ncarry_days = -1\n", "privacy.carry_days: must be >= 0, got -1"},
 		{"bad retention", "[store]\nretention_days = 0\n", "store.retention_days: must be >= 1, got 0"},
 		{"bad synchronous", "[store]\nsynchronous = \"off\"\n", `store.synchronous: must be "normal" or "full", got "off"`},
+		{"bad ledger retention", "[store]\nledger_retention_days = 0\n", "store.ledger_retention_days: must be >= 1, got 0"},
+		{"bad consent retention", "[store]\nconsent_retention_days = -5\n", "store.consent_retention_days: must be >= 1, got -5"},
 		{"bad max_batch", "[intake]\nmax_batch = 0\n", "intake.max_batch: must be >= 1, got 0"},
 		{"bad origin", "[intake]\nallowed_origins = [\"example.org\"]\n", "intake.allowed_origins[0]"},
 		{"bad generic name", "[events]\nx = \"Has Space\"\n", "events.x: generic conversion name"},

@@ -1,0 +1,127 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally/store/storetest"
+)
+
+// ledgerDB builds a file with one sealed day (meta/a/booking released 6),
+// one request that carried the 6 conversions and was acknowledged, and the
+// day's events purged.
+func ledgerDB(t *testing.T) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db := storetest.Open(t)
+	day, now := "2026-11-20", time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
+	cell := store.Cell{Day: day, Platform: "meta", Campaign: "a", Conversion: "booking"}
+	addCell(t, db, cell, 6)
+	if _, err := db.SealDay(ctx, day, now, nil, releaseAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.QueueUploads(ctx, "meta", "", now); err != nil {
+		t.Fatal(err)
+	}
+	ups, err := db.UnfinishedUploads(ctx, "meta", "", false)
+	if err != nil || len(ups) != 1 {
+		t.Fatalf("uploads %v %v", ups, err)
+	}
+	u := ups[0]
+	u.Attempts++
+	id, err := db.BeginUploadRequest(ctx, &store.UploadRequest{Platform: "meta", Method: "POST", URL: "https://graph.example/events",
+		Body: []byte(`{"data":[1,2,3,4,5,6]}`), Attempt: 1, SentAt: now, Parts: []store.RequestPart{{Cell: cell, First: 0, N: 6}}}, []*store.Upload{u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Next, u.Acked, u.State = 6, 6, store.UploadSent
+	if err := db.FinishUploadRequest(ctx, id, &store.UploadResponse{Status: 200, Body: []byte(`{"events_received":6}`), ReceivedAt: now},
+		[]*store.Upload{u}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PurgeEvents(ctx, "2026-11-21", now); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func verifyData(t *testing.T, db *store.DB) store.DataCheck {
+	t.Helper()
+	if _, _, err := db.VerifyAudit(context.Background()); err != nil {
+		t.Fatalf("chain: %v", err)
+	}
+	c, err := db.VerifyData(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestVerifyDataIntact(t *testing.T) {
+	c := verifyData(t, ledgerDB(t))
+	if len(c.Problems) != 0 || c.SealedDays != 1 || c.Requests != 1 || c.Uploads != 1 || c.Purges != 1 {
+		t.Errorf("check = %+v, want everything matched", c)
+	}
+}
+
+// TestVerifyDataCatchesEdits makes the edits a tamperer with sqlite3 would
+// (dropping the trigger in the way) and expects the problem named.
+func TestVerifyDataCatchesEdits(t *testing.T) {
+	tests := []struct {
+		name, sql, table, reason string
+	}{
+		{"released count raised", `DROP TRIGGER daily_counts_no_update; UPDATE daily_counts SET released_count = 600, total = 600`,
+			"daily_counts", "do not match the hash"},
+		{"sealed row deleted", `DROP TRIGGER daily_counts_no_delete; DELETE FROM daily_counts`, "daily_counts", "do not match the hash"},
+		{"day added", `INSERT INTO daily_counts SELECT '2026-11-18', platform, campaign, conversion, raw_count, carried_in, noise, total,
+			released_count, status, carry_age, gate_min_count, gate_small_counts, gate_carry_days, gate_noise, gate_epsilon, sealed_at
+			FROM daily_counts`, "daily_counts", "no seal"},
+		{"request body edited", `DROP TRIGGER upload_requests_body_fixed; UPDATE upload_requests SET body = '{"data":[1]}'`,
+			"upload_requests", "body does not match"},
+		{"response edited", `DROP TRIGGER upload_requests_body_fixed; UPDATE upload_requests SET response = '{"events_received":60}'`,
+			"upload_requests", "response does not match"},
+		{"status edited", `UPDATE upload_requests SET status = 500`, "upload_requests", "status 500"},
+		{"request deleted", `DELETE FROM upload_request_cells; DELETE FROM upload_requests`, "upload_requests", "row is gone"},
+		{"prune forged", `UPDATE upload_requests SET body = '', response = NULL, pruned_at = '2026-11-22T00:00:00.000Z'`,
+			"upload_requests", "no recorded prune"},
+		{"acked inflated", `UPDATE uploads SET acked = 7, count = 7, next_index = 7`, "uploads", ""},
+		{"purge forged", `INSERT INTO purges (day, events, purged_at) VALUES ('2026-11-19', 5, '2026-11-21T03:00:00.000Z')`,
+			"purges", "no purge entry"},
+		{"purge row deleted", `DELETE FROM purges`, "purges", "no purges row"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := ledgerDB(t)
+			if _, err := db.W.Exec(tt.sql); err != nil {
+				t.Fatal(err)
+			}
+			c := verifyData(t, db)
+			for _, p := range c.Problems {
+				if p.Table == tt.table && strings.Contains(p.Reason, tt.reason) {
+					return
+				}
+			}
+			t.Errorf("problems = %v, want one in %s saying %q", c.Problems, tt.table, tt.reason)
+		})
+	}
+}
+
+func TestVerifyDataUploadsBeyondRequests(t *testing.T) {
+	db := ledgerDB(t)
+	// Only conversions 0..3 were carried (twice: a retry), yet 6 are acked.
+	if _, err := db.W.Exec(`UPDATE upload_request_cells SET n = 4;
+		INSERT INTO upload_request_cells SELECT request_id, day, platform, campaign, conversion, 0, 4 FROM upload_request_cells`); err != nil {
+		t.Fatal(err)
+	}
+	c := verifyData(t, db)
+	var msgs []string
+	for _, p := range c.Problems {
+		msgs = append(msgs, p.String())
+	}
+	if !strings.Contains(strings.Join(msgs, "\n"), "uploads 2026-11-20/meta/a/booking: acked 6 + rejected 0 exceed the 4 conversions") {
+		t.Errorf("problems = %v", msgs)
+	}
+}
