@@ -403,6 +403,18 @@ func TestSchemaDocQueries(t *testing.T) {
 				}
 			}
 		}
+		if q.heading == "Check a sealed day's rows against its seal" {
+			var text strings.Builder
+			for _, r := range rows {
+				text.WriteString(r["canonical_row"] + "\n")
+			}
+			var want string
+			db.R.QueryRow(`SELECT json_extract(detail, '$.daily_counts_sha256') FROM audit_log
+				WHERE kind = 'rollup' AND json_extract(detail, '$.day') = ?`, schemaDocParams["day"]).Scan(&want)
+			if sum := sha256.Sum256([]byte(text.String())); hex.EncodeToString(sum[:]) != want {
+				t.Errorf("%q: sha256 of the documented text is not the seal's daily_counts_sha256 %q", q.heading, want)
+			}
+		}
 		if q.heading == "(d) Audit entries of one request" {
 			var body, response string
 			if err := db.R.QueryRow(`SELECT body, response FROM upload_requests WHERE id = 1`).Scan(&body, &response); err != nil {
