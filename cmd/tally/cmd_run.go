@@ -31,7 +31,11 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 		Short: "The cron job: seal every due day, upload everything pending, purge past retention",
 		Long: `Seal every due, unsealed day (catching up days missed while the machine
 was down), upload every released cell not yet acknowledged to the enabled
-platforms, and purge events of sealed days past store.retention_days.
+platforms, and purge events of sealed days past store.retention_days,
+upload ledger bodies past store.ledger_retention_days and consent histories
+past store.consent_retention_days. The log ends with the audit chain's head
+(audit_head=ID:HASH): keep it to check the file later with
+'tally audit verify --head'.
 Only one run acts on a database at a time (a lock held in SQLite).
 Exit 0 when everything is done, 1 when something failed (the log and the
 uploads table say what), 2 on a configuration or usage error.`,
