@@ -73,7 +73,7 @@ func (e *env) verifyAudit(ctx context.Context, db *store.DB, anchor *store.Ancho
 		return err
 	}
 	for _, p := range c.Problems {
-		fmt.Fprintf(e.stdout, "MISMATCH %s\n", p)
+		fmt.Fprintf(e.stdout, "MISMATCH %s\n", termSafe(p.String()))
 	}
 	if len(c.Problems) > 0 {
 		return failed("audit verify: %d problem(s) in the data, first: %s", len(c.Problems), c.Problems[0])
