@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -107,14 +110,16 @@ func TestAuditHeadAnchorsTheChain(t *testing.T) {
 		t.Fatalf("verify --head: exit %d\n%s%s", code, out, errOut)
 	}
 	id, _, _ := strings.Cut(head, ":")
-	for name, stmts := range map[string][]string{
-		// Cut at the anchor: the shorter chain is intact on its own.
-		"cut": {`DROP TRIGGER audit_log_no_delete`, `DELETE FROM audit_log WHERE id >= ` + id},
-		// Rewritten: every row's hash recomputed over an edited detail
-		// would verify alone; changing the anchored hash stands for it.
-		"rewritten": {`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET hash = '0' || substr(hash, 2) WHERE id = ` + id},
-	} {
-		cp := tamperedCopy(t, dbPath, stmts...)
+	// Cut at the anchor, or rewritten: a seal's detail edited and every
+	// hash from there on recomputed. Either chain is intact on its own.
+	cut := tamperedCopy(t, dbPath, `DROP TRIGGER audit_log_no_delete`, `DELETE FROM audit_log WHERE id >= `+id)
+	rewritten := tamperedCopy(t, dbPath, `DROP TRIGGER audit_log_no_update`)
+	rehashFrom(t, rewritten, `UPDATE audit_log SET detail = replace(detail, '"released_conversions":12', '"released_conversions":1200')
+		WHERE id = (SELECT min(id) FROM audit_log WHERE kind = 'rollup')`)
+	for name, cp := range map[string]string{"cut": cut, "rewritten": rewritten} {
+		if code, out, errOut := runTally(t, "--config", cfg, "--db", cp, "audit", "verify"); name == "rewritten" && code != 0 {
+			t.Fatalf("the rewritten chain should verify without an anchor: exit %d\n%s%s", code, out, errOut)
+		}
 		code, out, errOut := runTally(t, "--config", cfg, "--db", cp, "audit", "verify", "--head", head)
 		if code != exitFailure || !strings.Contains(errOut, "row "+id) {
 			t.Errorf("%s: verify --head exit %d (want 1 naming row %s)\n%s%s", name, code, id, out, errOut)
@@ -122,6 +127,47 @@ func TestAuditHeadAnchorsTheChain(t *testing.T) {
 	}
 	if code, _, errOut := runTally(t, "--config", cfg, "audit", "verify", "--head", "7:nothex"); code != exitUsage || !strings.Contains(errOut, "--head") {
 		t.Errorf("bad --head: exit %d %s", code, errOut)
+	}
+}
+
+// rehashFrom applies edit to the file at path, then recomputes every
+// audit row's hash and prev_hash by the documented formula, as a tamperer
+// who read docs/SCHEMA.md would.
+func rehashFrom(t *testing.T, path, edit string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(edit); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT id, at || '|' || coalesce(as_of || '|', '') || kind || '|' || detail FROM audit_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		id   int64
+		rest string
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.rest); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	prev := strings.Repeat("0", 64)
+	for _, r := range all {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s", prev, r.id, r.rest)))
+		hash := hex.EncodeToString(sum[:])
+		if _, err := db.Exec(`UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?`, prev, hash, r.id); err != nil {
+			t.Fatal(err)
+		}
+		prev = hash
 	}
 }
 
