@@ -61,10 +61,11 @@ type execer interface {
 }
 
 // appendAudit adds one entry inside tx, chained to the last row. detail is
-// encoded as JSON (map keys sorted by encoding/json). at is the wall clock
-// at the write; now, the caller's time, is recorded as as_of only when the
-// command runs as of a given instant (SetAsOf), never in at's place.
-func (db *DB) appendAudit(ctx context.Context, tx execer, now time.Time, kind string, detail any) error {
+// encoded as JSON (map keys sorted by encoding/json). An entry's times are
+// never the caller's: at is the wall clock at the write and as_of the
+// command's --now (SetAsOf), NULL without one. The time argument, which
+// used to be written as at, is kept so that callers need not change.
+func (db *DB) appendAudit(ctx context.Context, tx execer, _ time.Time, kind string, detail any) error {
 	b, err := json.Marshal(detail)
 	if err != nil {
 		return fmt.Errorf("store: audit %s: encode: %w", kind, err)
@@ -77,10 +78,7 @@ func (db *DB) appendAudit(ctx context.Context, tx execer, now time.Time, kind st
 	}
 	id := lastID + 1
 	at := FormatTime(time.Now())
-	var asOf sql.NullString
-	if db.asOf {
-		asOf = sql.NullString{String: FormatTime(now), Valid: true}
-	}
+	asOf := db.asOf
 	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, as_of, kind, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		id, at, asOf, kind, string(b), prev, auditHash(prev, id, at, asOf, kind, string(b)))
 	if err != nil {
@@ -89,8 +87,8 @@ func (db *DB) appendAudit(ctx context.Context, tx execer, now time.Time, kind st
 	return nil
 }
 
-// AppendAudit adds one entry in its own transaction. now is the caller's
-// time: recorded as as_of when the command runs as of a given instant.
+// AppendAudit adds one entry in its own transaction (see appendAudit for
+// its times: now is not written).
 func (db *DB) AppendAudit(ctx context.Context, now time.Time, kind string, detail any) error {
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -155,7 +153,6 @@ func (db *DB) VerifyAudit(ctx context.Context) (rows int64, head string, err err
 	return rows, prev, err
 }
 
-// SetAsOf says whether this process runs as of a given instant (--now):
-// then the times callers pass are that instant, and each audit row records
-// it in as_of beside the wall-clock at.
-func (db *DB) SetAsOf(on bool) { db.asOf = on }
+// SetAsOf records that this process runs as of t (--now): each audit row
+// it writes records t in as_of beside the wall-clock at.
+func (db *DB) SetAsOf(t time.Time) { db.asOf = sql.NullString{String: FormatTime(t), Valid: true} }

@@ -20,8 +20,9 @@ func TestAuditAtIsWallClock(t *testing.T) {
 	db := auditDB(t, 1) // written without --now
 	asOf := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	before := time.Now()
-	db.SetAsOf(true)
-	if err := db.AppendAudit(ctx, asOf, store.AuditRollup, map[string]int{"n": 1}); err != nil {
+	db.SetAsOf(asOf)
+	// The caller's own time is neither at nor as_of.
+	if err := db.AppendAudit(ctx, time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), store.AuditRollup, map[string]int{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
 	after := time.Now()
@@ -54,8 +55,8 @@ func TestAuditAsOfInHash(t *testing.T) {
 		`UPDATE audit_log SET as_of = '2031-01-01T00:00:00.000Z' WHERE id = 1`,
 	} {
 		db := auditDB(t, 1)
-		db.SetAsOf(true)
-		if err := db.AppendAudit(ctx, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), store.AuditRollup, map[string]int{"n": 2}); err != nil {
+		db.SetAsOf(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err := db.AppendAudit(ctx, time.Now(), store.AuditRollup, map[string]int{"n": 2}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.W.Exec(`DROP TRIGGER audit_log_no_update; ` + edit); err != nil {

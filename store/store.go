@@ -46,8 +46,9 @@ type DB struct {
 	consents *consentCache
 	// snapshot is set by OpenReadOnly when it opened the file immutable.
 	snapshot *fileSnapshot
-	// asOf: callers' times are a given --now instant (audit.go SetAsOf).
-	asOf bool
+	// asOf is the --now instant the process runs as of, for audit rows
+	// (audit.go SetAsOf); NULL when not given.
+	asOf sql.NullString
 }
 
 // Options tunes Open.

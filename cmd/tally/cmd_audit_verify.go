@@ -37,7 +37,7 @@ rewritten or cut at or before it fails.`,
 				}
 				anchor = &a
 			}
-			e, db, err := g.loadDB(cmd.Context())
+			e, db, err := g.loadReadOnlyDB(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -49,39 +49,52 @@ rewritten or cut at or before it fails.`,
 	return cmd
 }
 
+// verifyAudit reads everything first, then checks the file did not change
+// meanwhile (db.Stable), and only then reports.
 func (e *env) verifyAudit(ctx context.Context, db *store.DB, anchor *store.Anchor) error {
-	n, head, err := db.VerifyAudit(ctx)
-	var ce *store.ChainError
-	if errors.As(err, &ce) {
-		return failed("audit verify: chain broken at %v", err)
+	n, head, chainErr := db.VerifyAudit(ctx)
+	var anchorErr error
+	var data store.DataCheck
+	var dataErr error
+	if chainErr == nil {
+		if anchor != nil {
+			anchorErr = db.CheckAnchor(ctx, *anchor)
+		}
+		data, dataErr = db.VerifyData(ctx)
 	}
-	if err != nil {
+	if err := db.Stable(); err != nil {
 		return err
+	}
+	var ce *store.ChainError
+	if errors.As(chainErr, &ce) {
+		return failed("audit verify: chain broken at %v", chainErr)
+	}
+	if chainErr != nil {
+		return chainErr
 	}
 	fmt.Fprintf(e.stdout, "audit log intact: %d rows, head %d:%s\n", n, n, head)
 	if anchor != nil {
-		if err := db.CheckAnchor(ctx, *anchor); err != nil {
-			if errors.As(err, &ce) {
-				return failed("audit verify: anchor %s: %v", anchor, err)
-			}
-			return err
+		if errors.As(anchorErr, &ce) {
+			return failed("audit verify: anchor %s: %v", anchor, anchorErr)
+		}
+		if anchorErr != nil {
+			return anchorErr
 		}
 		fmt.Fprintf(e.stdout, "anchor %s: in the chain\n", anchor)
 	}
-	c, err := db.VerifyData(ctx)
-	if err != nil {
-		return err
+	if dataErr != nil {
+		return dataErr
 	}
-	for _, p := range c.Problems {
+	for _, p := range data.Problems {
 		fmt.Fprintf(e.stdout, "MISMATCH %s\n", termSafe(p.String()))
 	}
-	if len(c.Problems) > 0 {
-		return failed("audit verify: %d problem(s) in the data, first: %s", len(c.Problems), c.Problems[0])
+	if len(data.Problems) > 0 {
+		return failed("audit verify: %d problem(s) in the data, first: %s", len(data.Problems), data.Problems[0])
 	}
 	fmt.Fprintf(e.stdout, "data agrees with the audit log: %d sealed days, %d upload requests (%d pruned), %d uploads rows, %d purges\n",
-		c.SealedDays, c.Requests, c.Pruned, c.Uploads, c.Purges)
-	if c.UnhashedDays > 0 {
-		fmt.Fprintf(e.stdout, "%d days were sealed before seals recorded a hash of their rows: not checked\n", c.UnhashedDays)
+		data.SealedDays, data.Requests, data.Pruned, data.Uploads, data.Purges)
+	if data.UnhashedDays > 0 {
+		fmt.Fprintf(e.stdout, "%d days were sealed before seals recorded a hash of their rows: not checked\n", data.UnhashedDays)
 	}
 	return nil
 }
@@ -93,12 +106,15 @@ func newAuditHeadCmd(g *globalOptions) *cobra.Command {
 		Short: "Print the audit chain's last row as ID:HASH, to note outside the file (see 'audit verify --head')",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, db, err := g.loadDB(cmd.Context())
+			e, db, err := g.loadReadOnlyDB(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 			a, ok, err := db.AuditHead(cmd.Context())
+			if serr := db.Stable(); serr != nil {
+				return serr
+			}
 			if err != nil {
 				return err
 			}
@@ -148,8 +164,8 @@ func (e *env) pruneHistory(ctx context.Context, db *store.DB) []string {
 // --now, so its audit rows record that instant in as_of beside the wall
 // clock (it passes Open's results through).
 func (e *env) auditClock(db *store.DB, err error) (*store.DB, error) {
-	if err == nil {
-		db.SetAsOf(e.asOf)
+	if err == nil && e.asOf {
+		db.SetAsOf(e.now()) // the --now instant: e.now is fixed to it
 	}
 	return db, err
 }

@@ -13,6 +13,7 @@ import (
 // reportCommands are the commands that only read the database.
 var reportCommands = [][]string{
 	{"audit", "verify"},
+	{"audit", "head"},
 	{"audit", "log"},
 	{"audit", "recount", "--date", "2026-11-01"},
 	{"export"},
