@@ -68,7 +68,7 @@ func TestAuditAsOfInHash(t *testing.T) {
 		}
 	}
 
-	// A row as written before migration 0007: hashed without as_of.
+	// A row as written before the as_of column existed: hashed without it.
 	db := auditDB(t, 0)
 	genesis := strings.Repeat("0", 64)
 	at, detail := "2026-01-01T00:00:00.000Z", `{"n":1}`
@@ -78,7 +78,7 @@ func TestAuditAsOfInHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n, _, err := db.VerifyAudit(ctx); err != nil || n != 1 {
-		t.Errorf("a pre-0007 row: verify = %d, %v", n, err)
+		t.Errorf("a row from before as_of: verify = %d, %v", n, err)
 	}
 }
 
