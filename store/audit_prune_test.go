@@ -55,16 +55,16 @@ func TestPurgeConsents(t *testing.T) {
 	db := storetest.Open(t)
 	old := time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)
 	recent := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	add := func(visitor string, at time.Time) {
-		rec := store.Consent{VisitorKey: []byte(visitor), Purpose: "advertising", Granted: true, Time: at}
+	add := func(visitor string, granted bool, at time.Time) {
+		rec := store.Consent{VisitorKey: []byte(visitor), Purpose: "advertising", Granted: granted, Time: at}
 		if err := db.AddConsents(ctx, []store.Consent{rec}, at); err != nil {
 			t.Fatal(err)
 		}
 	}
-	add("stale", old)
-	add("stale", old.Add(time.Hour))
-	add("active", old) // old grant, but renewed recently: kept whole
-	add("active", recent)
+	add("stale", true, old)
+	add("stale", false, old.Add(time.Hour))
+	add("active", true, old) // old grant, but withdrawn recently: kept whole
+	add("active", false, recent)
 	if _, err := db.W.Exec(`DELETE FROM consents WHERE visitor_key = ?`, []byte("stale")); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("ordinary DELETE: %v, want refused", err)
 	}
