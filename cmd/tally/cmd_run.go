@@ -30,8 +30,14 @@ the log name the step; the uploads table says more), 2 on a configuration
 or usage error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, db, err := g.loadDB(cmd.Context())
+			e, err := g.load()
 			if err != nil {
+				return err // no logger yet: the error line says it all
+			}
+			db, err := e.openDB(cmd.Context())
+			if err != nil {
+				var res jobResult
+				res.print(e, res.fail("open", err))
 				return err
 			}
 			defer db.Close()

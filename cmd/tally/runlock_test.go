@@ -142,7 +142,12 @@ func TestRunReportsTheFailedStep(t *testing.T) {
 	if _, err := db.W.Exec(`DROP TRIGGER test_write_fails`); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runTally(t, "--config", cfg, "--now", "2026-11-19T04:00:00Z", "run")
+	// A database that cannot be opened (the path is a folder).
+	code, out, errOut := runTally(t, "--config", cfg, "--db", t.TempDir(), "--now", "2026-11-19T04:00:00Z", "run")
+	if code != exitFailure || !strings.Contains(out, "run: step open failed") || !strings.Contains(errOut, "step=open") || strings.Contains(out, "run: ok") {
+		t.Errorf("unopenable database: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runTally(t, "--config", cfg, "--now", "2026-11-19T04:00:00Z", "run")
 	if code != 0 || !strings.Contains(out, "\nrun: ok in ") || !strings.Contains(errOut, "status=ok") {
 		t.Errorf("run after the faults: exit %d\n%s\n%s", code, out, errOut)
 	}
