@@ -30,6 +30,10 @@ type Roller struct {
 	CloseAfter time.Duration
 	Gate       Gate
 	Now        func() time.Time
+	// Wall is the system clock (nil: time.Now). Whatever Now says, no day
+	// is due before it has ended by Wall: a clock set ahead must not seal
+	// (and so purge) days that have not happened.
+	Wall func() time.Time
 	// OnSealed, when set, is called as each day's seal commits (a long
 	// catch-up reports progress, and a crash test can kill at a known day).
 	OnSealed func(Sealed)
@@ -41,7 +45,7 @@ func NewRoller(db *store.DB, cfg *config.Config, now func() time.Time) (*Roller,
 	if err != nil {
 		return nil, fmt.Errorf("rollup: timezone %q: %w", cfg.Rollup.Timezone, err)
 	}
-	return &Roller{DB: db, Loc: loc, CloseAfter: cfg.Rollup.CloseAfter.D(), Gate: GateFromConfig(cfg.Privacy), Now: now}, nil
+	return &Roller{DB: db, Loc: loc, CloseAfter: cfg.Rollup.CloseAfter.D(), Gate: GateFromConfig(cfg.Privacy), Now: now, Wall: time.Now}, nil
 }
 
 // Sealed is what sealing one day did. It carries the gate parameters so
@@ -70,8 +74,15 @@ func summarise(res store.SealResult, g store.GateParams) Sealed {
 	return s
 }
 
-// LastDue is the latest day that is due now.
-func (r *Roller) LastDue() Day { return LastDue(r.Now(), r.Loc, r.CloseAfter) }
+// LastDue is the latest day that is due now, and has ended by the wall
+// clock.
+func (r *Roller) LastDue() Day {
+	wall := time.Now
+	if r.Wall != nil {
+		wall = r.Wall
+	}
+	return min(LastDue(r.Now(), r.Loc, r.CloseAfter), LastEnded(wall(), r.Loc))
+}
 
 // Due lists every due, unsealed day in order, from the earliest day the
 // store knows (days without events included: they are sealed too, so a
@@ -117,6 +128,9 @@ func (r *Roller) RollupRange(ctx context.Context, from, to Day) ([]Sealed, error
 		return nil, fmt.Errorf("rollup: --from %s is after --to %s", from, to)
 	}
 	if last := r.LastDue(); to > last {
+		if to <= LastDue(r.Now(), r.Loc, r.CloseAfter) {
+			return nil, fmt.Errorf("rollup: %s: %w: it has not ended by the system clock", to, ErrNotDue)
+		}
 		return nil, fmt.Errorf("rollup: %s: %w until %s (close_after %s)", to, ErrNotDue,
 			store.FormatTime(to.DueAt(r.Loc, r.CloseAfter)), r.CloseAfter)
 	}

@@ -56,9 +56,8 @@ func EventID(key []byte, platform, day, campaign, conversion string, i int) stri
 // EventTime is the fixed time of every synthetic conversion of day: 12:00
 // in the rollup timezone. No real event time ever leaves.
 func EventTime(day string, loc *time.Location) (time.Time, error) {
-	t, err := time.ParseInLocation(time.DateOnly, day, loc)
-	if err != nil {
+	if _, err := time.ParseInLocation(time.DateOnly, day, loc); err != nil {
 		return time.Time{}, fmt.Errorf("event time: bad day %q: %w", day, err)
 	}
-	return t.Add(12 * time.Hour), nil
+	return Day(day).Noon(loc), nil
 }

@@ -6,6 +6,13 @@ cd "$(dirname "$0")/.."
 
 go test -race -count=1 ./...
 
+# tally builds on every OS Go targets, not only this one (Unix-only calls,
+# like the lock holder's liveness check, sit behind build tags).
+for target in windows/amd64 darwin/arm64; do
+	echo "build $target"
+	GOOS="${target%/*}" GOARCH="${target#*/}" CGO_ENABLED=0 go build ./...
+done
+
 # Each target runs for FUZZTIME, or for the budget its line names. The
 # config parser runs by count: with a time budget its workers stall after
 # a handful of inputs on this toolchain (seen with go1.26.8), and a count

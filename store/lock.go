@@ -13,13 +13,16 @@ import (
 
 // LockHeldError reports a lock another holder still owns.
 type LockHeldError struct {
-	Name       string
+	Name string
+	// Holder is the owner as the holder recorded it (for example
+	// "host/pid"), without its random suffix.
+	Holder     string
 	AcquiredAt string
 	ExpiresAt  string
 }
 
 func (e *LockHeldError) Error() string {
-	return fmt.Sprintf("lock %q is held by another process since %s (it expires at %s if that process died)", e.Name, e.AcquiredAt, e.ExpiresAt)
+	return fmt.Sprintf("lock %q is held by %s since %s (it expires at %s if that process died)", e.Name, e.Holder, e.AcquiredAt, e.ExpiresAt)
 }
 
 // Lock is a held lock.
@@ -59,7 +62,7 @@ func (db *DB) AcquireLock(ctx context.Context, name string, now time.Time, ttl t
 	case err != nil:
 		return nil, fmt.Errorf("store: lock %s: %w", name, err)
 	case expires > FormatTime(now) && (opt.Dead == nil || !opt.Dead(holderOwner(holder))):
-		return nil, &LockHeldError{Name: name, AcquiredAt: acquired, ExpiresAt: expires}
+		return nil, &LockHeldError{Name: name, Holder: holderOwner(holder), AcquiredAt: acquired, ExpiresAt: expires}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO locks (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at`,

@@ -142,8 +142,8 @@ func (e *env) logAuditHead(ctx context.Context, db *store.DB) {
 
 // pruneHistory is the run's second retention step: the upload ledger's
 // bodies past store.ledger_retention_days and consent histories past
-// store.consent_retention_days. It returns the failed step, if any.
-func (e *env) pruneHistory(ctx context.Context, db *store.DB) []string {
+// store.consent_retention_days. It returns what failed, if anything.
+func (e *env) pruneHistory(ctx context.Context, db *store.DB) error {
 	s := e.cfg.Store
 	p, err := batch.PruneHistory(ctx, db, s.LedgerRetentionDays, s.ConsentRetentionDays, e.now())
 	if p.Ledger.Requests > 0 {
@@ -153,11 +153,7 @@ func (e *env) pruneHistory(ctx context.Context, db *store.DB) []string {
 		e.log.Info("consent history purged", "visitors", p.Consents.Visitors, "records", p.Consents.Records,
 			"consent_retention_days", s.ConsentRetentionDays)
 	}
-	if err != nil {
-		e.log.Error("prune failed", "err", err)
-		return []string{"prune: " + err.Error()}
-	}
-	return nil
+	return err
 }
 
 // auditClock tells a just-opened database whether this command runs as of

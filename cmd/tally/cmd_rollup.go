@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,7 @@ func init() { register(newRollupCmd) }
 
 type rollupOptions struct {
 	date, from, to string
+	lockWait       time.Duration
 }
 
 func newRollupCmd(g *globalOptions) *cobra.Command {
@@ -36,13 +38,14 @@ days older than store.retention_days are purged.`,
 			if err != nil {
 				return err
 			}
-			return runRollup(cmd.Context(), e, from, to)
+			return runRollup(cmd.Context(), e, from, to, opts.lockWait)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.date, "date", "", "seal this day (YYYY-MM-DD)")
 	f.StringVar(&opts.from, "from", "", "seal the days from this one (with --to)")
 	f.StringVar(&opts.to, "to", "", "seal the days up to this one (with --from)")
+	lockWaitFlag(cmd, &opts.lockWait)
 	return cmd
 }
 
@@ -78,7 +81,7 @@ func flagErr(flag string, err error) error {
 	return fmt.Errorf("%s: %w", flag, err)
 }
 
-func runRollup(ctx context.Context, e *env, from, to batch.Day) error {
+func runRollup(ctx context.Context, e *env, from, to batch.Day, lockWait time.Duration) (err error) {
 	db, err := e.openDB(ctx)
 	if err != nil {
 		return err
@@ -88,7 +91,18 @@ func runRollup(ctx context.Context, e *env, from, to batch.Day) error {
 	if err != nil {
 		return usageErr(err)
 	}
+	r.Wall = e.wall
 	r.OnSealed = e.logSealed
+	// Exclusive with run and upload: one process seals at a time.
+	release, err := e.takeRunLock(ctx, db, "rollup", lockWait)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := release(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
 	var sealed []batch.Sealed
 	if from == "" {
 		sealed, err = r.RollupDue(ctx)

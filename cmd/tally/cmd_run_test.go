@@ -122,7 +122,7 @@ func TestRunExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := runTally(t, "--config", cfg, "--now", "2026-11-19T04:00:00Z", "run")
-	if code != exitFailure || !strings.Contains(errOut, "another tally run is working") {
+	if code != exitFailure || !strings.Contains(errOut, "run: another tally process ("+lockOwner()) {
 		t.Errorf("locked: exit %d %q, want 1", code, errOut)
 	}
 	var sealed int

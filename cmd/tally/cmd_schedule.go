@@ -49,6 +49,7 @@ func runSchedule(ctx context.Context, e *env) error {
 	if _, err := uploadTargets(e.cfg, "", false); err != nil {
 		return usageErr(err)
 	}
+	warnDSTClashes(e.log, e.cfg.Schedule.Cron, loc, e.wall())
 	db, err := e.openIntakeDB(ctx)
 	if err != nil {
 		return err
@@ -56,8 +57,8 @@ func runSchedule(ctx context.Context, e *env) error {
 	defer db.Close()
 	sched, err := newScheduler(e.cfg.Schedule.Cron, loc, e.log, func(jobCtx context.Context) {
 		e.log.Info("scheduled run starting")
-		res, err := e.runJob(jobCtx, db)
-		res.print(e)
+		res, err := e.runJob(jobCtx, db, 0)
+		res.print(e, err)
 		if err != nil {
 			e.log.Error("scheduled run failed", "err", err)
 		}

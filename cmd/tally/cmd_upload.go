@@ -29,6 +29,7 @@ type uploadOptions struct {
 	date     string
 	platform string
 	dryRun   bool
+	lockWait time.Duration // --lock-wait
 }
 
 func newUploadCmd(g *globalOptions) *cobra.Command {
@@ -62,6 +63,7 @@ and no credential is needed.`,
 	f.StringVar(&opts.date, "date", "", "only this day (YYYY-MM-DD)")
 	f.StringVar(&opts.platform, "platform", "", "only this platform ("+strings.Join(config.UploadPlatforms, ", ")+")")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "write request bodies to the outbox instead of sending")
+	lockWaitFlag(cmd, &opts.lockWait)
 	return cmd
 }
 
@@ -81,6 +83,12 @@ func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 		return err
 	}
 	defer db.Close()
+	// Exclusive with run and rollup: two senders would send everything twice.
+	release, err := e.takeRunLock(ctx, db, "upload", opts.lockWait)
+	if err != nil {
+		return err
+	}
+	defer release()
 	sums, outbox, err := e.deliver(ctx, db, targets, opts.date)
 	if err != nil {
 		return err

@@ -1,15 +1,88 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally/store"
 )
+
+// The database lock: `tally run`, `upload` and `rollup` take the same one,
+// so two processes never seal or send at the same time. It is renewed
+// while the command works. A lock left by a killed process on this host is
+// taken over at once; one left from another host expires after runLockTTL.
+const (
+	runLockName  = "run"
+	runLockTTL   = 10 * time.Minute
+	runLockRenew = time.Minute
+)
+
+// lockSleep pauses between attempts while --lock-wait runs; tests replace
+// it so that they never wait.
+var lockSleep func(ctx context.Context, d time.Duration) error
+
+// lockWaitFlag adds --lock-wait to a command that takes the database lock.
+func lockWaitFlag(cmd *cobra.Command, wait *time.Duration) {
+	cmd.Flags().DurationVar(wait, "lock-wait", 0, "wait up to this long (e.g. 10m) for another tally process holding the database lock; 0 fails at once")
+}
+
+// takeRunLock takes the database lock for the command named op, waiting up
+// to wait while another process holds it. A holder still there after the
+// wait is a failure (exit 1) naming it; nothing has been done then. The
+// lock is renewed until release is called.
+func (e *env) takeRunLock(ctx context.Context, db *store.DB, op string, wait time.Duration) (release func() error, err error) {
+	w := store.LockWait{For: wait, Sleep: lockSleep, OnWait: func(h *store.LockHeldError) {
+		e.log.Info("waiting for the database lock", "holder", h.Holder, "since", h.AcquiredAt, "lock_wait", wait.String())
+	}}
+	lock, err := db.WaitLock(ctx, runLockName, runLockTTL, runLockOptions(), w)
+	var held *store.LockHeldError
+	if errors.As(err, &held) {
+		return nil, failed("%s: another tally process (%s, since %s) holds the lock on %s; waited %s (--lock-wait); nothing was done",
+			op, held.Holder, held.AcquiredAt, db.Path, wait)
+	}
+	if err != nil {
+		return nil, err
+	}
+	stopRenew := renewLock(ctx, e, lock)
+	return func() error {
+		stopRenew()
+		return lock.Release(context.WithoutCancel(ctx))
+	}, nil
+}
+
+// renewLock keeps the lock alive until the returned stop is called.
+func renewLock(ctx context.Context, e *env, lock *store.Lock) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(runLockRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := lock.Renew(ctx, time.Now(), runLockTTL); err != nil {
+					e.log.Error("database lock renewal failed", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
 
 // runLockOptions identify this process as a lock holder ("host/pid"), and
 // recognise a holder on this host whose process is gone (killed, crashed),
@@ -36,5 +109,5 @@ func lockOwnerDead(owner string) bool {
 	if err != nil || pid <= 0 {
 		return false
 	}
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	return processGone(pid)
 }

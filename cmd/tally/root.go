@@ -37,6 +37,7 @@ type env struct {
 	configFile string
 	log        *slog.Logger
 	now        func() time.Time
+	wall       func() time.Time // the system clock, whatever --now says
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
@@ -90,6 +91,14 @@ var commands []func(*globalOptions) *cobra.Command
 
 func register(newCmd func(*globalOptions) *cobra.Command) { commands = append(commands, newCmd) }
 
+// wallClock is the system clock. Tests whose --now lies ahead of the real
+// date set it (they run commands in this process, one at a time).
+var wallClock = time.Now
+
+// maxNowAhead is how far --now may lie beyond the system clock: a few
+// time zones of slack for a backfill, never a day that has not come.
+const maxNowAhead = 24 * time.Hour
+
 // load resolves config, logger and clock. Every error is a usage error.
 func (g *globalOptions) load() (*env, error) {
 	cfg, file, err := config.Load(g.configPath)
@@ -105,6 +114,10 @@ func (g *globalOptions) load() (*env, error) {
 		if err != nil {
 			return nil, usageErr(fmt.Errorf("--now: want RFC 3339 like 2026-11-27T04:00:00Z, got %q", g.now))
 		}
+		if wall := wallClock(); t.After(wall.Add(maxNowAhead)) {
+			return nil, usageErr(fmt.Errorf("--now %s is more than 24 hours after the system clock (%s): tally never acts on a day that has not come",
+				g.now, wall.UTC().Format(time.RFC3339)))
+		}
 		now = func() time.Time { return t }
 	}
 	return &env{
@@ -112,6 +125,7 @@ func (g *globalOptions) load() (*env, error) {
 		configFile: file,
 		log:        newLogger(cfg.Log, g.stderr),
 		now:        now,
+		wall:       wallClock,
 		stdin:      g.stdin,
 		stdout:     g.stdout,
 		stderr:     g.stderr,

@@ -19,7 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/tally-health/tally/store"
@@ -83,11 +82,10 @@ rate = 100000.0
 		log.Fatalf("tally upload: %v", err)
 	}
 	wall := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	st, _ := os.Stat(dbPath)
 	fmt.Printf("conversions: %d sent in %d requests (fake Meta counted %d events)\n", *n, requests.Load(), events.Load())
 	fmt.Printf("wall: %.2f s   peak RSS (tally): %.1f MB   user+sys CPU: %.2f s   database: %.0f MB\n",
-		wall.Seconds(), float64(ru.Maxrss)/1024, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds(), float64(st.Size())/(1<<20))
+		wall.Seconds(), peakRSSMB(cmd.ProcessState), (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(), float64(st.Size())/(1<<20))
 	if events.Load() != int64(*n) {
 		log.Fatalf("fake Meta received %d events, want %d", events.Load(), *n)
 	}
