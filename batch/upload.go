@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tally-health/tally/store"
 )
 
@@ -31,8 +33,17 @@ type Delivery struct {
 	Day string
 	// Outbox is the folder dry runs write request bodies to.
 	Outbox string
+	// ResendUncertain resends, once, the conversions of at-most-once
+	// platforms whose earlier request had an unknown outcome (the
+	// operator's `tally upload --resend-uncertain`).
+	ResendUncertain bool
 
-	Now    func() time.Time
+	// Now is the run's as-of clock (--now): the ledger's row times.
+	Now func() time.Time
+	// Wall is the real time. The platforms judge event times against it
+	// when a request arrives, so every window check reads it, right
+	// before each request, never Now.
+	Wall   func() time.Time
 	Sleep  func(ctx context.Context, d time.Duration) error
 	Jitter func(n int64) int64 // uniform in [0, n)
 	// BaseBackoff and MaxBackoff tune retries (defaults 500 ms and 1 min).
@@ -50,8 +61,14 @@ type Summary struct {
 	Failed   int // rejected for good, or left unsent by a failure
 	Expired  int // past the platform's window, never sent
 	DryRun   int // written to the outbox
-	Requests int
-	Retries  int
+	// Uncertain counts conversions sent in this run whose outcome is
+	// unknown; they are not resent without ResendUncertain.
+	Uncertain int
+	// UncertainOpen is every conversion of the platform (of Day, when set)
+	// whose outcome is still unknown after the run.
+	UncertainOpen int
+	Requests      int
+	Retries       int
 	// Err is why the platform stopped early (nil when it finished).
 	Err error
 }
@@ -78,6 +95,9 @@ func (d *Delivery) defaults() {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Wall == nil {
+		d.Wall = time.Now
+	}
 	if d.Sleep == nil {
 		d.Sleep = sleepCtx
 	}
@@ -98,68 +118,93 @@ func (d *Delivery) defaults() {
 	}
 }
 
-// runTarget queues the platform's released cells, expires those past its
-// window and delivers the rest in batches.
+// runTarget queues the platform's released cells, resends uncertain ones
+// when asked, expires those past its window and delivers the rest in
+// batches.
 func (d *Delivery) runTarget(ctx context.Context, t Target) Summary {
 	spec := t.Uploader.Spec()
 	sum := Summary{Platform: spec.Platform}
 	log := d.Log.With("platform", spec.Platform)
-	if _, err := d.DB.QueueUploads(ctx, spec.Platform, d.Day, d.Now()); err != nil {
+	p := &platformRun{d: d, t: t, spec: spec, sum: &sum, log: log, ids: newIder(d.Key),
+		limiter: rate.NewLimiter(rate.Limit(t.Rate), 1), skip: map[store.Cell]bool{}}
+	sum.Err = d.deliverTarget(ctx, p)
+	if sum.Err != nil {
+		log.Error("upload stopped", "err", sum.Err)
+	}
+	open, err := d.DB.UncertainTotal(context.WithoutCancel(ctx), spec.Platform, d.Day)
+	if err != nil && sum.Err == nil {
 		sum.Err = err
-		return sum
 	}
-	ups, err := d.DB.UnfinishedUploads(ctx, spec.Platform, d.Day, t.DryRun)
-	if err != nil {
-		sum.Err = err
-		return sum
-	}
-	live, err := d.expire(ctx, spec, ups, &sum)
-	if err != nil {
-		sum.Err = err
-		return sum
-	}
-	if len(live) == 0 {
-		return sum
-	}
-	p := &platformRun{d: d, t: t, spec: spec, sum: &sum, log: log, ids: newIder(d.Key)}
-	if t.DryRun {
-		err = p.dryRun(ctx, live)
-	} else {
-		err = p.deliverAll(ctx, live)
-	}
-	if err != nil {
-		sum.Err = err
-		log.Error("upload stopped", "err", err)
-	}
+	sum.UncertainOpen = open
 	log.Info("upload done", "sent", sum.Sent, "failed", sum.Failed, "expired", sum.Expired,
+		"uncertain", sum.Uncertain, "uncertain_open", sum.UncertainOpen,
 		"dry_run", sum.DryRun, "requests", sum.Requests, "retries", sum.Retries)
 	return sum
 }
 
-// expire marks cells whose event time is past the platform's window as
-// expired (never sent) and returns the others.
+// deliverTarget does runTarget's work and returns why it stopped early.
+func (d *Delivery) deliverTarget(ctx context.Context, p *platformRun) error {
+	if _, err := d.DB.QueueUploads(ctx, p.spec.Platform, d.Day, d.Now()); err != nil {
+		return err
+	}
+	if d.ResendUncertain && !p.t.DryRun {
+		// First, so the rows read below include what the resend settled.
+		if err := p.resendUncertain(ctx); err != nil {
+			return err
+		}
+	}
+	ups, err := d.DB.UnfinishedUploads(ctx, p.spec.Platform, d.Day, p.t.DryRun)
+	if err != nil {
+		return err
+	}
+	live, err := d.expire(ctx, p.spec, ups, p.sum)
+	if err != nil || len(live) == 0 {
+		return err
+	}
+	if p.t.DryRun {
+		return p.dryRun(ctx, live)
+	}
+	return p.deliverAll(ctx, live)
+}
+
+// expire marks cells whose event time is past the platform's window, by
+// the wall clock, as expired (never sent) and returns the others. Each
+// request checks again right before it is sent (platformRun.expired).
 func (d *Delivery) expire(ctx context.Context, spec Spec, ups []*store.Upload, sum *Summary) ([]*store.Upload, error) {
-	now := d.Now()
+	wall := d.Wall()
 	var live, dead []*store.Upload
 	for _, u := range ups {
-		at, err := EventTime(u.Day, d.Loc)
+		msg, err := d.pastWindow(spec, u.Day, wall)
 		if err != nil {
 			return nil, err
 		}
-		if now.Sub(at) <= spec.Window {
+		if msg == "" {
 			live = append(live, u)
 			continue
 		}
 		sum.Expired += u.Remaining()
-		u.State = store.UploadExpired
-		u.LastError = fmt.Sprintf("event time %s is past %s's %s window; not sent", at.UTC().Format(time.RFC3339), spec.Platform, spec.Window)
+		u.State, u.LastError = store.UploadExpired, msg
 		dead = append(dead, u)
 	}
 	if len(dead) > 0 {
-		if err := d.DB.SaveUploads(context.WithoutCancel(ctx), dead, now); err != nil {
+		if err := d.DB.SaveUploads(context.WithoutCancel(ctx), dead, d.Now()); err != nil {
 			return nil, err
 		}
 		d.Log.Warn("cells expired", "platform", spec.Platform, "cells", len(dead), "conversions", sum.Expired)
 	}
 	return live, nil
+}
+
+// pastWindow says why day's conversions are past spec's window at the
+// wall-clock instant wall, or "" when they are not.
+func (d *Delivery) pastWindow(spec Spec, day string, wall time.Time) (string, error) {
+	at, err := EventTime(day, d.Loc)
+	if err != nil {
+		return "", err
+	}
+	if wall.Sub(at) <= spec.Window {
+		return "", nil
+	}
+	return fmt.Sprintf("event time %s is past %s's %s window at %s (wall clock); not sent",
+		at.UTC().Format(time.RFC3339), spec.Platform, spec.Window, wall.UTC().Format(time.RFC3339)), nil
 }

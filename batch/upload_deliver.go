@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -22,6 +23,13 @@ type platformRun struct {
 	limiter *rate.Limiter
 	// rejectStreak counts single conversions rejected since the last success.
 	rejectStreak int
+	// skip holds the cells this run gave up on (expired, or a request
+	// for them could not be built): their later conversions are not sent,
+	// so next_index never passes conversions that were not resolved.
+	skip map[store.Cell]bool
+	// outDir, outStamp and outSeq name a dry run's outbox files.
+	outDir, outStamp string
+	outSeq           int
 }
 
 // chunk is the conversions of one request and the ledger row each belongs
@@ -29,11 +37,27 @@ type platformRun struct {
 type chunk struct {
 	conv  []Conversion
 	owner []*store.Upload
+	// resend lists the upload_uncertain rows a resend chunk settles; nil
+	// for a first delivery.
+	resend []int64
 }
 
 func (c chunk) split() (chunk, chunk) {
 	m := len(c.conv) / 2
-	return chunk{c.conv[:m], c.owner[:m]}, chunk{c.conv[m:], c.owner[m:]}
+	return chunk{conv: c.conv[:m], owner: c.owner[:m]}, chunk{conv: c.conv[m:], owner: c.owner[m:]}
+}
+
+// byCell splits c into one chunk per ledger row.
+func (c chunk) byCell() []chunk {
+	var out []chunk
+	for i, u := range c.owner {
+		if i == 0 || c.owner[i-1] != u {
+			out = append(out, chunk{resend: c.resend})
+		}
+		last := &out[len(out)-1]
+		last.conv, last.owner = append(last.conv, c.conv[i]), append(last.owner, u)
+	}
+	return out
 }
 
 // owners returns each distinct ledger row of c once, in order.
@@ -72,11 +96,7 @@ func (p *platformRun) chunks(ups []*store.Upload, yield func(chunk) bool) error 
 			return err
 		}
 		for i := u.Next; i < u.Count; i++ {
-			cur.conv = append(cur.conv, Conversion{
-				Day: u.Day, Campaign: u.Campaign, Conversion: u.Conversion, Index: i, Time: at,
-				EventID:    p.ids.id(labelEvent, p.spec.Platform, u.Day, u.Campaign, u.Conversion, i),
-				ExternalID: p.ids.id(labelExternal, p.spec.Platform, u.Day, u.Campaign, u.Conversion, i),
-			})
+			cur.conv = append(cur.conv, p.conversion(u, at, i))
 			cur.owner = append(cur.owner, u)
 			if len(cur.conv) == max {
 				if !yield(cur) {
@@ -98,6 +118,15 @@ func (p *platformRun) chunks(ups []*store.Upload, yield func(chunk) bool) error 
 	return nil
 }
 
+// conversion is conversion i of u's cell, with its keyed ids.
+func (p *platformRun) conversion(u *store.Upload, at time.Time, i int) Conversion {
+	return Conversion{
+		Day: u.Day, Campaign: u.Campaign, Conversion: u.Conversion, Index: i, Time: at,
+		EventID:    p.ids.id(labelEvent, p.spec.Platform, u.Day, u.Campaign, u.Conversion, i),
+		ExternalID: p.ids.id(labelExternal, p.spec.Platform, u.Day, u.Campaign, u.Conversion, i),
+	}
+}
+
 // batchOf wraps c for the adapter, with its keyed chunk id.
 func (p *platformRun) batchOf(c chunk) *Batch {
 	f := c.conv[0]
@@ -108,7 +137,6 @@ func (p *platformRun) batchOf(c chunk) *Batch {
 // ends or after a fatal answer; the cells not reached are marked failed
 // with the reason, and the next run resumes them.
 func (p *platformRun) deliverAll(ctx context.Context, ups []*store.Upload) error {
-	p.limiter = rate.NewLimiter(rate.Limit(p.t.Rate), 1)
 	var stop error
 	err := p.chunks(ups, func(c chunk) bool {
 		if err := ctx.Err(); err != nil {
@@ -134,11 +162,11 @@ func (p *platformRun) deliverAll(ctx context.Context, ups []*store.Upload) error
 func (p *platformRun) abandon(ctx context.Context, ups []*store.Upload, why error) {
 	var left []*store.Upload
 	for _, u := range ups {
-		if u.Remaining() == 0 || ctx.Err() != nil {
-			continue // done, or interrupted: the row stays as it is
+		if u.Remaining() == 0 || p.skip[u.Cell] || ctx.Err() != nil {
+			continue // done, settled already, or interrupted: the row stays as it is
 		}
 		p.sum.Failed += u.Remaining()
-		if u.State != store.UploadFailed {
+		if u.State != store.UploadFailed && u.State != store.UploadUncertain {
 			u.State = store.UploadFailed
 			u.LastError = fmt.Sprintf("not sent: %v", why)
 		}

@@ -3,8 +3,6 @@ package batch
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/tally-health/tally/store"
 )
@@ -14,13 +12,22 @@ import (
 // up. Ledger state is committed with every answer. It returns an error only
 // when the platform (or the run) must stop.
 func (p *platformRun) deliver(ctx context.Context, c chunk) error {
-	req, err := p.t.Uploader.Build(p.batchOf(c))
-	if err != nil {
-		return p.unbuildable(ctx, c, err)
-	}
+	var req *Request
 	for attempt := 1; ; attempt++ {
 		if err := p.limiter.Wait(ctx); err != nil {
 			return err
+		}
+		// The window is judged right before each request, retries
+		// included: backoff can carry a request past it.
+		live, err := p.live(ctx, c)
+		if err != nil || len(live.conv) == 0 {
+			return err
+		}
+		if req == nil || len(live.conv) != len(c.conv) {
+			c = live
+			if req, err = p.t.Uploader.Build(p.batchOf(c)); err != nil {
+				return p.unbuildable(ctx, c, err, p.deliver)
+			}
 		}
 		reply, err := p.send(ctx, c, req, attempt)
 		if err != nil {
@@ -30,6 +37,13 @@ func (p *platformRun) deliver(ctx context.Context, c chunk) error {
 		case reply.Class == OK:
 			p.rejectStreak = 0
 			return nil
+		case p.unknown(reply):
+			// GA4 may have counted it: sending it again could count it
+			// twice, so it waits for the operator's --resend-uncertain.
+			return fmt.Errorf("%w: outcome unknown, not resent (%s does not deduplicate; see tally upload --resend-uncertain): %s",
+				errStopped, p.spec.Platform, reply.Message)
+		case reply.Class == Reject && c.resend != nil:
+			return nil // a resend is never bisected: apply refused it whole
 		case reply.Class == Reject && len(c.conv) == 1:
 			// Bisection isolates one bad conversion; many in a row mean the
 			// problem is not in the conversions (a bad dataset, say).
@@ -60,6 +74,55 @@ func (p *platformRun) deliver(ctx context.Context, c chunk) error {
 	}
 }
 
+// unknown reports whether reply leaves the request's outcome unknown on a
+// platform that must not receive it twice.
+func (p *platformRun) unknown(reply *Reply) bool {
+	return p.spec.AtMostOnce && reply.Class == Retry && reply.Unknown
+}
+
+// live returns c without the conversions of cells this run gave up on,
+// first marking expired every cell now past the platform's window by the
+// wall clock. A resend past the window is dropped and stays uncertain: its
+// outcome is still unknown.
+func (p *platformRun) live(ctx context.Context, c chunk) (chunk, error) {
+	wall := p.d.Wall()
+	var dead []*store.Upload
+	for _, u := range c.owners() {
+		if p.skip[u.Cell] {
+			continue
+		}
+		msg, err := p.d.pastWindow(p.spec, u.Day, wall)
+		if err != nil || msg == "" {
+			if err != nil {
+				return chunk{}, err
+			}
+			continue
+		}
+		p.skip[u.Cell] = true
+		if c.resend != nil {
+			p.log.Warn("uncertain conversions past the window; not resent", "day", u.Day, "err", msg)
+			continue
+		}
+		p.sum.Expired += u.Remaining()
+		u.State, u.LastError = store.UploadExpired, msg
+		dead = append(dead, u)
+	}
+	if len(dead) > 0 {
+		if err := p.d.DB.SaveUploads(context.WithoutCancel(ctx), dead, p.d.Now()); err != nil {
+			return chunk{}, err
+		}
+		p.log.Warn("cells expired", "cells", len(dead))
+	}
+	out := chunk{resend: c.resend}
+	for k, u := range c.owner {
+		if !p.skip[u.Cell] {
+			out.conv = append(out.conv, c.conv[k])
+			out.owner = append(out.owner, u)
+		}
+	}
+	return out, nil
+}
+
 // authHint ends the message of a 401/403 answer.
 const authHint = " (credential refused: check the token or API secret and its permissions)"
 
@@ -80,7 +143,7 @@ func (p *platformRun) send(ctx context.Context, c chunk, req *Request, attempt i
 	bg := context.WithoutCancel(ctx)
 	id, err := p.d.DB.BeginUploadRequest(bg, &store.UploadRequest{
 		Platform: p.spec.Platform, Method: req.Method, URL: req.URL, Body: req.Body,
-		Attempt: attempt, SentAt: p.d.Now(), Parts: c.parts(),
+		Attempt: attempt, SentAt: p.d.Wall(), Parts: c.parts(),
 	}, owners)
 	if err != nil {
 		return nil, err
@@ -95,9 +158,12 @@ func (p *platformRun) send(ctx context.Context, c chunk, req *Request, attempt i
 		// body); say plainly what the operator has to fix.
 		reply.Message += authHint
 	}
-	resp := &store.UploadResponse{Status: reply.Status, Body: reply.Body, ReceivedAt: p.d.Now()}
+	resp := &store.UploadResponse{Status: reply.Status, Body: reply.Body, ReceivedAt: p.d.Wall(), Unknown: p.unknown(reply)}
 	if reply.Class != OK {
 		resp.Error = reply.Message
+	}
+	if reply.Class == OK || reply.Class == Reject || resp.Unknown {
+		resp.Settles = c.resend // this answer decides what the resend was for
 	}
 	p.apply(c, reply, attempt)
 	if err := p.d.DB.FinishUploadRequest(bg, id, resp, owners); err != nil {
@@ -106,114 +172,30 @@ func (p *platformRun) send(ctx context.Context, c chunk, req *Request, attempt i
 	return reply, nil
 }
 
-// apply moves the ledger rows of c according to the answer, in memory; the
-// caller commits them with the answer.
-func (p *platformRun) apply(c chunk, reply *Reply, attempt int) {
-	switch {
-	case reply.Class == OK:
-		for k, conv := range c.conv {
-			u := c.owner[k]
-			if msg, bad := reply.Rejected[k]; bad {
-				p.rejectOne(c, k, msg)
-				continue
+// unbuildable fails the cells of a chunk the adapter cannot encode (an
+// event name or value over the platform's limit, say): nothing was sent,
+// each such cell is marked failed with the reason and skipped for the rest
+// of the run, and the platform goes on with its other cells. A chunk of
+// several cells is first split by cell and each part handed to again
+// (deliver or the dry run's write), so one bad cell fails alone. A later
+// run (after the fix) retries the failed cells.
+func (p *platformRun) unbuildable(ctx context.Context, c chunk, err error, again func(context.Context, chunk) error) error {
+	if parts := c.byCell(); len(parts) > 1 {
+		for _, one := range parts {
+			if err := again(ctx, one); err != nil {
+				return err
 			}
-			u.Next = conv.Index + 1
-			u.Acked++
-			p.sum.Sent++
-			settle(u)
 		}
-		if p.d.Progress != nil {
-			p.d.Progress(p.spec.Platform, len(c.conv))
-		}
-	case reply.Class == Reject && len(c.conv) == 1:
-		p.rejectOne(c, 0, reply.Message)
-		if p.d.Progress != nil {
-			p.d.Progress(p.spec.Platform, 1)
-		}
-	case reply.Class == Fatal:
-		for _, u := range c.owners() {
-			u.State, u.LastError = store.UploadFailed, reply.Message
-		}
-	case reply.Class == Retry && attempt >= p.t.MaxAttempts:
-		for _, u := range c.owners() {
-			u.State, u.LastError = store.UploadFailed, fmt.Sprintf("gave up after %d attempts: %s", attempt, reply.Message)
-		}
+		return nil
 	}
+	u := c.owner[0]
+	p.skip[u.Cell] = true
+	p.log.Error("cell cannot be sent", "day", u.Day, "err", err)
+	if c.resend != nil {
+		return nil // its conversions stay uncertain
+	}
+	p.sum.Failed += u.Remaining()
+	fail(u, err.Error())
+	return p.d.DB.SaveUploads(context.WithoutCancel(ctx), []*store.Upload{u}, p.d.Now())
 }
 
-// unbuildable stops the platform when the adapter cannot encode a chunk
-// (a configuration problem such as an invalid event name): nothing was
-// sent, the cells are marked failed with the reason, and a later run after
-// the fix sends them.
-func (p *platformRun) unbuildable(ctx context.Context, c chunk, err error) error {
-	for _, u := range c.owners() {
-		u.State, u.LastError = store.UploadFailed, err.Error()
-	}
-	if serr := p.d.DB.SaveUploads(context.WithoutCancel(ctx), c.owners(), p.d.Now()); serr != nil {
-		return serr
-	}
-	return fmt.Errorf("%w: %v", errStopped, err)
-}
-
-// rejectOne resolves conversion k of c as refused for good.
-func (p *platformRun) rejectOne(c chunk, k int, msg string) {
-	u := c.owner[k]
-	u.Next = c.conv[k].Index + 1
-	u.Rejected++
-	u.LastError = msg
-	p.sum.Failed++
-	settle(u)
-}
-
-// settle sets a row's state from its counts.
-func settle(u *store.Upload) {
-	switch {
-	case u.Next < u.Count:
-		u.State = store.UploadPending
-	case u.Rejected > 0:
-		u.State = store.UploadFailed
-	default:
-		u.State = store.UploadSent
-	}
-}
-
-// dryRun writes each request body, exactly as it would be sent, to
-// <outbox>/<platform>/<run time>-<n>.json and marks the cells dry_run.
-func (p *platformRun) dryRun(ctx context.Context, ups []*store.Upload) error {
-	dir := filepath.Join(p.d.Outbox, p.spec.Platform)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("dry run: %w", err)
-	}
-	stamp := p.d.Now().UTC().Format("20060102T150405Z")
-	seq := 0
-	var stop error
-	err := p.chunks(ups, func(c chunk) bool {
-		if stop = ctx.Err(); stop != nil {
-			return false
-		}
-		req, err := p.t.Uploader.Build(p.batchOf(c))
-		if err != nil {
-			stop = p.unbuildable(ctx, c, err)
-			return false
-		}
-		seq++
-		path := filepath.Join(dir, fmt.Sprintf("%s-%06d.json", stamp, seq))
-		if stop = os.WriteFile(path, req.Body, 0o640); stop != nil {
-			stop = fmt.Errorf("dry run: %w", stop)
-			return false
-		}
-		for _, u := range c.owners() {
-			u.State, u.LastError = store.UploadDryRun, ""
-		}
-		p.sum.DryRun += len(c.conv)
-		if p.d.Progress != nil {
-			p.d.Progress(p.spec.Platform, len(c.conv))
-		}
-		stop = p.d.DB.SaveUploads(context.WithoutCancel(ctx), c.owners(), p.d.Now())
-		return stop == nil
-	})
-	if err != nil {
-		return err
-	}
-	return stop
-}

@@ -245,7 +245,7 @@ func TestDeliverBisectsWholeBatchRejection(t *testing.T) {
 		}
 	}
 	u := uploadertest.Uploads(t, db, "meta")[0]
-	if u.State != store.UploadFailed || u.Acked != 99 || u.Rejected != 1 || u.Next != 100 || !strings.Contains(u.LastError, "Invalid parameter") {
+	if u.State != store.UploadPartial || u.Acked != 99 || u.Rejected != 1 || u.Next != 100 || !strings.Contains(u.LastError, "Invalid parameter") {
 		t.Errorf("upload = %+v", u)
 	}
 	if s.Requests > 20 {

@@ -32,6 +32,11 @@ type Spec struct {
 	// PerCell keeps every request within one cell (GA4: one synthetic
 	// client_id per cell and chunk).
 	PerCell bool
+	// AtMostOnce marks a platform that does not deduplicate (GA4): a
+	// request whose outcome is unknown (Reply.Unknown) is never resent
+	// on its own; its conversions become uncertain until an operator asks
+	// for a resend. Other platforms dedup by event id and retry as usual.
+	AtMostOnce bool
 }
 
 // Conversion is one synthetic conversion: a coordinate and keyed ids,
@@ -113,4 +118,10 @@ type Reply struct {
 	// Rejected lists positions in the batch that an OK answer refused one
 	// by one (LinkedIn reports a status per element).
 	Rejected map[int]string
+	// Unknown marks a Retry answer after which the platform may or may not
+	// have processed the request: the whole body was written and then the
+	// answer timed out or the connection broke, or the server answered
+	// 5xx. A refused connection or a 429 is not unknown: nothing was
+	// processed.
+	Unknown bool
 }

@@ -35,6 +35,13 @@ type UploadResponse struct {
 	Body       []byte
 	Error      string
 	ReceivedAt time.Time
+	// Unknown marks an answer that does not say whether the platform
+	// processed the request (a timeout after the body was written, a 5xx):
+	// its conversions get open upload_uncertain rows.
+	Unknown bool
+	// Settles lists the upload_uncertain rows this request resent; the
+	// answer closes them (resent_by).
+	Settles []int64
 }
 
 // BeginUploadRequest records a request before it is sent, and counts an
@@ -102,10 +109,19 @@ func (db *DB) FinishUploadRequest(ctx context.Context, id int64, resp *UploadRes
 	if err := saveUploads(ctx, tx, ups, resp.ReceivedAt); err != nil {
 		return err
 	}
+	if err := recordUncertain(ctx, tx, id, resp); err != nil {
+		return err
+	}
 	sum := sha256.Sum256(resp.Body)
 	answer := map[string]any{"request_id": id, "status": resp.Status, "response_sha256": hex.EncodeToString(sum[:])}
 	if resp.Error != "" {
 		answer["error"] = resp.Error
+	}
+	if resp.Unknown {
+		answer["outcome"] = "uncertain"
+	}
+	if len(resp.Settles) > 0 {
+		answer["resends_uncertain"] = resp.Settles
 	}
 	if err := db.appendAudit(ctx, tx, resp.ReceivedAt, AuditUploadAnswer, answer); err != nil {
 		return err

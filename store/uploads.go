@@ -14,17 +14,26 @@ const (
 	UploadFailed  = "failed"
 	UploadExpired = "expired"
 	UploadDryRun  = "dry_run"
+	// UploadPartial: every conversion resolved, some acknowledged and some
+	// refused for good.
+	UploadPartial = "partial"
+	// UploadUncertain: some conversions went out in a request whose outcome
+	// is unknown, to a platform without dedup; they wait for
+	// `tally upload --resend-uncertain`.
+	UploadUncertain = "uncertain"
 )
 
 // Upload is one uploads row: the delivery progress of one released cell to
 // its platform. Conversions [0, Next) are resolved: Acked of them were
-// acknowledged, Rejected were refused for good.
+// acknowledged, Rejected were refused for good, and Uncertain went out in a
+// request whose outcome is unknown (upload_uncertain says which).
 type Upload struct {
 	Cell
 	Count     int
 	Next      int
 	Acked     int
 	Rejected  int
+	Uncertain int
 	State     string
 	Attempts  int
 	LastError string
@@ -55,39 +64,46 @@ func (db *DB) QueueUploads(ctx context.Context, platform, day string, now time.T
 }
 
 // UnfinishedUploads returns platform's uploads rows with conversions left to
-// resolve, in (day, campaign, conversion) order: pending and failed rows,
-// and dry_run rows too unless dryRun (a dry run never repeats itself; a real
-// run sends what a dry run only previewed).
+// resolve, in (day, campaign, conversion) order: pending, failed and
+// uncertain rows, and dry_run rows too unless dryRun (a dry run never
+// repeats itself; a real run sends what a dry run only previewed).
 func (db *DB) UnfinishedUploads(ctx context.Context, platform, day string, dryRun bool) ([]*Upload, error) {
-	states := []any{UploadPending, UploadFailed, UploadDryRun}
+	states := []any{UploadPending, UploadFailed, UploadUncertain, UploadDryRun}
 	if dryRun {
-		states[2] = "" // matches no row
+		states[3] = "" // matches no row
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT day, platform, campaign, conversion, count, next_index, acked, rejected, state, attempts, last_error
-		FROM uploads
-		WHERE platform = ? AND (? = '' OR day = ?) AND next_index < count AND state IN (?, ?, ?)
-		ORDER BY day, campaign, conversion`, append([]any{platform, day, day}, states...)...)
+	out, err := db.queryUploads(ctx, `WHERE platform = ? AND (? = '' OR day = ?) AND next_index < count AND state IN (?, ?, ?, ?)`,
+		append([]any{platform, day, day}, states...)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: unfinished uploads: %w", err)
+	}
+	return out, nil
+}
+
+// queryUploads returns the uploads rows matching where, in (day, campaign,
+// conversion) order.
+func (db *DB) queryUploads(ctx context.Context, where string, args ...any) ([]*Upload, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT day, platform, campaign, conversion, count, next_index, acked, rejected,
+		uncertain, state, attempts, last_error
+		FROM uploads `+where+` ORDER BY day, campaign, conversion`, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []*Upload
 	for rows.Next() {
 		u := &Upload{}
 		if err := rows.Scan(&u.Day, &u.Platform, &u.Campaign, &u.Conversion, &u.Count, &u.Next, &u.Acked,
-			&u.Rejected, &u.State, &u.Attempts, &u.LastError); err != nil {
-			return nil, fmt.Errorf("store: unfinished uploads: %w", err)
+			&u.Rejected, &u.Uncertain, &u.State, &u.Attempts, &u.LastError); err != nil {
+			return nil, err
 		}
 		out = append(out, u)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unfinished uploads: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // SaveUploads writes the progress of each row (next_index, acked, rejected,
-// state, attempts, last_error) in one transaction.
+// uncertain, state, attempts, last_error) in one transaction.
 func (db *DB) SaveUploads(ctx context.Context, ups []*Upload, now time.Time) error {
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -106,10 +122,10 @@ func (db *DB) SaveUploads(ctx context.Context, ups []*Upload, now time.Time) err
 func saveUploads(ctx context.Context, tx *sql.Tx, ups []*Upload, now time.Time) error {
 	ts := FormatTime(now)
 	for _, u := range ups {
-		_, err := tx.ExecContext(ctx, `UPDATE uploads SET next_index = ?, acked = ?, rejected = ?, state = ?, attempts = ?,
-			last_error = ?, updated_at = ?
+		_, err := tx.ExecContext(ctx, `UPDATE uploads SET next_index = ?, acked = ?, rejected = ?, uncertain = ?, state = ?,
+			attempts = ?, last_error = ?, updated_at = ?
 			WHERE day = ? AND platform = ? AND campaign = ? AND conversion = ?`,
-			u.Next, u.Acked, u.Rejected, u.State, u.Attempts, u.LastError, ts, u.Day, u.Platform, u.Campaign, u.Conversion)
+			u.Next, u.Acked, u.Rejected, u.Uncertain, u.State, u.Attempts, u.LastError, ts, u.Day, u.Platform, u.Campaign, u.Conversion)
 		if err != nil {
 			return fmt.Errorf("store: save upload %s/%s/%s/%s: %w", u.Day, u.Platform, u.Campaign, u.Conversion, err)
 		}

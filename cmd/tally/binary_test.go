@@ -30,7 +30,7 @@ func tallyBinary(t *testing.T) string {
 			return
 		}
 		builtPath = filepath.Join(dir, "tally")
-		out, err := exec.Command("go", "build", "-o", builtPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "tallytest", "-o", builtPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = err
 			builtPath = string(out)

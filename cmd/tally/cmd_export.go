@@ -21,14 +21,19 @@ func init() { register(newExportCmd) }
 // exportDays is how many of the most recent sealed days export shows by default.
 const exportDays = 30
 
-// exportHeader is the CSV header of DESIGN.md; the JSON keys are the same.
-var exportHeader = []string{"day", "platform", "campaign", "conversion", "count", "status"}
+// exportHeader is the CSV header of DESIGN.md, with uncertain appended
+// (issue 11) so that readers of the first six columns are not broken; the
+// JSON keys are the same.
+var exportHeader = []string{"day", "platform", "campaign", "conversion", "count", "status", "uncertain"}
 
 type exportOptions struct {
 	from, to, format, out string
 }
 
-// exportRow is one exported cell. Count is nil unless the cell was released.
+// exportRow is one exported cell. Count is nil unless the cell was
+// released. Uncertain is how many of its conversions went to a platform
+// that does not deduplicate (GA4) in a request whose outcome is unknown: the
+// platform's own figures may lack them.
 type exportRow struct {
 	Day        string `json:"day"`
 	Platform   string `json:"platform"`
@@ -36,6 +41,7 @@ type exportRow struct {
 	Conversion string `json:"conversion"`
 	Count      *int64 `json:"count"`
 	Status     string `json:"status"`
+	Uncertain  int    `json:"uncertain"`
 }
 
 func newExportCmd(g *globalOptions) *cobra.Command {
@@ -46,6 +52,8 @@ func newExportCmd(g *globalOptions) *cobra.Command {
 		Long: `Write one row per sealed (day, platform, campaign, conversion) cell:
 count is the released count, empty (null in JSON) when the cell is held or
 suppressed. Platform "none" (events without a mapped source) is included.
+The last column, uncertain, counts the cell's conversions sent to GA4 in a
+request whose outcome is unknown (see tally upload --resend-uncertain).
 Default: the last 30 sealed days.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -97,9 +105,9 @@ func runExport(ctx context.Context, e *env, opts exportOptions) error {
 			to = last
 		}
 	}
-	var rows []store.DailyCount
+	var rows []exportRow
 	if from != "" && to != "" {
-		if rows, err = db.DailyCounts(ctx, from, to); err != nil {
+		if rows, err = exportRows(ctx, db, from, to); err != nil {
 			return err
 		}
 	}
@@ -116,6 +124,25 @@ func runExport(ctx context.Context, e *env, opts exportOptions) error {
 	return nil
 }
 
+// exportRows reads the cells of from..to with their uncertain counts.
+func exportRows(ctx context.Context, db *store.DB, from, to string) ([]exportRow, error) {
+	counts, err := db.DailyCounts(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	uncertain, err := db.UncertainCounts(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]exportRow, 0, len(counts))
+	for _, r := range counts {
+		x := toExportRow(r)
+		x.Uncertain = uncertain[store.Cell{Day: r.Day, Platform: r.Platform, Campaign: r.Campaign, Conversion: r.Conversion}]
+		rows = append(rows, x)
+	}
+	return rows, nil
+}
+
 func toExportRow(r store.DailyCount) exportRow {
 	// Escaped for whoever reads the export in a terminal or an editor:
 	// intake refuses control and bidirectional characters, but a row
@@ -128,27 +155,25 @@ func toExportRow(r store.DailyCount) exportRow {
 	return x
 }
 
-func writeExport(w io.Writer, format string, rows []store.DailyCount) error {
+func writeExport(w io.Writer, format string, rows []exportRow) error {
 	if format == "json" {
-		out := make([]exportRow, 0, len(rows))
-		for _, r := range rows {
-			out = append(out, toExportRow(r))
+		if rows == nil {
+			rows = []exportRow{} // [] rather than null
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return enc.Encode(rows)
 	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write(exportHeader); err != nil {
 		return err
 	}
-	for _, r := range rows {
-		x := toExportRow(r)
+	for _, x := range rows {
 		count := ""
 		if x.Count != nil {
 			count = strconv.FormatInt(*x.Count, 10)
 		}
-		if err := cw.Write([]string{x.Day, x.Platform, x.Campaign, x.Conversion, count, x.Status}); err != nil {
+		if err := cw.Write([]string{x.Day, x.Platform, x.Campaign, x.Conversion, count, x.Status, strconv.Itoa(x.Uncertain)}); err != nil {
 			return err
 		}
 	}

@@ -30,18 +30,26 @@ type uploadOptions struct {
 	platform string
 	dryRun   bool
 	lockWait time.Duration // --lock-wait
+	// resendUncertain resends, once, GA4 conversions whose request had an
+	// unknown outcome.
+	resendUncertain bool
 }
 
 func newUploadCmd(g *globalOptions) *cobra.Command {
 	var opts uploadOptions
 	cmd := &cobra.Command{
-		Use:   "upload [--date D] [--platform P] [--dry-run]",
+		Use:   "upload [--date D] [--platform P] [--dry-run] [--resend-uncertain]",
 		Short: "Send released, not yet acknowledged counts to the enabled platforms",
 		Long: `Send each released cell of every enabled [uploaders.P] section as synthetic
 conversions, resuming where an earlier run stopped. It never seals a day
 (rollup or run does). With --dry-run (or dry_run in a section) the exact
 request bodies are written to outbox/<platform>/ beside the database instead,
-and no credential is needed.`,
+and no credential is needed.
+
+GA4 does not deduplicate: a GA4 request whose outcome is unknown (a timeout
+after the body was sent, a lost connection, a 5xx) is never resent on its
+own; its conversions are "uncertain" in the uploads table. Check GA4's
+reports, then --resend-uncertain sends each such request once more.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.date != "" {
@@ -64,6 +72,7 @@ and no credential is needed.`,
 	f.StringVar(&opts.platform, "platform", "", "only this platform ("+strings.Join(config.UploadPlatforms, ", ")+")")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "write request bodies to the outbox instead of sending")
 	lockWaitFlag(cmd, &opts.lockWait)
+	f.BoolVar(&opts.resendUncertain, "resend-uncertain", false, "send once more the GA4 conversions whose earlier request had an unknown outcome")
 	return cmd
 }
 
@@ -89,7 +98,7 @@ func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 		return err
 	}
 	defer release()
-	sums, outbox, err := e.deliver(ctx, db, targets, opts.date)
+	sums, outbox, err := e.deliverWith(ctx, db, targets, opts.date, opts.resendUncertain)
 	if err != nil {
 		return err
 	}
@@ -106,6 +115,12 @@ func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 // deliver runs the delivery engine over targets (only day when set) and
 // returns each platform's summary and the outbox folder used by dry runs.
 func (e *env) deliver(ctx context.Context, db *store.DB, targets []batch.Target, day string) ([]batch.Summary, string, error) {
+	return e.deliverWith(ctx, db, targets, day, false)
+}
+
+// deliverWith is deliver that, with resend, first resends the conversions
+// whose earlier request had an unknown outcome (--resend-uncertain).
+func (e *env) deliverWith(ctx context.Context, db *store.DB, targets []batch.Target, day string, resend bool) ([]batch.Summary, string, error) {
 	key, err := e.hashKey(ctx, db)
 	if err != nil {
 		return nil, "", err
@@ -115,8 +130,8 @@ func (e *env) deliver(ctx context.Context, db *store.DB, targets []batch.Target,
 		return nil, "", usageErr(fmt.Errorf("rollup.timezone: %w", err))
 	}
 	d := &batch.Delivery{
-		DB: db, Key: key, Loc: loc, Log: e.log, Day: day, Now: e.now,
-		Outbox: filepath.Join(filepath.Dir(e.cfg.Store.Path), "outbox"),
+		DB: db, Key: key, Loc: loc, Log: e.log, Day: day, Now: e.now, Wall: windowClock(e),
+		Outbox: filepath.Join(filepath.Dir(e.cfg.Store.Path), "outbox"), ResendUncertain: resend,
 	}
 	var prog *progress
 	if isTerminal(e.stderr) {
@@ -185,7 +200,7 @@ func uploadTargets(cfg *config.Config, platform string, dryRun bool) ([]batch.Ta
 }
 
 // printUploadSummary writes one line per platform and returns how many
-// platforms left something undelivered.
+// platforms left something undelivered or uncertain in this run.
 func printUploadSummary(w io.Writer, sums []batch.Summary, outbox string) int {
 	bad := 0
 	for _, s := range sums {
@@ -194,15 +209,30 @@ func printUploadSummary(w io.Writer, sums []batch.Summary, outbox string) int {
 		if s.DryRun > 0 {
 			line += fmt.Sprintf(", %d dry run (bodies in %s)", s.DryRun, filepath.Join(outbox, s.Platform))
 		}
+		if s.Uncertain > 0 || s.UncertainOpen > 0 {
+			line += fmt.Sprintf(", %d uncertain (%d in all await tally upload --resend-uncertain)", s.Uncertain, s.UncertainOpen)
+		}
 		if s.Err != nil {
 			line += " — stopped: " + termSafe(s.Err.Error())
 		}
-		if s.Err != nil || s.Failed > 0 {
+		if s.Err != nil || s.Failed > 0 || s.Uncertain > 0 {
 			bad++
 		}
 		fmt.Fprintln(w, line)
 	}
 	return bad
+}
+
+// windowClock returns the clock platform windows are judged by: the wall
+// clock, whatever --now says. Test builds replace it so that their
+// fixed-day fixtures keep working (wallclock_tallytest.go).
+var windowClock = func(e *env) func() time.Time { return e.wall }
+
+// followNow is the test builds' window clock: --now plus the real time
+// elapsed since the clock was made, so it still advances.
+func followNow(e *env) func() time.Time {
+	start, base := time.Now(), e.now()
+	return func() time.Time { return base.Add(time.Since(start)) }
 }
 
 // isTerminal reports whether w is a character device (a terminal), where

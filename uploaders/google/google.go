@@ -65,9 +65,11 @@ func New(cfg Config) *Google {
 }
 
 // Spec describes GA4's limits. GA4 has no dedup, so each request carries
-// one cell's chunk under one synthetic client_id, the same bytes on retry.
+// one cell's chunk under one synthetic client_id, the same bytes on retry,
+// and a request whose outcome is unknown is never retried on its own
+// (AtMostOnce).
 func (g *Google) Spec() batch.Spec {
-	return batch.Spec{Platform: config.PlatformGoogle, MaxBatch: MaxBatch, Window: window, PerCell: true}
+	return batch.Spec{Platform: config.PlatformGoogle, MaxBatch: MaxBatch, Window: window, PerCell: true, AtMostOnce: true}
 }
 
 type body struct {
@@ -121,7 +123,9 @@ func (g *Google) Send(ctx context.Context, r *batch.Request) *batch.Reply {
 		dbg.URL = g.debugURL
 		a := g.sender.Do(ctx, &dbg)
 		if a.Err != "" {
-			return a.Reply()
+			rep := a.Reply()
+			rep.Unknown = false // the debug endpoint counts nothing
+			return rep
 		}
 		if rep := judgeValidation(a); rep != nil {
 			return rep
@@ -137,6 +141,9 @@ func (g *Google) Send(ctx context.Context, r *batch.Request) *batch.Reply {
 		rep.Class = batch.OK
 	case httpx.Transient(a.Status):
 		rep.Class, rep.Message = batch.Retry, fmt.Sprintf("google: HTTP %d: %s", a.Status, httpx.Excerpt(a.Body, 200))
+		// A 5xx may come after GA4 counted the events; 408 and 429 say
+		// they were not taken.
+		rep.Unknown = a.Status >= 500
 	default:
 		rep.Class, rep.Message = batch.Fatal, fmt.Sprintf("google: HTTP %d: %s", a.Status, httpx.Excerpt(a.Body, 200))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/uploaders/internal/httpx"
@@ -35,7 +36,7 @@ var (
 // validName checks an event or parameter name.
 func validName(kind, n string) error {
 	switch {
-	case len(n) > maxName:
+	case utf8.RuneCountInString(n) > maxName:
 		return fmt.Errorf("google: %s name %q is over %d characters", kind, n, maxName)
 	case !nameRE.MatchString(n):
 		return fmt.Errorf("google: %s name %q must be letters, digits and _ and start with a letter", kind, n)
@@ -62,7 +63,8 @@ func validEvent(name string, params map[string]string) error {
 		if err := validName("param", k); err != nil {
 			return err
 		}
-		if len(v) > maxParamValue {
+		// GA4 counts characters: 64 "é" (128 bytes) is 64.
+		if utf8.RuneCountInString(v) > maxParamValue {
 			return fmt.Errorf("google: param %s value is over %d characters", k, maxParamValue)
 		}
 	}

@@ -204,7 +204,7 @@ func TestElementLevelRejection(t *testing.T) {
 	if s.Requests != 1 || s.Sent != 9 || s.Failed != 1 {
 		t.Fatalf("summary = %+v", s)
 	}
-	if u := uploadertest.Uploads(t, db, "linkedin")[0]; u.State != store.UploadFailed || u.Acked != 9 || u.Rejected != 1 {
+	if u := uploadertest.Uploads(t, db, "linkedin")[0]; u.State != store.UploadPartial || u.Acked != 9 || u.Rejected != 1 {
 		t.Errorf("upload = %+v", u)
 	}
 }

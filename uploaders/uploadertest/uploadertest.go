@@ -59,8 +59,9 @@ func (s *Sleeps) All() []time.Duration {
 	return slices.Clone(s.d)
 }
 
-// Delivery returns a Delivery on db as of now, with recorded sleeps and a
-// jitter that always picks the ceiling (so waits are predictable).
+// Delivery returns a Delivery on db as of now, whose wall clock also reads
+// now, with recorded sleeps and a jitter that always picks the ceiling (so
+// waits are predictable).
 func Delivery(db *store.DB, now time.Time) (*batch.Delivery, *Sleeps) {
 	s := &Sleeps{}
 	return &batch.Delivery{
@@ -68,6 +69,7 @@ func Delivery(db *store.DB, now time.Time) (*batch.Delivery, *Sleeps) {
 		Key:    Key,
 		Loc:    time.UTC,
 		Now:    func() time.Time { return now },
+		Wall:   func() time.Time { return now },
 		Sleep:  s.Sleep,
 		Jitter: func(n int64) int64 { return n - 1 },
 	}, s
@@ -82,7 +84,7 @@ func Target(u batch.Uploader, maxAttempts int) batch.Target {
 func Uploads(tb testing.TB, db *store.DB, platform string) []store.Upload {
 	tb.Helper()
 	rows, err := db.R.QueryContext(context.Background(), `SELECT day, platform, campaign, conversion, count, next_index,
-		acked, rejected, state, attempts, last_error FROM uploads WHERE platform = ? ORDER BY day, campaign, conversion`, platform)
+		acked, rejected, uncertain, state, attempts, last_error FROM uploads WHERE platform = ? ORDER BY day, campaign, conversion`, platform)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -91,7 +93,7 @@ func Uploads(tb testing.TB, db *store.DB, platform string) []store.Upload {
 	for rows.Next() {
 		var u store.Upload
 		if err := rows.Scan(&u.Day, &u.Platform, &u.Campaign, &u.Conversion, &u.Count, &u.Next, &u.Acked,
-			&u.Rejected, &u.State, &u.Attempts, &u.LastError); err != nil {
+			&u.Rejected, &u.Uncertain, &u.State, &u.Attempts, &u.LastError); err != nil {
 			tb.Fatal(err)
 		}
 		out = append(out, u)

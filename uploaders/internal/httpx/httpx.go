@@ -12,9 +12,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tally-health/tally/batch"
@@ -60,6 +62,10 @@ type Answer struct {
 	RetryAfter time.Duration
 	// Err describes a network failure, without credentials.
 	Err string
+	// Written reports that the whole request went out: even without an
+	// answer the platform may have processed it. A refused connection
+	// leaves it false.
+	Written bool
 }
 
 // Do sends r and reads the answer.
@@ -74,9 +80,13 @@ func (s *Sender) Do(ctx context.Context, r *batch.Request) *Answer {
 	if s.Authorize != nil {
 		s.Authorize(req, s.Secret)
 	}
+	var written atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(w httptrace.WroteRequestInfo) { written.Store(w.Err == nil) },
+	}))
 	resp, err := s.Client.Do(req)
 	if err != nil {
-		return &Answer{Err: s.scrub(netError(err))}
+		return &Answer{Err: s.scrub(netError(err)), Written: written.Load()}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
@@ -85,10 +95,10 @@ func (s *Sender) Do(ctx context.Context, r *batch.Request) *Answer {
 	body = s.scrubBytes(body)
 	if err != nil {
 		return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: body,
-			Err: s.scrub("read response: " + netError(err))}
+			Err: s.scrub("read response: " + netError(err)), Written: true}
 	}
 	return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: body,
-		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now()), Written: true}
 }
 
 // scrub removes the secret from a message, whatever put it there.
@@ -146,9 +156,10 @@ func Transient(status int) bool {
 	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
 }
 
-// Reply turns a failed answer (no response) into a retryable batch.Reply.
+// Reply turns a failed answer (no response) into a retryable batch.Reply,
+// Unknown when the request had been written.
 func (a *Answer) Reply() *batch.Reply {
-	return &batch.Reply{Class: batch.Retry, Status: a.Status, Body: a.Body, Message: a.Err}
+	return &batch.Reply{Class: batch.Retry, Status: a.Status, Body: a.Body, Message: a.Err, Unknown: a.Written}
 }
 
 // Excerpt returns at most n bytes of b as text, for messages.

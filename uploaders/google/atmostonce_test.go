@@ -1,0 +1,193 @@
+package google_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally/store/storetest"
+	"github.com/tally-health/tally/uploaders/uploadertest"
+)
+
+// collected returns the bodies that reached /mp/collect.
+func collected(srv *uploadertest.Server) []string {
+	var out []string
+	for _, c := range srv.Calls() {
+		if c.Path == "/mp/collect" {
+			out = append(out, string(c.Body))
+		}
+	}
+	return out
+}
+
+// GA4 does not deduplicate: a request whose outcome is unknown is sent
+// once, its conversions are uncertain, and only --resend-uncertain sends
+// it again, once.
+func TestUnknownOutcomeIsNotResent(t *testing.T) {
+	tests := []struct {
+		name  string
+		first func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"timeout after the body was written", func(_ http.ResponseWriter, r *http.Request) { uploadertest.Hang(r) }},
+		{"http 500", func(w http.ResponseWriter, _ *http.Request) { uploadertest.Canned(t, w, 500, "error_500.html") }},
+		{"http 503", func(w http.ResponseWriter, _ *http.Request) { uploadertest.Canned(t, w, 503, "error_500.html") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := uploadertest.NewServer(t, func(n int, c uploadertest.Call, w http.ResponseWriter, r *http.Request) {
+				if n == 1 {
+					tt.first(w, r)
+					return
+				}
+				noContent(n, c, w, r)
+			})
+			ctx := context.Background()
+			db := storetest.Open(t)
+			// 30 conversions: a chunk of 25 and one of 5.
+			uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "google", Campaign: "spring_2026", Conversion: "booking", N: 30})
+			d, sleeps := uploadertest.Delivery(db, now)
+			g := newGoogle(srv.URL, false, 200*time.Millisecond, nil)
+			target := uploadertest.Target(g, 5)
+
+			s := d.Run(ctx, []batch.Target{target})[0]
+			if got := collected(srv); len(got) != 1 || len(sleeps.All()) != 0 {
+				t.Fatalf("GA4 received %d requests (sleeps %v), want exactly 1", len(got), sleeps.All())
+			}
+			if s.Uncertain != 25 || s.UncertainOpen != 25 || s.Sent != 0 || s.Requests != 1 || s.Err == nil ||
+				!strings.Contains(s.Err.Error(), "outcome unknown") {
+				t.Fatalf("summary = %+v", s)
+			}
+			u := uploadertest.Uploads(t, db, "google")[0]
+			if u.State != store.UploadUncertain || u.Uncertain != 25 || u.Next != 25 || u.Acked != 0 ||
+				!strings.Contains(u.LastError, "--resend-uncertain") {
+				t.Fatalf("upload = %+v", u)
+			}
+			open, err := db.OpenUncertain(ctx, "google", "")
+			if err != nil || len(open) != 1 || open[0].First != 0 || open[0].N != 25 {
+				t.Fatalf("open uncertain = %+v, %v", open, err)
+			}
+
+			// A plain run sends the rest and leaves the uncertain chunk alone.
+			s = d.Run(ctx, []batch.Target{target})[0]
+			if got := collected(srv); len(got) != 2 || s.Sent != 5 || s.Uncertain != 0 || s.UncertainOpen != 25 {
+				t.Fatalf("second run: %d requests, %+v", len(got), s)
+			}
+			if u := uploadertest.Uploads(t, db, "google")[0]; u.State != store.UploadUncertain || u.Acked != 5 || u.Next != 30 {
+				t.Fatalf("after second run: %+v", u)
+			}
+			if s := d.Run(ctx, []batch.Target{target})[0]; len(collected(srv)) != 2 || s.Requests != 0 {
+				t.Fatalf("third run sent again: %+v", s)
+			}
+
+			// The operator asks: the same body goes out exactly once more.
+			d.ResendUncertain = true
+			s = d.Run(ctx, []batch.Target{target})[0]
+			got := collected(srv)
+			if len(got) != 3 || got[2] != got[0] || s.Sent != 25 || s.UncertainOpen != 0 || s.Err != nil {
+				t.Fatalf("resend: %d requests (same body %v), %+v", len(got), len(got) == 3 && got[2] == got[0], s)
+			}
+			u = uploadertest.Uploads(t, db, "google")[0]
+			if u.State != store.UploadSent || u.Uncertain != 0 || u.Acked != 30 || u.LastError != "" {
+				t.Fatalf("after resend: %+v", u)
+			}
+			if open, _ := db.OpenUncertain(ctx, "google", ""); len(open) != 0 {
+				t.Fatalf("still open: %+v", open)
+			}
+			if s := d.Run(ctx, []batch.Target{target})[0]; len(collected(srv)) != 3 || s.Requests != 0 {
+				t.Fatalf("second resend sent again: %+v", s)
+			}
+		})
+	}
+}
+
+// An unknown answer to a resend is uncertain again, never retried.
+func TestResendUnknownAgain(t *testing.T) {
+	srv := uploadertest.NewServer(t, func(_ int, _ uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
+		uploadertest.Canned(t, w, 502, "error_500.html")
+	})
+	ctx := context.Background()
+	db := storetest.Open(t)
+	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "google", Campaign: "c", Conversion: "booking", N: 12})
+	d, _ := uploadertest.Delivery(db, now)
+	target := uploadertest.Target(newGoogle(srv.URL, false, 0, nil), 5)
+	d.Run(ctx, []batch.Target{target})
+	d.ResendUncertain = true
+	s := d.Run(ctx, []batch.Target{target})[0]
+	if len(collected(srv)) != 2 || s.Uncertain != 12 || s.UncertainOpen != 12 {
+		t.Fatalf("%d requests, %+v", len(collected(srv)), s)
+	}
+	open, _ := db.OpenUncertain(ctx, "google", "")
+	if len(open) != 1 || open[0].RequestID != 2 {
+		t.Fatalf("open = %+v, want the resend's own row", open)
+	}
+	var resentBy int64
+	if err := db.R.QueryRow(`SELECT resent_by FROM upload_uncertain WHERE request_id = 1`).Scan(&resentBy); err != nil || resentBy != 2 {
+		t.Fatalf("first row resent_by = %d, %v", resentBy, err)
+	}
+}
+
+// Connection refused: nothing was written, so GA4 is retried as before.
+func TestRefusedConnectionIsRetried(t *testing.T) {
+	s, db, sleeps := run(t, newGoogle(uploadertest.DeadURL(t), false, 0, nil), 20, 3)
+	if s.Requests != 3 || s.Uncertain != 0 || len(sleeps.All()) != 2 {
+		t.Fatalf("summary = %+v, sleeps %v", s, sleeps.All())
+	}
+	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != store.UploadFailed || u.Uncertain != 0 {
+		t.Fatalf("upload = %+v", u)
+	}
+}
+
+// GA4 limits count characters: 64 "é" is 128 bytes and 64 characters.
+func TestLimitsCountCharacters(t *testing.T) {
+	g := newGoogle("http://x", false, 0, nil)
+	for _, tt := range []struct {
+		campaign string
+		ok       bool
+	}{
+		{strings.Repeat("é", 64), true},
+		{strings.Repeat("é", 100), true},
+		{strings.Repeat("é", 101), false},
+		{strings.Repeat("x", 101), false},
+	} {
+		_, err := g.Build(&batch.Batch{ChunkID: "c", Items: []batch.Conversion{{Conversion: "booking", Campaign: tt.campaign, EventID: "e", Time: now}}})
+		if (err == nil) != tt.ok {
+			t.Errorf("campaign of %d characters: err = %v, want ok=%v", len([]rune(tt.campaign)), err, tt.ok)
+		}
+	}
+	g2 := newGoogle("http://x", false, 0, map[string]string{"booking": "réservation"})
+	if _, err := g2.Build(&batch.Batch{Items: []batch.Conversion{{Conversion: "booking", Time: now}}}); err == nil {
+		t.Error("a name with a non-ASCII letter was accepted")
+	}
+}
+
+// A cell that cannot be built fails alone, with its reason; the platform's
+// later cells are sent.
+func TestBadCellFailsAlone(t *testing.T) {
+	srv := uploadertest.NewServer(t, noContent)
+	db := storetest.Open(t)
+	long := strings.Repeat("x", 101)
+	uploadertest.Seed(t, db,
+		uploadertest.Released{Day: "2026-11-19", Platform: "google", Campaign: long, Conversion: "booking", N: 12},
+		uploadertest.Released{Day: "2026-11-19", Platform: "google", Campaign: strings.Repeat("é", 64), Conversion: "booking", N: 12},
+		uploadertest.Released{Day: day, Platform: "google", Campaign: "spring", Conversion: "booking", N: 30},
+	)
+	d, _ := uploadertest.Delivery(db, now)
+	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(newGoogle(srv.URL, false, 0, nil), 3)})[0]
+	if s.Sent != 42 || s.Failed != 12 || s.Err != nil || len(collected(srv)) != 3 {
+		t.Fatalf("summary = %+v, %d requests", s, len(collected(srv)))
+	}
+	ups := uploadertest.Uploads(t, db, "google")
+	want := map[string]string{long: store.UploadFailed, strings.Repeat("é", 64): store.UploadSent, "spring": store.UploadSent}
+	for _, u := range ups {
+		if u.State != want[u.Campaign] {
+			t.Errorf("%s: state %s, want %s", u.Campaign[:min(len(u.Campaign), 8)], u.State, want[u.Campaign])
+		}
+		if u.Campaign == long && (u.Next != 0 || !strings.Contains(u.LastError, "over 100 characters")) {
+			t.Errorf("bad cell = %+v", u)
+		}
+	}
+}
