@@ -198,4 +198,3 @@ func (p *platformRun) unbuildable(ctx context.Context, c chunk, err error, again
 	fail(u, err.Error())
 	return p.d.DB.SaveUploads(context.WithoutCancel(ctx), []*store.Upload{u}, p.d.Now())
 }
-

@@ -111,4 +111,3 @@ func settle(u *store.Upload) {
 		u.LastError = ""
 	}
 }
-
