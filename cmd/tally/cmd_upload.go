@@ -57,6 +57,9 @@ reports, then --resend-uncertain sends each such request once more.`,
 					return usageErr(fmt.Errorf("--date: %w", err))
 				}
 			}
+			if opts.resendUncertain && opts.dryRun {
+				return usageErr(fmt.Errorf("--resend-uncertain sends for real; it cannot be combined with --dry-run"))
+			}
 			if opts.platform != "" && !slices.Contains(config.UploadPlatforms, opts.platform) {
 				return usageErr(fmt.Errorf("--platform: unknown platform %q (want %s)", opts.platform, strings.Join(config.UploadPlatforms, ", ")))
 			}

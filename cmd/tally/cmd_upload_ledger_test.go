@@ -104,6 +104,9 @@ func TestUploadResendUncertain(t *testing.T) {
 	if code, _, _ := runTally(t, "upload", "--config", cfg, "--now", uploadNow, "--resend-uncertain"); code != 0 || len(g.received()) != 2 {
 		t.Errorf("a second resend sent again: exit %d, %d requests", code, len(g.received()))
 	}
+	if code, _, stderr := runTally(t, "upload", "--config", cfg, "--resend-uncertain", "--dry-run"); code != exitUsage || !strings.Contains(stderr, "--dry-run") {
+		t.Errorf("--resend-uncertain --dry-run: exit %d, %q", code, stderr)
+	}
 }
 
 // upload --now on a past day, on a later machine clock: GA4's 72 hours are

@@ -140,7 +140,10 @@ func TestRunRetriesEachPlatformsTransientFaults(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError)
 			fmt.Fprint(w, `{"error":{"message":"An unexpected error has occurred. Please retry your request later.","type":"OAuthException","is_transient":true,"code":2,"fbtrace_id":"AxYz"}}`)
 		case "google":
-			w.WriteHeader(http.StatusServiceUnavailable)
+			// 429: GA4 took nothing. A 5xx is an unknown outcome that GA4
+			// never gets twice (TestUploadResendUncertain).
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
 		case "tiktok":
 			fmt.Fprint(w, `{"code":40100,"message":"Too many requests. Please retry in some time.","request_id":"20261121"}`)
 		case "linkedin":
@@ -183,7 +186,7 @@ func TestRunRetriesEachPlatformsTransientFaults(t *testing.T) {
 	}
 	defer rows.Close()
 	wantFirst := map[string]string{"meta": `"code":2`, "google": "", "tiktok": `"code":40100`, "linkedin": "TOO_MANY_REQUESTS"}
-	wantStatus := map[string]int{"meta": 500, "google": 503, "tiktok": 200, "linkedin": 429}
+	wantStatus := map[string]int{"meta": 500, "google": 429, "tiktok": 200, "linkedin": 429}
 	for rows.Next() {
 		var p, resp string
 		var attempt, status int
