@@ -92,10 +92,10 @@ func (p *platformRun) live(ctx context.Context, c chunk) (chunk, error) {
 			continue
 		}
 		msg, err := p.d.pastWindow(p.spec, u.Day, wall)
-		if err != nil || msg == "" {
-			if err != nil {
-				return chunk{}, err
-			}
+		if err != nil {
+			return chunk{}, err
+		}
+		if msg == "" {
 			continue
 		}
 		p.skip[u.Cell] = true

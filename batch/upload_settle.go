@@ -17,16 +17,17 @@ func (p *platformRun) apply(c chunk, reply *Reply, attempt int) {
 				p.rejectOne(c, k, msg)
 				continue
 			}
-			p.resolve(u, c.resend != nil, conv.Index)
+			resolve(u, c.resend != nil, conv.Index)
 			u.Acked++
 			p.sum.Sent++
 			settle(u)
 		}
 		p.progress(len(c.conv))
 	case p.unknown(reply):
+		// A first delivery moves its conversions from unresolved to
+		// uncertain; a resend leaves them uncertain.
 		for k, conv := range c.conv {
-			u := c.owner[k]
-			if c.resend == nil {
+			if u := c.owner[k]; c.resend == nil {
 				u.Next = conv.Index + 1
 				u.Uncertain++
 			}
@@ -74,7 +75,7 @@ func (p *platformRun) progress(n int) {
 
 // resolve moves conversion i of u out of the unresolved range (a first
 // delivery), or out of the uncertain count (a resend).
-func (p *platformRun) resolve(u *store.Upload, resend bool, i int) {
+func resolve(u *store.Upload, resend bool, i int) {
 	if resend {
 		u.Uncertain--
 		return
@@ -85,7 +86,7 @@ func (p *platformRun) resolve(u *store.Upload, resend bool, i int) {
 // rejectOne resolves conversion k of c as refused for good.
 func (p *platformRun) rejectOne(c chunk, k int, msg string) {
 	u := c.owner[k]
-	p.resolve(u, c.resend != nil, c.conv[k].Index)
+	resolve(u, c.resend != nil, c.conv[k].Index)
 	u.Rejected++
 	u.LastError = msg
 	p.sum.Failed++
