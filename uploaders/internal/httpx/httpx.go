@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/config"
@@ -162,11 +163,12 @@ func (a *Answer) Reply() *batch.Reply {
 	return &batch.Reply{Class: batch.Retry, Status: a.Status, Body: a.Body, Message: a.Err, Unknown: a.Written}
 }
 
-// Excerpt returns at most n bytes of b as text, for messages.
+// Excerpt returns at most n characters of b as text, for messages. It
+// counts characters, not bytes, so a cut never splits one.
 func Excerpt(b []byte, n int) string {
 	s := strings.TrimSpace(string(b))
-	if len(s) > n {
-		s = s[:n] + "…"
+	if utf8.RuneCountInString(s) > n {
+		s = string([]rune(s)[:n]) + "…"
 	}
 	return s
 }

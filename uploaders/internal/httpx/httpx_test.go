@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/config"
@@ -63,5 +64,16 @@ func TestSenderNeverLeaksTheSecret(t *testing.T) {
 	a = s.Do(context.Background(), &batch.Request{Method: "POST", URL: dead.URL + "/x"})
 	if a.Err == "" || strings.Contains(a.Err, secret) || strings.Contains(a.Err, "access_token") {
 		t.Errorf("network error %q", a.Err)
+	}
+}
+
+// An excerpt counts characters: it never cuts one in half.
+func TestExcerptCountsCharacters(t *testing.T) {
+	got := Excerpt([]byte(strings.Repeat("€", 300)), 200)
+	if !utf8.ValidString(got) || got != strings.Repeat("€", 200)+"…" {
+		t.Errorf("excerpt of 300 € = %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
+	}
+	if got := Excerpt([]byte(" short "), 200); got != "short" {
+		t.Errorf("short excerpt = %q", got)
 	}
 }
