@@ -33,6 +33,14 @@ func TestUnknownOutcomeIsNotResent(t *testing.T) {
 		first func(w http.ResponseWriter, r *http.Request)
 	}{
 		{"timeout after the body was written", func(_ http.ResponseWriter, r *http.Request) { uploadertest.Hang(r) }},
+		{"connection lost after the body was written", func(w http.ResponseWriter, _ *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conn.Close()
+		}},
 		{"http 500", func(w http.ResponseWriter, _ *http.Request) { uploadertest.Canned(t, w, 500, "error_500.html") }},
 		{"http 503", func(w http.ResponseWriter, _ *http.Request) { uploadertest.Canned(t, w, 503, "error_500.html") }},
 	}
