@@ -112,8 +112,7 @@ func TestUploadResendUncertain(t *testing.T) {
 // upload --now on a past day, on a later machine clock: GA4's 72 hours are
 // counted to the real time of sending, so the cell expires unsent.
 func TestUploadWindowFollowsWallClock(t *testing.T) {
-	wallClock = func(func() time.Time) func() time.Time { return time.Now }
-	t.Cleanup(func() { wallClock = followAsOf })
+	realWindows(t)
 	g := newGA4Only(t, 0)
 	day := time.Now().UTC().Add(-4 * 24 * time.Hour).Format(time.DateOnly)
 	// As of 8 to 32 hours after the cell's noon: inside the window by --now,

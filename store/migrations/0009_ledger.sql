@@ -1,4 +1,4 @@
--- 0008: the ledger says what it does not know, and what was only partly
+-- 0009: the ledger says what it does not know, and what was only partly
 -- delivered (issue 11, items 4 and 5).
 --
 -- uploads gains two states and one count. SQLite cannot change a CHECK
