@@ -77,3 +77,20 @@ func TestFewerElementsThanSentIsNotAnAcknowledgement(t *testing.T) {
 		t.Errorf("always short: upload = %+v", u)
 	}
 }
+
+// An answer listing more elements than were sent is as unreadable as one
+// listing fewer (docs/UPLOADERS.md: "fewer (or more)"): nothing is
+// acknowledged, however many of its statuses say 201.
+func TestMoreElementsThanSentIsNotAnAcknowledgement(t *testing.T) {
+	long := uploadertest.NewServer(t, func(_ int, c uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"elements":[`+strings.TrimSuffix(strings.Repeat(`{"status":201},`, 21), ",")+`]}`)
+	})
+	s, db, _ := run(t, long.URL, 20, 3, 0)
+	if s.Sent != 0 || s.Failed != 20 || s.Requests != 3 {
+		t.Fatalf("always long: summary = %+v", s)
+	}
+	if u := uploadertest.Uploads(t, db, "linkedin")[0]; u.Acked != 0 || !strings.Contains(u.LastError, "21 elements for 20 sent") {
+		t.Errorf("always long: upload = %+v", u)
+	}
+}
