@@ -147,6 +147,18 @@ func (d *Delivery) deliverTarget(ctx context.Context, p *platformRun) error {
 	if _, err := d.DB.QueueUploads(ctx, p.spec.Platform, d.Day, d.Now()); err != nil {
 		return err
 	}
+	if p.spec.AtMostOnce {
+		// A request recorded but never answered was in flight when an
+		// earlier run died: the platform may have counted it.
+		n, err := d.DB.SettleUnanswered(context.WithoutCancel(ctx), p.spec.Platform, d.Wall())
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			p.log.Warn("unanswered request from an earlier run: conversions uncertain, not resent (see tally upload --resend-uncertain)",
+				"conversions", n)
+		}
+	}
 	if d.ResendUncertain && !p.t.DryRun {
 		// First, so the rows read below include what the resend settled.
 		if err := p.resendUncertain(ctx); err != nil {

@@ -42,12 +42,14 @@ type fakePlatforms struct {
 	acked    map[string]map[string]int // platform -> event id -> times acknowledged
 	requests map[string]int
 	ga4      map[string]int // GA4 request body -> times acknowledged
+	ga4Seen  map[string]int // GA4 request body -> times received, answered or not
 	hold     func(platform string, n int, r *http.Request) bool
 	after    func(platform string, n int, w http.ResponseWriter)
 }
 
 func newFakePlatforms(t testing.TB) *fakePlatforms {
-	f := &fakePlatforms{t: t, acked: map[string]map[string]int{}, requests: map[string]int{}, ga4: map[string]int{}}
+	f := &fakePlatforms{t: t, acked: map[string]map[string]int{}, requests: map[string]int{}, ga4: map[string]int{},
+		ga4Seen: map[string]int{}}
 	for _, p := range []string{"meta", "google", "tiktok", "linkedin"} {
 		f.acked[p] = map[string]int{}
 	}
@@ -81,6 +83,9 @@ func (f *fakePlatforms) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests[platform]++
 	n := f.requests[platform]
+	if platform == "google" {
+		f.ga4Seen[string(body)]++
+	}
 	hold, after := f.hold, f.after
 	f.mu.Unlock()
 	if hold != nil && !hold(platform, n, r) {
@@ -184,6 +189,19 @@ func (f *fakePlatforms) ga4Resent() int {
 		resent += n - 1
 	}
 	return resent
+}
+
+// ga4Received counts GA4 request bodies received more than once, whether
+// or not they were acknowledged: GA4 may count a request it never
+// answered.
+func (f *fakePlatforms) ga4Received() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	again := 0
+	for _, n := range f.ga4Seen {
+		again += n - 1
+	}
+	return again
 }
 
 func (f *fakePlatforms) total() int {
