@@ -90,6 +90,7 @@ func (l *Lock) Renew(ctx context.Context, now time.Time, ttl time.Duration) erro
 
 // Release gives the lock up (a no-op if it was taken over).
 func (l *Lock) Release(ctx context.Context) error {
+	l.db.fence.CompareAndSwap(l, nil)
 	if _, err := l.db.W.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND holder = ?`, l.name, l.holder); err != nil {
 		return fmt.Errorf("store: release lock %s: %w", l.name, err)
 	}

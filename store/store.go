@@ -13,6 +13,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver
@@ -49,6 +50,9 @@ type DB struct {
 	// asOf is the --now instant the process runs as of, for audit rows
 	// (audit.go SetAsOf); NULL when not given.
 	asOf sql.NullString
+	// fence is the lock whose holder every ledger write checks
+	// (lock_fence.go); nil when none was fenced.
+	fence atomic.Pointer[Lock]
 }
 
 // Options tunes Open.

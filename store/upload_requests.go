@@ -53,6 +53,9 @@ func (db *DB) BeginUploadRequest(ctx context.Context, r *UploadRequest, ups []*U
 		return 0, fmt.Errorf("store: begin upload request: %w", err)
 	}
 	defer tx.Rollback()
+	if err := db.checkFence(ctx, tx); err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, p := range r.Parts {
 		n += p.N
@@ -95,6 +98,9 @@ func (db *DB) FinishUploadRequest(ctx context.Context, id int64, resp *UploadRes
 		return fmt.Errorf("store: finish upload request: %w", err)
 	}
 	defer tx.Rollback()
+	if err := db.checkFence(ctx, tx); err != nil {
+		return err
+	}
 	var status, body, errText any
 	if resp.Status != 0 {
 		status, body = resp.Status, string(resp.Body)

@@ -110,6 +110,9 @@ func (db *DB) SaveUploads(ctx context.Context, ups []*Upload, now time.Time) err
 		return fmt.Errorf("store: save uploads: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if err := db.checkFence(ctx, tx); err != nil {
+		return err
+	}
 	if err := saveUploads(ctx, tx, ups, now); err != nil {
 		return err
 	}

@@ -50,6 +50,7 @@ func (e *env) takeRunLock(ctx context.Context, db *store.DB, op string, wait tim
 	if err != nil {
 		return nil, err
 	}
+	lock.Fence() // a stalled process whose lock was taken over writes and sends nothing more
 	stopRenew := renewLock(ctx, e, lock)
 	return func() error {
 		stopRenew()
