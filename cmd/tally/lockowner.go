@@ -44,8 +44,11 @@ func (e *env) takeRunLock(ctx context.Context, db *store.DB, op string, wait tim
 	lock, err := db.WaitLock(ctx, runLockName, runLockTTL, runLockOptions(), w)
 	var held *store.LockHeldError
 	if errors.As(err, &held) {
-		return nil, failed("%s: another tally process (%s, since %s) holds the lock on %s; waited %s (--lock-wait); nothing was done",
-			op, held.Holder, held.AcquiredAt, db.Path, wait)
+		// Say when the lock frees itself and how to free it sooner: a lock
+		// row from another host (or an edited one) may expire far ahead.
+		return nil, failed("%s: another tally process (%s, since %s) holds the lock on %s until %s unless it renews it; waited %s (--lock-wait); nothing was done. "+
+			"If that process is gone, remove its lock: sqlite3 %s \"DELETE FROM locks WHERE name = '%s'\"",
+			op, held.Holder, held.AcquiredAt, db.Path, held.ExpiresAt, wait, db.Path, runLockName)
 	}
 	if err != nil {
 		return nil, err
