@@ -180,17 +180,6 @@ func countdown(n int) (arrive func(), done <-chan struct{}) {
 	}, ch
 }
 
-// ga4Resent counts GA4 request bodies acknowledged more than once.
-func (f *fakePlatforms) ga4Resent() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	resent := 0
-	for _, n := range f.ga4 {
-		resent += n - 1
-	}
-	return resent
-}
-
 // ga4Received counts GA4 request bodies received more than once, whether
 // or not they were acknowledged: GA4 may count a request it never
 // answered.
