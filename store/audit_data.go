@@ -42,6 +42,8 @@ type auditDetail struct {
 	BodySHA256        string  `json:"body_sha256"`
 	Status            int64   `json:"status"`
 	ResponseSHA256    string  `json:"response_sha256"`
+	Outcome           string  `json:"outcome"`
+	ResendsUncertain  []int64 `json:"resends_uncertain"`
 	Table             string  `json:"table"`
 	PrunedAt          string  `json:"pruned_at"`
 	Requests          int64   `json:"requests"`
@@ -91,8 +93,9 @@ func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 // VerifyData checks the tables an auditor relies on against the audit log
 // (run VerifyAudit first: this trusts the chain): each sealed day's
 // daily_counts rows against the hash its seal recorded, each request's body
-// and answer against their recorded hashes, each uploads row's acked and
-// rejected against what its requests carried, and each purges row against
+// and answer against their recorded hashes, each uploads row's acked,
+// rejected and uncertain against what its requests carried, each
+// upload_uncertain row against its request, and each purges row against
 // its purge entry. Every disagreement is a Problem; err is for I/O only.
 func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 	var c DataCheck
@@ -101,7 +104,7 @@ func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 		return c, err
 	}
 	for _, check := range []func(context.Context, auditIndex, *DataCheck) error{
-		db.checkDailyCounts, db.checkRequests, db.checkUploads, db.checkPurges,
+		db.checkDailyCounts, db.checkRequests, db.checkUploads, db.checkUncertain, db.checkPurges,
 	} {
 		if err := check(ctx, ix, &c); err != nil {
 			return c, err

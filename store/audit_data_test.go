@@ -121,7 +121,7 @@ func TestVerifyDataUploadsBeyondRequests(t *testing.T) {
 	for _, p := range c.Problems {
 		msgs = append(msgs, p.String())
 	}
-	if !strings.Contains(strings.Join(msgs, "\n"), "uploads 2026-11-20/meta/a/booking: acked 6 + rejected 0 exceed the 4 conversions") {
+	if !strings.Contains(strings.Join(msgs, "\n"), "uploads 2026-11-20/meta/a/booking: acked 6 + rejected 0 + uncertain 0 exceed the 4 conversions") {
 		t.Errorf("problems = %v", msgs)
 	}
 }
