@@ -58,6 +58,8 @@ type auditIndex struct {
 	answers  map[int64]auditDetail    // upload_answer, by request id
 	purges   map[string]int           // event purges: "day|events" -> entries
 	pruned   map[string][]auditDetail // ledger prunes, by pruned_at
+	// fingerprint is the last key_fingerprint entry's, "" when none.
+	fingerprint string
 }
 
 func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
@@ -66,6 +68,13 @@ func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 	err := db.AuditEntries(ctx, "", func(e AuditEntry) error {
 		switch e.Kind {
 		case AuditRollup, AuditUploadRequest, AuditUploadAnswer, AuditPurge:
+		case AuditKeyFingerprint:
+			fp, err := fingerprintOf(e.Detail)
+			if err != nil {
+				return fmt.Errorf("store: audit row %d: detail: %w", e.ID, err)
+			}
+			ix.fingerprint = fp
+			return nil
 		default:
 			return nil
 		}
@@ -95,8 +104,10 @@ func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 // daily_counts rows against the hash its seal recorded, each request's body
 // and answer against their recorded hashes, each uploads row's acked,
 // rejected and uncertain against what its requests carried, each
-// upload_uncertain row against its request, and each purges row against
-// its purge entry. Every disagreement is a Problem; err is for I/O only.
+// upload_uncertain row against its request, each purges row against its
+// purge entry, the key fingerprint against its entry, and that sealed days
+// stay sealed, no consent purge mark is left and no sent cell lost its
+// uploads row. Every disagreement is a Problem; err is for I/O only.
 func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 	var c DataCheck
 	ix, err := db.indexAudit(ctx)
@@ -105,6 +116,7 @@ func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 	}
 	for _, check := range []func(context.Context, auditIndex, *DataCheck) error{
 		db.checkDailyCounts, db.checkRequests, db.checkUploads, db.checkUncertain, db.checkPurges,
+		db.checkKeyFingerprint, db.checkState,
 	} {
 		if err := check(ctx, ix, &c); err != nil {
 			return c, err
