@@ -53,18 +53,20 @@ type auditDetail struct {
 
 // auditIndex is the audit log's entries by what they describe.
 type auditIndex struct {
-	seals    map[string]auditDetail   // by day
-	requests map[int64]auditDetail    // upload_request, by request id
-	answers  map[int64]auditDetail    // upload_answer, by request id
-	purges   map[string]int           // event purges: "day|events" -> entries
-	pruned   map[string][]auditDetail // ledger prunes, by pruned_at
+	seals        map[string]auditDetail   // by day
+	requests     map[int64]auditDetail    // upload_request, by request id
+	answers      map[int64]auditDetail    // upload_answer, by request id
+	purges       map[string]int           // event purges: "day|events" -> entries
+	pruned       map[string][]auditDetail // ledger prunes, by pruned_at
+	purgedEvents map[string]int64         // events purged, by day
 	// fingerprint is the last key_fingerprint entry's, "" when none.
 	fingerprint string
 }
 
 func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 	ix := auditIndex{seals: map[string]auditDetail{}, requests: map[int64]auditDetail{},
-		answers: map[int64]auditDetail{}, purges: map[string]int{}, pruned: map[string][]auditDetail{}}
+		answers: map[int64]auditDetail{}, purges: map[string]int{}, pruned: map[string][]auditDetail{},
+		purgedEvents: map[string]int64{}}
 	err := db.AuditEntries(ctx, "", func(e AuditEntry) error {
 		switch e.Kind {
 		case AuditRollup, AuditUploadRequest, AuditUploadAnswer, AuditPurge:
@@ -91,6 +93,7 @@ func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 			ix.answers[*d.RequestID] = d
 		case e.Kind == AuditPurge && d.Table == "" && d.Events != nil:
 			ix.purges[fmt.Sprintf("%s|%d", d.Day, *d.Events)]++
+			ix.purgedEvents[d.Day] += *d.Events
 		case e.Kind == AuditPurge && d.Table == ledgerTable:
 			ix.pruned[d.PrunedAt] = append(ix.pruned[d.PrunedAt], d)
 		}
@@ -116,7 +119,7 @@ func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 	}
 	for _, check := range []func(context.Context, auditIndex, *DataCheck) error{
 		db.checkDailyCounts, db.checkRequests, db.checkUploads, db.checkUncertain, db.checkPurges,
-		db.checkKeyFingerprint, db.checkState,
+		db.checkKeyFingerprint, db.checkState, db.checkEvents,
 	} {
 		if err := check(ctx, ix, &c); err != nil {
 			return c, err

@@ -67,6 +67,33 @@ func (db *DB) checkState(ctx context.Context, ix auditIndex, c *DataCheck) error
 	return nil
 }
 
+// checkEvents compares each sealed day's events with the number its seal
+// recorded: while they are kept, the rows in events; once purged, the
+// events its purge entries recorded. A sealed day takes no new events, so
+// any difference is an edit (events are counted, not hashed: an event
+// changed in place is not seen).
+func (db *DB) checkEvents(ctx context.Context, ix auditIndex, c *DataCheck) error {
+	for day, seal := range ix.seals {
+		if seal.Events == nil {
+			continue
+		}
+		n, purged := ix.purgedEvents[day]
+		if !purged {
+			if err := db.R.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE day = ?`, day).Scan(&n); err != nil {
+				return fmt.Errorf("store: verify events %s: %w", day, err)
+			}
+		}
+		if n != *seal.Events {
+			what := "rows in events"
+			if purged {
+				what = "events purged"
+			}
+			c.problem("events", day, "the seal recorded %d events, %d %s", *seal.Events, n, what)
+		}
+	}
+	return nil
+}
+
 // fingerprintOf reads the fingerprint of a key_fingerprint entry.
 func fingerprintOf(detail string) (string, error) {
 	var d struct {

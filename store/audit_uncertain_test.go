@@ -119,3 +119,26 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestVerifyDataCatchesEventEdits: a sealed day takes no new events, so
+// events deleted or added after its seal (before its purge) fail verify.
+func TestVerifyDataCatchesEventEdits(t *testing.T) {
+	for name, sql := range map[string]string{
+		"deleted": `DELETE FROM events WHERE dedup_key IN (SELECT dedup_key FROM events LIMIT 2)`,
+		"added":   `INSERT INTO events (day, platform, campaign, conversion, dedup_key) VALUES ('2026-11-20', 'google', 'a', 'booking', x'00ff')`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := uncertainDB(t, false)
+			if _, err := db.W.Exec(sql); err != nil {
+				t.Fatal(err)
+			}
+			var msgs []string
+			for _, p := range verifyData(t, db).Problems {
+				msgs = append(msgs, p.String())
+			}
+			if !strings.Contains(strings.Join(msgs, "\n"), "events 2026-11-20: the seal recorded 6 events") {
+				t.Errorf("problems = %q", msgs)
+			}
+		})
+	}
+}
