@@ -225,3 +225,48 @@ func TestOpenReadOnlyRefusesANewerSchemaAndAnOrphanedLog(t *testing.T) {
 		t.Errorf("-shm created: %v", err)
 	}
 }
+
+// TestOpenReadOnlyThroughASymlinkReadsTheLiveLog: a report command given a
+// symlink to a live database (its -wal and -shm beside the target, not the
+// link) reads what the writer committed, and creates nothing either side.
+func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
+	ctx := context.Background()
+	dir, linkDir := t.TempDir(), t.TempDir()
+	path, link := filepath.Join(dir, "tally.db"), filepath.Join(linkDir, "link.db")
+	w, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(path, link); err != nil {
+		t.Skip(err)
+	}
+	beforeLink := listing(t, linkDir)
+	db, err := store.OpenReadOnly(ctx, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := auditRows(t, db); n != 1 {
+		t.Errorf("%d audit rows through the link, want the 1 still in the target's -wal", n)
+	}
+	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 2}); err != nil {
+		t.Fatal(err)
+	}
+	before := listing(t, dir)
+	if n := auditRows(t, db); n != 2 {
+		t.Errorf("%d audit rows after a second commit, want 2", n)
+	}
+	if err := db.Stable(); err != nil {
+		t.Errorf("Stable: %v", err)
+	}
+	db.Close()
+	if after := listing(t, dir); after != before {
+		t.Errorf("target folder changed:\n%s\nwant\n%s", after, before)
+	}
+	if after := listing(t, linkDir); after != beforeLink {
+		t.Errorf("link folder changed:\n%s\nwant\n%s", after, beforeLink)
+	}
+}
