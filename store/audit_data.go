@@ -59,14 +59,15 @@ type auditIndex struct {
 	purges       map[string]int           // event purges: "day|events" -> entries
 	pruned       map[string][]auditDetail // ledger prunes, by pruned_at
 	purgedEvents map[string]int64         // events purged, by day
-	// fingerprint is the last key_fingerprint entry's, "" when none.
-	fingerprint string
+	// fingerprints are the key_fingerprint entries' fingerprints, by row id.
+	fingerprints map[int64]string
+	fingerprint  string // the first of them, "" when none
 }
 
 func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 	ix := auditIndex{seals: map[string]auditDetail{}, requests: map[int64]auditDetail{},
 		answers: map[int64]auditDetail{}, purges: map[string]int{}, pruned: map[string][]auditDetail{},
-		purgedEvents: map[string]int64{}}
+		purgedEvents: map[string]int64{}, fingerprints: map[int64]string{}}
 	err := db.AuditEntries(ctx, "", func(e AuditEntry) error {
 		switch e.Kind {
 		case AuditRollup, AuditUploadRequest, AuditUploadAnswer, AuditPurge:
@@ -75,7 +76,10 @@ func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 			if err != nil {
 				return fmt.Errorf("store: audit row %d: detail: %w", e.ID, err)
 			}
-			ix.fingerprint = fp
+			if ix.fingerprint == "" {
+				ix.fingerprint = fp
+			}
+			ix.fingerprints[e.ID] = fp
 			return nil
 		default:
 			return nil

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
-// checkKeyFingerprint compares the key_fingerprint row with the last
-// key_fingerprint entry of the audit log: a fingerprint swapped for another
-// key's (so that a new key is accepted) or deleted (so that any key is)
-// fails.
+// checkKeyFingerprint compares the key_fingerprint row with the first
+// key_fingerprint entry of the audit log, and every later entry with the
+// first: a fingerprint swapped for another key's (so that a new key is
+// accepted) or deleted (so that any key is) fails, and so does a second key
+// recorded after the row was deleted.
 func (db *DB) checkKeyFingerprint(ctx context.Context, ix auditIndex, c *DataCheck) error {
 	var have string
 	err := db.R.QueryRowContext(ctx, `SELECT fingerprint FROM key_fingerprint WHERE id = 1`).Scan(&have)
@@ -25,6 +27,11 @@ func (db *DB) checkKeyFingerprint(ctx context.Context, ix auditIndex, c *DataChe
 		c.problem("key_fingerprint", "id 1", "the audit log records a key fingerprint, the row is gone")
 	case have != ix.fingerprint:
 		c.problem("key_fingerprint", "id 1", "differs from the fingerprint the audit log recorded: the key was swapped")
+	}
+	for id, fp := range ix.fingerprints {
+		if fp != ix.fingerprint {
+			c.problem("key_fingerprint", "audit row "+strconv.FormatInt(id, 10), "records a second, different key: the key was changed")
+		}
 	}
 	return nil
 }
