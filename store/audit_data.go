@@ -123,7 +123,7 @@ func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 	}
 	for _, check := range []func(context.Context, auditIndex, *DataCheck) error{
 		db.checkDailyCounts, db.checkRequests, db.checkUploads, db.checkUncertain, db.checkPurges,
-		db.checkKeyFingerprint, db.checkState, db.checkEvents,
+		db.checkKeyFingerprint, db.checkState, db.checkEvents, db.checkScans,
 	} {
 		if err := check(ctx, ix, &c); err != nil {
 			return c, err
