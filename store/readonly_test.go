@@ -270,3 +270,35 @@ func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
 		t.Errorf("link folder changed:\n%s\nwant\n%s", after, beforeLink)
 	}
 }
+
+// TestOpenReadOnlyWithLeftoverLogFiles: an empty -wal left behind (with or
+// without its -shm) is read past, and nothing is created or changed.
+func TestOpenReadOnlyWithLeftoverLogFiles(t *testing.T) {
+	for _, leftovers := range [][]string{{"-wal"}, {"-wal", "-shm"}} {
+		t.Run(strings.Join(leftovers, ""), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "tally.db")
+			writeDB(t, path)
+			for _, suffix := range leftovers {
+				if err := os.WriteFile(path+suffix, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := listing(t, dir)
+			db, err := store.OpenReadOnly(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := auditRows(t, db); n != 1 {
+				t.Errorf("%d audit rows, want 1", n)
+			}
+			if err := db.Stable(); err != nil {
+				t.Errorf("Stable: %v", err)
+			}
+			db.Close()
+			if after := listing(t, dir); after != before {
+				t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
+			}
+		})
+	}
+}
