@@ -302,3 +302,26 @@ func TestOpenReadOnlyWithLeftoverLogFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenReadOnlyOddPath: blanks and URI characters in the path (SQLite
+// is given a file: URI) name the file itself, not query parameters.
+func TestOpenReadOnlyOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?mode=rwc#x%20y")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "t a?lly#.db")
+	writeDB(t, path)
+	before := listing(t, dir)
+	db, err := store.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := auditRows(t, db); n != 1 {
+		t.Errorf("%d audit rows, want 1", n)
+	}
+	db.Close()
+	if after := listing(t, dir); after != before {
+		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
+	}
+}
