@@ -101,7 +101,39 @@ func (c *Config) LoadHashKey(create bool) ([]byte, error) {
 		return nil, fmt.Errorf("config: generate key: %w", err)
 	}
 	key := hex.EncodeToString(raw)
-	// O_EXCL: two processes starting at once must not both write a key.
+	// Written whole to a private temporary file, then linked into place:
+	// the key file never exists half-written (a second process starting
+	// at once, or a crash, would find it empty), and link, like O_EXCL,
+	// fails when another process got there first.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tally-key-*")
+	if err != nil {
+		return nil, fmt.Errorf("config: create key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(key + "\n"); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("config: write key file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("config: write key file: %w", err)
+	}
+	if beforeKeyLink != nil {
+		beforeKeyLink()
+	}
+	err = os.Link(tmp.Name(), path)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return c.LoadHashKey(false)
+	case err != nil:
+		// A file system without hard links: create in place, exclusively.
+		return c.writeKeyFile(path, key)
+	}
+	return []byte(key), nil
+}
+
+// writeKeyFile creates path exclusively and writes key into it, for file
+// systems that cannot link.
+func (c *Config) writeKeyFile(path, key string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return c.LoadHashKey(false)
@@ -118,3 +150,7 @@ func (c *Config) LoadHashKey(create bool) ([]byte, error) {
 	}
 	return []byte(key), nil
 }
+
+// beforeKeyLink, when set (tests), runs after a new key is written and
+// before it is linked into place: another process's moment to race.
+var beforeKeyLink func()

@@ -137,12 +137,19 @@ func checkRequest(c *DataCheck, r requestRow, ix auditIndex) {
 	}
 }
 
-// checkUploads checks that no uploads row claims more acknowledged or
-// rejected conversions than its requests carried (distinct indexes), or
-// more than its released count.
+// checkUploads checks each uploads row against its requests: acked,
+// rejected and uncertain together add up to next_index, stay within the
+// conversions its requests carried (distinct indexes) and its count, and
+// count equals the released count; a row marked sent has nothing refused,
+// unknown or left; and uncertain equals the conversions of its open
+// upload_uncertain rows.
 func (db *DB) checkUploads(ctx context.Context, _ auditIndex, c *DataCheck) error {
+	open, err := db.openUncertainByCell(ctx)
+	if err != nil {
+		return err
+	}
 	rows, err := db.R.QueryContext(ctx, `SELECT u.day, u.platform, u.campaign, u.conversion, u.count, u.next_index,
-		u.acked, u.rejected, coalesce(d.released_count, -1), rc.first_index, rc.n
+		u.acked, u.rejected, u.uncertain, u.state, coalesce(d.released_count, -1), rc.first_index, rc.n
 		FROM uploads u
 		LEFT JOIN daily_counts d USING (day, platform, campaign, conversion)
 		LEFT JOIN upload_request_cells rc USING (day, platform, campaign, conversion)
@@ -151,42 +158,31 @@ func (db *DB) checkUploads(ctx context.Context, _ auditIndex, c *DataCheck) erro
 		return fmt.Errorf("store: verify uploads: %w", err)
 	}
 	defer rows.Close()
-	var cur struct {
-		key                                    string
-		count, next, acked, rejected, released int64
-		carried, reach                         int64
-	}
+	var cur uploadTally
 	flush := func() {
-		if cur.key == "" {
-			return
-		}
-		c.Uploads++
-		switch {
-		case cur.released >= 0 && cur.count != cur.released:
-			c.problem("uploads", cur.key, "count %d differs from the released_count %d", cur.count, cur.released)
-		case cur.acked+cur.rejected > cur.carried:
-			c.problem("uploads", cur.key, "acked %d + rejected %d exceed the %d conversions its requests carried", cur.acked, cur.rejected, cur.carried)
-		case cur.acked+cur.rejected > cur.count || cur.next > cur.count:
-			c.problem("uploads", cur.key, "acked, rejected or next_index beyond count %d", cur.count)
+		if cur.key != "" {
+			c.Uploads++
+			cur.check(c, open[cur.key])
+			delete(open, cur.key)
 		}
 	}
 	for rows.Next() {
 		var day, platform, campaign, conversion string
-		var count, next, acked, rejected, released int64
+		var u uploadTally
 		var first, n sql.NullInt64
-		if err := rows.Scan(&day, &platform, &campaign, &conversion, &count, &next, &acked, &rejected, &released, &first, &n); err != nil {
+		if err := rows.Scan(&day, &platform, &campaign, &conversion, &u.count, &u.next, &u.acked, &u.rejected, &u.uncertain,
+			&u.state, &u.released, &first, &n); err != nil {
 			return fmt.Errorf("store: verify uploads: %w", err)
 		}
-		if key := day + "/" + platform + "/" + campaign + "/" + conversion; key != cur.key {
+		if u.key = day + "/" + platform + "/" + campaign + "/" + conversion; u.key != cur.key {
 			flush()
-			cur.key, cur.count, cur.next, cur.acked, cur.rejected, cur.released = key, count, next, acked, rejected, released
-			cur.carried, cur.reach = 0, 0
+			cur = u
 		}
 		if !first.Valid {
 			continue
 		}
 		// Requests are ordered by first index: count each index once,
-		// however often it was retried.
+		// however often it was retried or resent.
 		end := first.Int64 + n.Int64
 		if end > cur.reach {
 			cur.carried += end - max(first.Int64, cur.reach)
@@ -197,7 +193,40 @@ func (db *DB) checkUploads(ctx context.Context, _ auditIndex, c *DataCheck) erro
 		return fmt.Errorf("store: verify uploads: %w", err)
 	}
 	flush()
+	for key, n := range open {
+		c.problem("upload_uncertain", key, "%d conversions left uncertain for a cell with no uploads row", n)
+	}
 	return nil
+}
+
+// uploadTally is one uploads row and what its requests carried.
+type uploadTally struct {
+	key, state                                        string
+	count, next, acked, rejected, uncertain, released int64
+	carried, reach                                    int64
+}
+
+// check reports the first way the row disagrees with its requests; open
+// is the conversions of the cell's open upload_uncertain rows.
+func (u uploadTally) check(c *DataCheck, open int64) {
+	resolved := u.acked + u.rejected + u.uncertain
+	switch {
+	case u.released >= 0 && u.count != u.released:
+		c.problem("uploads", u.key, "count %d differs from the released_count %d", u.count, u.released)
+	case resolved > u.carried:
+		c.problem("uploads", u.key, "acked %d + rejected %d + uncertain %d exceed the %d conversions its requests carried",
+			u.acked, u.rejected, u.uncertain, u.carried)
+	case resolved > u.count || u.next > u.count:
+		c.problem("uploads", u.key, "acked, rejected, uncertain or next_index beyond count %d", u.count)
+	case resolved != u.next:
+		c.problem("uploads", u.key, "acked %d + rejected %d + uncertain %d differ from next_index %d",
+			u.acked, u.rejected, u.uncertain, u.next)
+	case u.uncertain != open:
+		c.problem("uploads", u.key, "uncertain %d, but its open upload_uncertain rows hold %d", u.uncertain, open)
+	case u.state == UploadSent && (u.next != u.count || u.rejected+u.uncertain > 0):
+		c.problem("uploads", u.key, "state sent, but %d of %d delivered (%d rejected, %d uncertain)",
+			u.acked, u.count, u.rejected, u.uncertain)
+	}
 }
 
 // checkPurges matches each purges row with a purge entry of its day and

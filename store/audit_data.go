@@ -42,6 +42,8 @@ type auditDetail struct {
 	BodySHA256        string  `json:"body_sha256"`
 	Status            int64   `json:"status"`
 	ResponseSHA256    string  `json:"response_sha256"`
+	Outcome           string  `json:"outcome"`
+	ResendsUncertain  []int64 `json:"resends_uncertain"`
 	Table             string  `json:"table"`
 	PrunedAt          string  `json:"pruned_at"`
 	Requests          int64   `json:"requests"`
@@ -51,19 +53,34 @@ type auditDetail struct {
 
 // auditIndex is the audit log's entries by what they describe.
 type auditIndex struct {
-	seals    map[string]auditDetail   // by day
-	requests map[int64]auditDetail    // upload_request, by request id
-	answers  map[int64]auditDetail    // upload_answer, by request id
-	purges   map[string]int           // event purges: "day|events" -> entries
-	pruned   map[string][]auditDetail // ledger prunes, by pruned_at
+	seals        map[string]auditDetail   // by day
+	requests     map[int64]auditDetail    // upload_request, by request id
+	answers      map[int64]auditDetail    // upload_answer, by request id
+	purges       map[string]int           // event purges: "day|events" -> entries
+	pruned       map[string][]auditDetail // ledger prunes, by pruned_at
+	purgedEvents map[string]int64         // events purged, by day
+	// fingerprints are the key_fingerprint entries' fingerprints, by row id.
+	fingerprints map[int64]string
+	fingerprint  string // the first of them, "" when none
 }
 
 func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 	ix := auditIndex{seals: map[string]auditDetail{}, requests: map[int64]auditDetail{},
-		answers: map[int64]auditDetail{}, purges: map[string]int{}, pruned: map[string][]auditDetail{}}
+		answers: map[int64]auditDetail{}, purges: map[string]int{}, pruned: map[string][]auditDetail{},
+		purgedEvents: map[string]int64{}, fingerprints: map[int64]string{}}
 	err := db.AuditEntries(ctx, "", func(e AuditEntry) error {
 		switch e.Kind {
 		case AuditRollup, AuditUploadRequest, AuditUploadAnswer, AuditPurge:
+		case AuditKeyFingerprint:
+			fp, err := fingerprintOf(e.Detail)
+			if err != nil {
+				return fmt.Errorf("store: audit row %d: detail: %w", e.ID, err)
+			}
+			if ix.fingerprint == "" {
+				ix.fingerprint = fp
+			}
+			ix.fingerprints[e.ID] = fp
+			return nil
 		default:
 			return nil
 		}
@@ -80,6 +97,7 @@ func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 			ix.answers[*d.RequestID] = d
 		case e.Kind == AuditPurge && d.Table == "" && d.Events != nil:
 			ix.purges[fmt.Sprintf("%s|%d", d.Day, *d.Events)]++
+			ix.purgedEvents[d.Day] += *d.Events
 		case e.Kind == AuditPurge && d.Table == ledgerTable:
 			ix.pruned[d.PrunedAt] = append(ix.pruned[d.PrunedAt], d)
 		}
@@ -91,9 +109,12 @@ func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 // VerifyData checks the tables an auditor relies on against the audit log
 // (run VerifyAudit first: this trusts the chain): each sealed day's
 // daily_counts rows against the hash its seal recorded, each request's body
-// and answer against their recorded hashes, each uploads row's acked and
-// rejected against what its requests carried, and each purges row against
-// its purge entry. Every disagreement is a Problem; err is for I/O only.
+// and answer against their recorded hashes, each uploads row's acked,
+// rejected and uncertain against what its requests carried, each
+// upload_uncertain row against its request, each purges row against its
+// purge entry, the key fingerprint against its entry, and that sealed days
+// stay sealed, no consent purge mark is left and no sent cell lost its
+// uploads row. Every disagreement is a Problem; err is for I/O only.
 func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 	var c DataCheck
 	ix, err := db.indexAudit(ctx)
@@ -101,7 +122,8 @@ func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 		return c, err
 	}
 	for _, check := range []func(context.Context, auditIndex, *DataCheck) error{
-		db.checkDailyCounts, db.checkRequests, db.checkUploads, db.checkPurges,
+		db.checkDailyCounts, db.checkRequests, db.checkUploads, db.checkUncertain, db.checkPurges,
+		db.checkKeyFingerprint, db.checkState, db.checkEvents, db.checkScans,
 	} {
 		if err := check(ctx, ix, &c); err != nil {
 			return c, err

@@ -121,7 +121,46 @@ func TestVerifyDataUploadsBeyondRequests(t *testing.T) {
 	for _, p := range c.Problems {
 		msgs = append(msgs, p.String())
 	}
-	if !strings.Contains(strings.Join(msgs, "\n"), "uploads 2026-11-20/meta/a/booking: acked 6 + rejected 0 exceed the 4 conversions") {
+	if !strings.Contains(strings.Join(msgs, "\n"), "uploads 2026-11-20/meta/a/booking: acked 6 + rejected 0 + uncertain 0 exceed the 4 conversions") {
 		t.Errorf("problems = %v", msgs)
+	}
+}
+
+// TestVerifyDataCatchesStateEdits: edits that let a different key in,
+// reopen a sealed day, let consents be deleted without a purge, or make
+// the next upload send a cell again fail verify.
+func TestVerifyDataCatchesStateEdits(t *testing.T) {
+	tests := []struct {
+		name, sql, want string
+	}{
+		{"fingerprint swapped", `DROP TRIGGER key_fingerprint_no_update; UPDATE key_fingerprint SET fingerprint = hex(randomblob(32))`,
+			"key_fingerprint id 1: differs from the fingerprint the audit log recorded"},
+		{"fingerprint deleted", `DROP TRIGGER key_fingerprint_no_delete; DELETE FROM key_fingerprint`,
+			"key_fingerprint id 1: the audit log records a key fingerprint, the row is gone"},
+		{"day unsealed", `UPDATE days SET sealed_at = NULL`, "days 2026-11-20: sealed in the audit log, but not marked sealed"},
+		{"day row deleted", `DELETE FROM days`, "days 2026-11-20: sealed in the audit log, the row is gone"},
+		{"purge mark left", `INSERT INTO consent_purge_marks (visitor_key) VALUES (x'01')`, "consent_purge_marks 1 rows: marks outside a purge"},
+		{"uploads row deleted", `DELETE FROM uploads`, "uploads 2026-11-20/meta/a/booking: carried by upload requests, but the row is gone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := ledgerDB(t)
+			if err := db.CheckKey(context.Background(), []byte("0123456789abcdef0123456789abcdef"), time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if c := verifyData(t, db); len(c.Problems) != 0 {
+				t.Fatalf("intact: %v", c.Problems)
+			}
+			if _, err := db.W.Exec(tt.sql); err != nil {
+				t.Fatal(err)
+			}
+			var msgs []string
+			for _, p := range verifyData(t, db).Problems {
+				msgs = append(msgs, p.String())
+			}
+			if !strings.Contains(strings.Join(msgs, "\n"), tt.want) {
+				t.Errorf("problems = %q, want one saying %q", msgs, tt.want)
+			}
+		})
 	}
 }

@@ -20,13 +20,20 @@ type Anchor struct {
 
 func (a Anchor) String() string { return strconv.FormatInt(a.ID, 10) + ":" + a.Hash }
 
-var anchorHash = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var (
+	anchorID   = regexp.MustCompile(`^[0-9]{1,19}$`)
+	anchorHash = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
 
-// ParseAnchor reads ID:HASH (a positive row id, 64 lowercase hex digits).
+// ParseAnchor reads ID:HASH (a positive decimal row id, 64 hex digits). A
+// hash is the same in either case and blanks around the whole value are
+// a copy-and-paste artefact, so both are forgiven; anything else (a sign,
+// blanks inside, another separator) is refused.
 func ParseAnchor(s string) (Anchor, error) {
-	idText, hash, ok := strings.Cut(s, ":")
+	idText, hash, ok := strings.Cut(strings.TrimSpace(s), ":")
+	hash = strings.ToLower(hash)
 	id, err := strconv.ParseInt(idText, 10, 64)
-	if !ok || err != nil || id < 1 || !anchorHash.MatchString(hash) {
+	if !ok || !anchorID.MatchString(idText) || err != nil || id < 1 || !anchorHash.MatchString(hash) {
 		return Anchor{}, fmt.Errorf("want ID:HASH (row id, 64 hex digits) as `tally audit head` prints, got %q", s)
 	}
 	return Anchor{ID: id, Hash: hash}, nil

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -157,9 +156,18 @@ func TestAuditAnchor(t *testing.T) {
 			t.Error("a recomputed chain passed the anchor")
 		}
 	})
-	for _, bad := range []string{"", "3", "3:abc", "x:" + strings.Repeat("a", 64), "0:" + strings.Repeat("a", 64), fmt.Sprintf("3:%s", strings.Repeat("A", 64))} {
+	h := strings.Repeat("ab", 32)
+	for _, bad := range []string{"", "3", "3:abc", "x:" + h, "0:" + h, "-3:" + h, "+3:" + h, " 3 :" + h, "3: " + h, "3:" + h + ":x",
+		"3:" + h + "0", "99999999999999999999:" + h, "0x3:" + h, "3;" + h} {
 		if _, err := store.ParseAnchor(bad); err == nil {
 			t.Errorf("ParseAnchor(%q) accepted", bad)
+		}
+	}
+	// The same anchor, as an auditor may have noted it: upper case, or
+	// with the blanks a copy picked up.
+	for _, good := range []string{"3:" + strings.ToUpper(h), " 3:" + h + "\n", "\t3:" + h} {
+		if a, err := store.ParseAnchor(good); err != nil || a != (store.Anchor{ID: 3, Hash: h}) {
+			t.Errorf("ParseAnchor(%q) = %v, %v; want 3:%s", good, a, err, h)
 		}
 	}
 }

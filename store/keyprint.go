@@ -37,8 +37,7 @@ func KeyFingerprint(key []byte) string {
 // whose events and upload ids were keyed). A caller must not pair such a
 // database with a newly created key.
 func (db *DB) KeyState(ctx context.Context) (fingerprint string, keyed bool, err error) {
-	err = db.W.QueryRowContext(ctx, `SELECT fingerprint FROM key_fingerprint WHERE id = 1`).Scan(&fingerprint)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if fingerprint, err = recordedFingerprint(ctx, db.W); err != nil {
 		return "", false, fmt.Errorf("store: read key fingerprint: %w", err)
 	}
 	err = db.W.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM consents) OR EXISTS (SELECT 1 FROM days)`).Scan(&keyed)
@@ -59,16 +58,14 @@ func (db *DB) CheckKey(ctx context.Context, key []byte, now time.Time) error {
 		return fmt.Errorf("store: check key: begin: %w", err)
 	}
 	defer tx.Rollback()
-	var have string
-	err = tx.QueryRowContext(ctx, `SELECT fingerprint FROM key_fingerprint WHERE id = 1`).Scan(&have)
+	have, err := recordedFingerprint(ctx, tx)
 	switch {
-	case err == nil:
-		if !hmac.Equal([]byte(have), []byte(want)) {
-			return ErrKeyMismatch
-		}
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return fmt.Errorf("store: check key: read fingerprint: %w", err)
+	case have != "" && !hmac.Equal([]byte(have), []byte(want)):
+		return ErrKeyMismatch
+	case have != "":
+		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO key_fingerprint (id, fingerprint, recorded_at) VALUES (1, ?, ?)`,
 		want, FormatTime(now)); err != nil {
@@ -81,4 +78,21 @@ func (db *DB) CheckKey(ctx context.Context, key []byte, now time.Time) error {
 		return fmt.Errorf("store: check key: commit: %w", err)
 	}
 	return nil
+}
+
+// recordedFingerprint is the fingerprint the database was first used with:
+// the key_fingerprint row, or, when someone deleted it, the first
+// key_fingerprint entry of the audit log, so that deleting the row does not
+// let another key in (`tally audit verify` reports the missing row). ""
+// when neither exists.
+func recordedFingerprint(ctx context.Context, q execer) (string, error) {
+	var fp string
+	err := q.QueryRowContext(ctx, `SELECT coalesce(
+		(SELECT fingerprint FROM key_fingerprint WHERE id = 1),
+		(SELECT json_extract(detail, '$.fingerprint') FROM audit_log WHERE kind = ? ORDER BY id LIMIT 1), '')`,
+		AuditKeyFingerprint).Scan(&fp)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	return fp, nil
 }

@@ -80,3 +80,49 @@ func TestKeyFingerprintMatchesOpenSSL(t *testing.T) {
 		t.Errorf("openssl gives %s, tally %s", got, store.KeyFingerprint([]byte(key)))
 	}
 }
+
+// TestDeletedFingerprintDoesNotLetAnotherKeyIn: with the key_fingerprint
+// row deleted (its trigger dropped first), the fingerprint the audit log
+// recorded still decides, so another key is refused and the first key
+// still works; verify reports the missing row.
+func TestDeletedFingerprintDoesNotLetAnotherKeyIn(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	k1, k2 := []byte("first-key-0123456789"), []byte("other-key-0123456789")
+	if err := db.CheckKey(ctx, k1, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.W.ExecContext(ctx, `DROP TRIGGER key_fingerprint_no_delete; DELETE FROM key_fingerprint`); err != nil {
+		t.Fatal(err)
+	}
+	if fp, _, err := db.KeyState(ctx); err != nil || fp != store.KeyFingerprint(k1) {
+		t.Errorf("KeyState = %q, %v; want the first key's fingerprint from the audit log", fp, err)
+	}
+	if err := db.CheckKey(ctx, k2, now); !errors.Is(err, store.ErrKeyMismatch) {
+		t.Errorf("other key after the row was deleted: err = %v, want ErrKeyMismatch", err)
+	}
+	if err := db.CheckKey(ctx, k1, now); err != nil {
+		t.Errorf("first key: %v", err)
+	}
+	c, err := db.VerifyData(ctx)
+	if err != nil || len(c.Problems) != 1 || !strings.Contains(c.Problems[0].String(), "the row is gone") {
+		t.Errorf("verify: %v %v, want the missing row reported", c.Problems, err)
+	}
+	// A second key recorded by a build without this check fails verify
+	// even once the row matches it.
+	if err := db.AppendAudit(ctx, now, store.AuditKeyFingerprint, map[string]string{"fingerprint": store.KeyFingerprint(k2)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.W.ExecContext(ctx, `INSERT INTO key_fingerprint (id, fingerprint, recorded_at) VALUES (1, ?, '')`, store.KeyFingerprint(k2)); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = db.VerifyData(ctx)
+	var msgs []string
+	for _, p := range c.Problems {
+		msgs = append(msgs, p.String())
+	}
+	if got := strings.Join(msgs, "\n"); !strings.Contains(got, "records a second, different key") || !strings.Contains(got, "differs from the fingerprint") {
+		t.Errorf("verify after a second key: %q", msgs)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -40,12 +41,19 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	if fi.Size() == 0 {
 		return nil, fmt.Errorf("store: %s is not a tally database: the file is empty", path)
 	}
+	// SQLite keeps -wal and -shm beside the file a symlink points at: look
+	// for them there, and open that file, or a live database's log would be
+	// missed (and the file read as it was at the last checkpoint).
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
+	}
 	q := url.Values{}
 	q.Set("mode", "ro")
 	q.Add("_pragma", "query_only(1)")
 	var snap *fileSnapshot
-	walSize, hasWAL := fileSize(path + "-wal")
-	_, hasSHM := fileSize(path + "-shm")
+	walSize, hasWAL := fileSize(real + "-wal")
+	_, hasSHM := fileSize(real + "-shm")
 	switch {
 	case hasWAL && hasSHM:
 		// A writer has the file open, or left its log: read through -shm
@@ -59,12 +67,12 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		q.Set("immutable", "1")
 		snap = &fileSnapshot{info: fi}
 	}
-	r, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	r, err := sql.Open("sqlite", "file:"+(&url.URL{Path: real}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	db := &DB{W: r, R: r, Path: path, snapshot: snap}
+	db := &DB{W: r, R: r, Path: real, snapshot: snap}
 	if err := checkSchema(ctx, r, path); err != nil {
 		r.Close()
 		return nil, err

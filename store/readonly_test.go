@@ -225,3 +225,103 @@ func TestOpenReadOnlyRefusesANewerSchemaAndAnOrphanedLog(t *testing.T) {
 		t.Errorf("-shm created: %v", err)
 	}
 }
+
+// TestOpenReadOnlyThroughASymlinkReadsTheLiveLog: a report command given a
+// symlink to a live database (its -wal and -shm beside the target, not the
+// link) reads what the writer committed, and creates nothing either side.
+func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
+	ctx := context.Background()
+	dir, linkDir := t.TempDir(), t.TempDir()
+	path, link := filepath.Join(dir, "tally.db"), filepath.Join(linkDir, "link.db")
+	w, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(path, link); err != nil {
+		t.Skip(err)
+	}
+	beforeLink := listing(t, linkDir)
+	db, err := store.OpenReadOnly(ctx, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := auditRows(t, db); n != 1 {
+		t.Errorf("%d audit rows through the link, want the 1 still in the target's -wal", n)
+	}
+	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 2}); err != nil {
+		t.Fatal(err)
+	}
+	before := listing(t, dir)
+	if n := auditRows(t, db); n != 2 {
+		t.Errorf("%d audit rows after a second commit, want 2", n)
+	}
+	if err := db.Stable(); err != nil {
+		t.Errorf("Stable: %v", err)
+	}
+	db.Close()
+	if after := listing(t, dir); after != before {
+		t.Errorf("target folder changed:\n%s\nwant\n%s", after, before)
+	}
+	if after := listing(t, linkDir); after != beforeLink {
+		t.Errorf("link folder changed:\n%s\nwant\n%s", after, beforeLink)
+	}
+}
+
+// TestOpenReadOnlyWithLeftoverLogFiles: an empty -wal left behind (with or
+// without its -shm) is read past, and nothing is created or changed.
+func TestOpenReadOnlyWithLeftoverLogFiles(t *testing.T) {
+	for _, leftovers := range [][]string{{"-wal"}, {"-wal", "-shm"}} {
+		t.Run(strings.Join(leftovers, ""), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "tally.db")
+			writeDB(t, path)
+			for _, suffix := range leftovers {
+				if err := os.WriteFile(path+suffix, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := listing(t, dir)
+			db, err := store.OpenReadOnly(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := auditRows(t, db); n != 1 {
+				t.Errorf("%d audit rows, want 1", n)
+			}
+			if err := db.Stable(); err != nil {
+				t.Errorf("Stable: %v", err)
+			}
+			db.Close()
+			if after := listing(t, dir); after != before {
+				t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
+			}
+		})
+	}
+}
+
+// TestOpenReadOnlyOddPath: blanks and URI characters in the path (SQLite
+// is given a file: URI) name the file itself, not query parameters.
+func TestOpenReadOnlyOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?mode=rwc#x%20y")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "t a?lly#.db")
+	writeDB(t, path)
+	before := listing(t, dir)
+	db, err := store.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := auditRows(t, db); n != 1 {
+		t.Errorf("%d audit rows, want 1", n)
+	}
+	db.Close()
+	if after := listing(t, dir); after != before {
+		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
+	}
+}

@@ -77,6 +77,20 @@ func TestAuditVerifyChecksData(t *testing.T) {
 			`UPDATE upload_requests SET body = replace(body, 'spring', 'summer') WHERE id = 1`}, "upload_requests id 1: body"},
 		{"purges row forged", []string{`INSERT INTO purges (day, events, purged_at) VALUES ('2026-11-10', 40, '2026-11-19T13:00:00.000Z')`},
 			"purges 2026-11-10|40"},
+		{"uploads row rewound", []string{`UPDATE uploads SET next_index = 0 WHERE day = '2026-11-17'`},
+			"uploads 2026-11-17/meta/spring/booking: acked 12 + rejected 0 + uncertain 0 differ from next_index 0"},
+		{"uploads row deleted", []string{`DELETE FROM uploads WHERE day = '2026-11-18'`},
+			"uploads 2026-11-18/meta/spring/booking: carried by upload requests, but the row is gone"},
+		{"key fingerprint deleted", []string{`DROP TRIGGER key_fingerprint_no_delete`, `DELETE FROM key_fingerprint`},
+			"key_fingerprint id 1: the audit log records a key fingerprint, the row is gone"},
+		{"sealed day reopened", []string{`UPDATE days SET sealed_at = NULL WHERE day = '2026-11-16'`},
+			"days 2026-11-16: sealed in the audit log, but not marked sealed"},
+		{"events of a sealed day deleted", []string{`DELETE FROM events WHERE day = '2026-11-16'`},
+			"events 2026-11-16: the seal recorded"},
+		{"consent purge mark planted", []string{`INSERT INTO consent_purge_marks SELECT visitor_key FROM consents LIMIT 1`},
+			"consent_purge_marks 1 rows"},
+		{"as_of edited", []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET as_of = '2026-11-01T00:00:00.000Z' WHERE id = 2`},
+			"audit_log row 2: hash does not match"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
