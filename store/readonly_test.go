@@ -8,35 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally/store/storetest"
 )
 
 var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-
-// listing is a folder's file names, sizes and modification times, to show
-// that nothing was created or written.
-func listing(t *testing.T, dir string) string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range es {
-		fi, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprintf("%s %v %d %s", e.Name(), fi.Mode(), fi.Size(), fi.ModTime().Format(time.RFC3339Nano)))
-	}
-	sort.Strings(out)
-	return strings.Join(out, "\n")
-}
 
 // writeDB creates a migrated database with one audit entry and closes it.
 func writeDB(t *testing.T, path string) {
@@ -82,7 +62,7 @@ func TestOpenReadOnlyRefusesWhatIsNotATallyDatabase(t *testing.T) {
 		"text.db":    "not a tally database",
 		"foreign.db": "not a tally database: an SQLite file without tally's tables",
 	} {
-		before := listing(t, dir)
+		before := storetest.DirState(t, dir)
 		db, err := store.OpenReadOnly(ctx, filepath.Join(dir, name))
 		if err == nil {
 			db.Close()
@@ -92,7 +72,7 @@ func TestOpenReadOnlyRefusesWhatIsNotATallyDatabase(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", name, err, want)
 		}
-		if after := listing(t, dir); after != before {
+		if after := storetest.DirState(t, dir); after != before {
 			t.Errorf("%s: folder changed:\n%s\nwant\n%s", name, after, before)
 		}
 	}
@@ -135,7 +115,7 @@ func TestOpenReadOnlyWorksOnAReadOnlyCopyAndCreatesNothing(t *testing.T) {
 	os.Chmod(path, 0o444)
 	os.Chmod(dir, 0o555)
 	t.Cleanup(func() { os.Chmod(dir, 0o755) })
-	before := listing(t, dir)
+	before := storetest.DirState(t, dir)
 	db, err := store.OpenReadOnly(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +131,7 @@ func TestOpenReadOnlyWorksOnAReadOnlyCopyAndCreatesNothing(t *testing.T) {
 	}
 	db.Close()
 	// Checked by listing, not by permissions: tests may run as root.
-	if after := listing(t, dir); after != before {
+	if after := storetest.DirState(t, dir); after != before {
 		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
 	}
 }
@@ -168,7 +148,7 @@ func TestOpenReadOnlyReadsALiveWriteAheadLog(t *testing.T) {
 	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
-	before := listing(t, dir)
+	before := storetest.DirState(t, dir)
 	db, err := store.OpenReadOnly(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +157,7 @@ func TestOpenReadOnlyReadsALiveWriteAheadLog(t *testing.T) {
 		t.Errorf("%d audit rows, want the 1 still in -wal", n)
 	}
 	db.Close()
-	if after := listing(t, dir); after != before {
+	if after := storetest.DirState(t, dir); after != before {
 		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
 	}
 }
@@ -244,7 +224,7 @@ func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
 	if err := os.Symlink(path, link); err != nil {
 		t.Skip(err)
 	}
-	beforeLink := listing(t, linkDir)
+	beforeLink := storetest.DirState(t, linkDir)
 	db, err := store.OpenReadOnly(ctx, link)
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +235,7 @@ func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
 	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 2}); err != nil {
 		t.Fatal(err)
 	}
-	before := listing(t, dir)
+	before := storetest.DirState(t, dir)
 	if n := auditRows(t, db); n != 2 {
 		t.Errorf("%d audit rows after a second commit, want 2", n)
 	}
@@ -263,10 +243,10 @@ func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
 		t.Errorf("Stable: %v", err)
 	}
 	db.Close()
-	if after := listing(t, dir); after != before {
+	if after := storetest.DirState(t, dir); after != before {
 		t.Errorf("target folder changed:\n%s\nwant\n%s", after, before)
 	}
-	if after := listing(t, linkDir); after != beforeLink {
+	if after := storetest.DirState(t, linkDir); after != beforeLink {
 		t.Errorf("link folder changed:\n%s\nwant\n%s", after, beforeLink)
 	}
 }
@@ -284,7 +264,7 @@ func TestOpenReadOnlyWithLeftoverLogFiles(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			before := listing(t, dir)
+			before := storetest.DirState(t, dir)
 			db, err := store.OpenReadOnly(context.Background(), path)
 			if err != nil {
 				t.Fatal(err)
@@ -296,7 +276,7 @@ func TestOpenReadOnlyWithLeftoverLogFiles(t *testing.T) {
 				t.Errorf("Stable: %v", err)
 			}
 			db.Close()
-			if after := listing(t, dir); after != before {
+			if after := storetest.DirState(t, dir); after != before {
 				t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
 			}
 		})
@@ -312,7 +292,7 @@ func TestOpenReadOnlyOddPath(t *testing.T) {
 	}
 	path := filepath.Join(dir, "t a?lly#.db")
 	writeDB(t, path)
-	before := listing(t, dir)
+	before := storetest.DirState(t, dir)
 	db, err := store.OpenReadOnly(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +301,7 @@ func TestOpenReadOnlyOddPath(t *testing.T) {
 		t.Errorf("%d audit rows, want 1", n)
 	}
 	db.Close()
-	if after := listing(t, dir); after != before {
+	if after := storetest.DirState(t, dir); after != before {
 		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/tally-health/tally/store/storetest"
 )
 
 // TestReportCommandsWorkForAReaderWhoCannotWrite runs the report commands
@@ -39,7 +41,7 @@ func TestReportCommandsWorkForAReaderWhoCannotWrite(t *testing.T) {
 	copyPath := filepath.Join(dir, "tally.db")
 	copyFile(t, dbPath, copyPath, 0o444)
 	os.Chmod(dir, 0o555)
-	before := dirState(t, dir)
+	before := storetest.DirState(t, dir)
 	for _, args := range reportCommands {
 		cmd := exec.Command(bin, append([]string{"--config", conf, "--db", copyPath}, args...)...)
 		cmd.Env = append(os.Environ(), "TALLY_CONFIG=", "TALLY_SECRET=")
@@ -65,7 +67,7 @@ func TestReportCommandsWorkForAReaderWhoCannotWrite(t *testing.T) {
 			t.Errorf("audit verify: %q", out)
 		}
 	}
-	if after := dirState(t, dir); after != before {
+	if after := storetest.DirState(t, dir); after != before {
 		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
 	}
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tally-health/tally/store/storetest"
 )
 
 // reportCommands are the commands that only read the database.
@@ -17,25 +15,6 @@ var reportCommands = [][]string{
 	{"audit", "log"},
 	{"audit", "recount", "--date", "2026-11-01"},
 	{"export"},
-}
-
-// dirState is a folder's names, modes, sizes and modification times.
-func dirState(t *testing.T, dir string) string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range es {
-		fi, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprintf("%s %v %d %s", e.Name(), fi.Mode(), fi.Size(), fi.ModTime().Format(time.RFC3339Nano)))
-	}
-	sort.Strings(out)
-	return strings.Join(out, "\n")
 }
 
 func TestReportCommandsNeverCreateOrAcceptANonDatabase(t *testing.T) {
@@ -49,12 +28,12 @@ func TestReportCommandsNeverCreateOrAcceptANonDatabase(t *testing.T) {
 			"empty.db":   "not a tally database",
 			"notes.db":   "not a tally database",
 		} {
-			before := dirState(t, dir)
+			before := storetest.DirState(t, dir)
 			code, _, errs := runTally(t, append([]string{"--config", cfg, "--db", filepath.Join(dir, name)}, args...)...)
 			if code != 1 || !strings.Contains(errs, want) {
 				t.Errorf("%v on %s: exit %d, %q; want 1 with %q", args, name, code, errs, want)
 			}
-			if after := dirState(t, dir); after != before {
+			if after := storetest.DirState(t, dir); after != before {
 				t.Errorf("%v on %s changed the folder:\n%s\nwant\n%s", args, name, after, before)
 			}
 		}

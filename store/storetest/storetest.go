@@ -3,7 +3,11 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,3 +56,24 @@ func WriteEvents(tb testing.TB, db *store.DB, writes ...*store.IntakeWrite) {
 }
 
 const testPurpose = "advertising"
+
+// DirState is a folder's file names, modes, sizes and modification times,
+// one line each in name order: equal states before and after a command
+// show that it created, removed and wrote nothing there.
+func DirState(tb testing.TB, dir string) string {
+	tb.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		fi, err := e.Info()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %v %d %s", e.Name(), fi.Mode(), fi.Size(), fi.ModTime().Format(time.RFC3339Nano)))
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
