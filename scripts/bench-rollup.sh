@@ -19,7 +19,7 @@ now=2026-11-22T00:00:00Z
 
 # Let tally create and migrate the file, then fill it with the shell.
 # Campaign i%500; platform fixed per campaign; two conversions: 1,000 cells.
-"$work/tally" --db "$db" export >/dev/null
+"$work/tally" --db "$db" --now "$now" rollup >/dev/null # export is read-only: it never creates a file
 sqlite3 "$db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 INSERT INTO days (day, salt) VALUES ('$day', randomblob(32));
