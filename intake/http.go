@@ -193,6 +193,9 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	// The time is the page's clock: a withdrawal stamped before a record
+	// already kept is moved to it (see store.Consent.ClientClock).
+	rec.ClientClock = true
 	n := 0
 	if ok {
 		err := s.Intake.Writer.Direct(func() error {

@@ -16,6 +16,11 @@ type Consent struct {
 	Time       time.Time
 	Source     string // optional evidence: the consent tool's name
 	Version    string // optional evidence: the policy version
+	// ClientClock marks a Time stamped by a browser's clock (bounded above
+	// by the server's): a withdrawal so stamped before its visitor's latest
+	// record is moved to that record's time, where it wins the tie. A page
+	// whose clock runs behind cannot hide a refusal behind an earlier grant.
+	ClientClock bool
 }
 
 // AddConsents appends records to the consent history in one transaction,
@@ -58,11 +63,14 @@ func (db *DB) RecordConsents(ctx context.Context, recs []Consent, now time.Time)
 	defer latest.Close()
 	rec, added := FormatTime(now), 0
 	for _, c := range recs {
-		same, err := repeatsLatest(ctx, latest, c)
+		last, found, err := latestConsent(ctx, latest, c)
 		if err != nil {
 			return 0, err
 		}
-		if same {
+		if found && c.ClientClock && !c.Granted && FormatTime(c.Time) < FormatTime(last.Time) {
+			c.Time = last.Time
+		}
+		if found && repeatsLatest(last, c) {
 			continue
 		}
 		// Before the commit: the intake writer, on this same connection,
@@ -89,26 +97,30 @@ const latestConsentSQL = `SELECT granted, time, coalesce(source, ''), coalesce(v
 // is kept as a renewal.
 const grantRenewal = 24 * time.Hour
 
+// latestConsent reads c's visitor's latest record for c's purpose.
+func latestConsent(ctx context.Context, latest *sql.Stmt, c Consent) (Consent, bool, error) {
+	var last Consent
+	var at string
+	err := latest.QueryRowContext(ctx, c.VisitorKey, c.Purpose).Scan(&last.Granted, &at, &last.Source, &last.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Consent{}, false, nil
+	}
+	if err != nil {
+		return Consent{}, false, fmt.Errorf("store: consent: latest: %w", err)
+	}
+	if last.Time, err = ParseTime(at); err != nil {
+		return Consent{}, false, fmt.Errorf("store: consent: latest: bad time %q: %w", at, err)
+	}
+	return last, true, nil
+}
+
 // repeatsLatest reports whether c says again what its visitor's latest
 // record says, no earlier than it (and, for a grant, within grantRenewal).
-func repeatsLatest(ctx context.Context, latest *sql.Stmt, c Consent) (bool, error) {
-	var granted bool
-	var at, source, version string
-	err := latest.QueryRowContext(ctx, c.VisitorKey, c.Purpose).Scan(&granted, &at, &source, &version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+func repeatsLatest(last, c Consent) bool {
+	if last.Granted != c.Granted || last.Source != c.Source || last.Version != c.Version || FormatTime(c.Time) < FormatTime(last.Time) {
+		return false
 	}
-	if err != nil {
-		return false, fmt.Errorf("store: consent: latest: %w", err)
-	}
-	if granted != c.Granted || source != c.Source || version != c.Version || FormatTime(c.Time) < at {
-		return false, nil
-	}
-	last, err := ParseTime(at)
-	if err != nil {
-		return false, fmt.Errorf("store: consent: latest: bad time %q: %w", at, err)
-	}
-	return !granted || c.Time.Sub(last) < grantRenewal, nil
+	return !last.Granted || c.Time.Sub(last.Time) < grantRenewal
 }
 
 // ConsentAt returns the visitor's latest consent record for purpose made at
