@@ -26,6 +26,7 @@ path = "e2e.db"
 key_file = "e2e.key"
 [intake]
 allowed_origins = ["https://clinic.example"]
+campaign_pattern = '^(?s:.+)$'
 [log]
 level = "debug"
 format = "json"
@@ -44,6 +45,7 @@ format = "json"
 		return m
 	}
 	visitor := mark("visitor")
+	var answers []byte
 	send := func(path string, body any, hdr map[string]string) map[string]any {
 		t.Helper()
 		b, _ := json.Marshal(body)
@@ -58,6 +60,7 @@ format = "json"
 		}
 		defer resp.Body.Close()
 		rb, _ := io.ReadAll(resp.Body)
+		answers = append(answers, rb...)
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", path, resp.StatusCode, rb)
 		}
@@ -100,6 +103,42 @@ format = "json"
 	if dropped["unmapped_event"] != 1.0 || dropped["bad_campaign"] != 1.0 || dropped["no_consent"] != 1.0 {
 		t.Fatalf("summary = %v", sum)
 	}
+	// Consent labels outside consent.sources and consent.versions.
+	send("/v1/consent", map[string]any{"visitor_id": mark("labelvisitor"), "purposes": map[string]bool{"advertising": true},
+		"source": "MRN-" + mark("consentsource"), "version": "DOB-" + mark("consentversion")}, nil)
+	// Requests refused whole, and routes that do not exist: their answers
+	// and log lines name fields, never values, paths or queries.
+	refused := func(method, path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		rb, _ := io.ReadAll(resp.Body)
+		answers = append(answers, rb...)
+		if resp.StatusCode == 200 && method == http.MethodPost && strings.HasPrefix(path, "/v1/consent") {
+			t.Errorf("%s %s: 200 %s, want it refused", method, path, rb)
+		}
+	}
+	refused(http.MethodPost, "/v1/consent", `{"visitor_id":"`+mark("badconsentvisitor")+`","purposes":{"advertising":"`+mark("badpurpose")+`"}}`)
+	refused(http.MethodPost, "/v1/consent", `{"visitor_id":"`+mark("brokenconsent"))
+	refused(http.MethodPost, "/v1/events", `{"events":[{"event_id":"`+mark("brokenevent"))
+	refused(http.MethodPost, "/v1/events?email="+mark("querystring"), `{"events":[{"event_id":"e","event":"appointment_booked","visitor_id":"`+
+		mark("badtimevisitor")+`","time":"`+mark("badtime")+`"}]}`)
+	refused(http.MethodGet, "/v1/"+mark("path")+"?q="+mark("pathquery"), "")
+	refused(http.MethodGet, "/metrics", "")
+	refused(http.MethodGet, "/healthz", "")
+	// Campaigns dressed so that ASCII-only checks miss them: the pattern
+	// allows anything, the shape checks must refuse them.
+	for i, c := range []string{"７７７７７７７", "555_123_4567", "＠example.org", "%40example.org", "\u2800"} {
+		b := fmt.Sprintf(`{"events":[{"event_id":"%s","event":"appointment_booked","visitor_id":"%s","source":"facebook","campaign":"%s%s"}]}`,
+			mark(fmt.Sprintf("dressedid%d", i)), visitor, mark(fmt.Sprintf("dressedcampaign%d", i)), c)
+		refused(http.MethodPost, "/v1/events", b)
+	}
+
 	// The same markers through the file path: a CSV whose header holds a marker.
 	csvPath := filepath.Join(dir, "events.csv")
 	csv := fmt.Sprintf("event_id,event,visitor_id,source,%s\n%s,appointment_booked,%s,google,%s\n",
@@ -132,7 +171,7 @@ format = "json"
 		t.Fatalf("ingest: %v\n%s", err, ingestOut)
 	}
 
-	sources := map[string][]byte{"serve log": srv.logs.Bytes(), "ingest output": ingestOut}
+	sources := map[string][]byte{"serve log": srv.logs.Bytes(), "ingest output": ingestOut, "answers": answers}
 	for name, b := range live {
 		sources["live "+name] = b
 	}
