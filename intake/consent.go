@@ -65,17 +65,29 @@ type ConsentStore interface {
 	RecordConsents(ctx context.Context, recs []store.Consent, now time.Time) (int, error)
 }
 
+// clientClockReach is how far before its arrival a browser's consent time
+// may lie: enough for a page's calls still in flight, never back to the
+// events its visitor made days before.
+const clientClockReach = 5 * time.Minute
+
 // ClientTime bounds a consent time sent by a browser with the server's
 // clock: tally.js stamps each consent call with its page's clock, strictly
 // increasing, so a visitor's records are ordered as they were made,
 // whatever order their requests arrive in. A time ahead of the server's
 // clock is clamped to now, so that a consent never takes effect after an
 // event the server stamps right after it (events from tally.js carry the
-// server's time), and min(client, now) keeps the page's order. A missing
-// time is now.
+// server's time), and min(client, now) keeps the page's order. A time more
+// than clientClockReach behind is clamped to that bound, so that a
+// backdated grant never covers events made before it arrived (a grant and
+// a withdrawal both clamped tie, and the withdrawal wins). A missing time
+// is now.
 func (p *Pipeline) ClientTime(t time.Time) time.Time {
-	if now := p.Now(); t.IsZero() || t.After(now) {
+	now := p.Now()
+	switch {
+	case t.IsZero() || t.After(now):
 		return now
+	case t.Before(now.Add(-clientClockReach)):
+		return now.Add(-clientClockReach)
 	}
 	return t
 }

@@ -33,16 +33,19 @@ func TestWithdrawalFromBehindClockIsNotHidden(t *testing.T) {
 		}
 		return got
 	}
-	consent(true, testNow.Add(-time.Hour))
+	// The grant arrived a minute ago: within the few minutes a browser's
+	// time may reach back, so the withdrawal's clamped time alone would
+	// still fall before it.
+	consent(true, testNow.Add(-time.Minute))
 	if got := event(); !strings.Contains(got, `"accepted":1`) {
 		t.Fatalf("event after the grant: %s, want accepted", got)
 	}
 	for i, behind := range []time.Duration{time.Hour, 365 * 24 * time.Hour} {
-		consent(false, testNow.Add(-time.Hour-behind))
+		consent(false, testNow.Add(-time.Minute-behind))
 		if got := event(); !strings.Contains(got, `"no_consent":1`) {
 			t.Errorf("withdrawal stamped %s before the grant, event after it: %s, want no_consent", behind, got)
 		}
-		consent(true, testNow.Add(time.Duration(i-2)*time.Minute))
+		consent(true, testNow.Add(time.Duration(i-3)*10*time.Second))
 		if got := event(); strings.Contains(got, "no_consent") {
 			t.Fatalf("event after a new grant: %s, want consent to hold (accepted, or over_bound for a second event)", got)
 		}
@@ -54,5 +57,26 @@ func TestWithdrawalFromBehindClockIsNotHidden(t *testing.T) {
 	consent(true, testNow.Add(-2*time.Second))
 	if got := event(); !strings.Contains(got, `"no_consent":1`) {
 		t.Errorf("grant stamped before a kept withdrawal: %s, want no_consent", got)
+	}
+}
+
+// TestBrowserGrantDoesNotReachBack: a grant sent to /v1/consent stamped
+// days in the past (a page clock behind, or a script backdating it) does
+// not make consented the events its visitor made before it arrived, such
+// as a booking imported later with its own time: a browser's consent time
+// reaches back at most a few minutes before its arrival.
+func TestBrowserGrantDoesNotReachBack(t *testing.T) {
+	f := newFixture(t, nil)
+	srv := newHTTP(t, f)
+	body := `{"visitor_id":"backdated","purposes":{"advertising":true},"time":"` + testNow.Add(-72*time.Hour).Format(time.RFC3339) + `"}`
+	if resp, got := post(t, srv.URL+"/v1/consent", "text/plain", body); resp.StatusCode != 200 {
+		t.Fatalf("consent: %d %s", resp.StatusCode, got)
+	}
+	old := ev("booked-2-days-ago", "appointment_booked", "backdated", `,"time":"`+testNow.Add(-48*time.Hour).Format(time.RFC3339)+`"`)
+	if _, got := post(t, srv.URL+"/v1/events", "text/plain", old); !strings.Contains(got, `"no_consent":1`) {
+		t.Errorf("event two days before the grant arrived: %s, want no_consent", got)
+	}
+	if _, got := post(t, srv.URL+"/v1/events", "text/plain", ev("booked-now", "appointment_booked", "backdated", "")); !strings.Contains(got, `"accepted":1`) {
+		t.Errorf("event after the grant: %s, want accepted", got)
 	}
 }

@@ -40,6 +40,20 @@ func testSealLeavesNoTrace(t *testing.T, command string) {
 		t.Fatal(err)
 	}
 	env := []string{"TALLY_SECRET=" + scrubSecret, "TALLY_CONFIG="}
+	// A past day, so the command seals it.
+	at := time.Now().UTC().Add(-48 * time.Hour)
+	day := at.Format(time.DateOnly)
+	// The visitors' grants of two days ago come from the consent tool's
+	// export: a grant sent to /v1/consent takes effect from its arrival.
+	var consents bytes.Buffer
+	for v := 0; v < 12; v++ {
+		fmt.Fprintf(&consents, `{"visitor_id":"visitor-%d","purposes":{"advertising":true},"time":%q}`+"\n", v, at.Add(-time.Hour).Format(time.RFC3339))
+	}
+	imp := exec.Command(tallyBinary(t), "--config", cfgPath, "consent", "import", "-")
+	imp.Dir, imp.Env, imp.Stdin = dir, append(os.Environ(), env...), &consents
+	if out, err := imp.CombinedOutput(); err != nil || !bytes.Contains(out, []byte("recorded 12")) {
+		t.Fatalf("consent import: %v\n%s", err, out)
+	}
 	srv := startServe(t, dir, env, "--config", cfgPath)
 	post := func(path string, body any) map[string]any {
 		t.Helper()
@@ -58,17 +72,13 @@ func testSealLeavesNoTrace(t *testing.T, command string) {
 		return out
 	}
 
-	// A past day, so the command seals it. 12 visitors x 150 campaigns give
-	// 1800 contribution keys: the contribution table spans many pages,
-	// which a DROP frees instead of rewriting.
-	at := time.Now().UTC().Add(-48 * time.Hour)
-	day := at.Format(time.DateOnly)
+	// 12 visitors x 150 campaigns give 1800 contribution keys: the
+	// contribution table spans many pages, which a DROP frees instead of
+	// rewriting.
 	var events []any
 	var eventIDs []string
 	for v := 0; v < 12; v++ {
 		visitor := fmt.Sprintf("visitor-%d", v)
-		post("/v1/consent", map[string]any{"visitor_id": visitor, "purposes": map[string]bool{"advertising": true},
-			"time": at.Add(-time.Hour).Format(time.RFC3339)})
 		for c := 0; c < 150; c++ {
 			id := fmt.Sprintf("booking-%d-%03d", v, c)
 			eventIDs = append(eventIDs, id)
