@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -82,5 +83,27 @@ func TestConsentVersionsDefaultStoresNone(t *testing.T) {
 	}
 	if rec.Source != "tally.js" || rec.Version != "" {
 		t.Errorf("source %q version %q, want tally.js and no version", rec.Source, rec.Version)
+	}
+}
+
+// TestConsentLabelsMatchExactly checks that a label is kept only when it is
+// byte for byte on its list: another case, a trailing space, a fullwidth or
+// decomposed form, or an invisible character appended is dropped.
+func TestConsentLabelsMatchExactly(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.Consent.Versions = []string{"policy-v3", "ete-2"} })
+	srv := newHTTP(t, f)
+	for i, l := range [][2]string{{"TALLY.JS", "POLICY-V3"}, {"tally.js ", "policy-v3 "}, {"ｔａｌｌｙ.js", "ｐolicy-v3"},
+		{"tally.js\u200b", "policy-v3\u2060"}, {"tally.js\u00a0", "e\u0301te-2"}, {" cmp", "policy\u2011v3"}} {
+		b := fmt.Sprintf(`{"visitor_id":"v%d","purposes":{"advertising":true},"source":%q,"version":%q}`, i, l[0], l[1])
+		if resp, body := post(t, srv.URL+"/v1/consent", "application/json", b); resp.StatusCode != 200 || !strings.Contains(body, `"recorded":1`) {
+			t.Fatalf("labels %q: %d %s, want the decision recorded", l, resp.StatusCode, body)
+		}
+	}
+	var n int
+	if err := f.db.R.QueryRow(`SELECT count(*) FROM consents WHERE source IS NOT NULL OR version IS NOT NULL`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d consents kept a label that is not exactly on its list", n)
 	}
 }
