@@ -31,9 +31,10 @@ func newDemoCmd(g *globalOptions) *cobra.Command {
 		Use:   "demo",
 		Short: "Quick start: sample consent and events through the real intake, rollup, and a dry-run upload to outbox/",
 		Long: `Run the whole pipeline on sample data in the current folder, with no
-configuration and no secrets: create tally.db, send sample consents and
-events (some without consent, some carrying emails and page URLs) through
-the real HTTP intake, seal the finished days, and write the exact upload
+configuration and no secrets: create tally.db, import sample consents (as
+tally consent import does: a consent tool's history of ten days), send
+sample events (some without consent, some carrying emails and page URLs)
+through the real HTTP intake, seal the finished days, and write the exact upload
 request bodies for every platform to outbox/ instead of sending them.
 Running it again starts the demo database over; a database that the demo
 did not create is never touched.`,
@@ -96,19 +97,24 @@ func runDemo(ctx context.Context, e *env) error {
 	}
 	fmt.Fprintf(w, "tally demo: a local run on sample data in %s; nothing leaves this machine.\n\n", absPath(dir))
 
+	consents, err := importDemoConsents(ctx, e, db, now)
+	if err != nil {
+		return fmt.Errorf("demo: consent import: %w", err)
+	}
 	srv, err := e.startIntakeServer(ctx, db)
 	if err != nil {
 		return err
 	}
 	base := "http://" + srv.addr
 	sent, sum, err := sendDemoTraffic(ctx, base, now)
+	sent.consents = consents
 	if serr := srv.shutdown(); err == nil {
 		err = serr
 	}
 	if err != nil {
 		return fmt.Errorf("demo: intake: %w", err)
 	}
-	fmt.Fprintf(w, "1. intake: %d sample events and %d consent choices went through POST /v1/events and /v1/consent on %s\n", sent.events, sent.consents, base)
+	fmt.Fprintf(w, "1. intake: %d consent choices of the last ten days imported as from a consent tool's export; %d sample events went through POST /v1/events on %s\n", sent.consents, sent.events, base)
 	fmt.Fprintf(w, "   %s\n", formatSummary(sum))
 	fmt.Fprintln(w, "   every event also carried an email, a phone number, a page URL and a user agent: none of it was stored")
 
@@ -206,8 +212,40 @@ func absPath(p string) string {
 // demoSent counts what the demo posted.
 type demoSent struct{ events, consents int }
 
-// sendDemoTraffic posts the sample consents and events over HTTP and
-// returns the intake's combined summary.
+// importDemoConsents records the sample consents the way `tally consent
+// import` does. They are ten days old: POST /v1/consent, a browser's
+// callback, takes a choice from the moment it arrives and could not
+// consent the sample days' events.
+func importDemoConsents(ctx context.Context, e *env, db *store.DB, now time.Time) (int, error) {
+	in, err := e.newIntake(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Writer.Close()
+	var recs []store.Consent
+	for _, c := range demoConsents(now) {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return 0, err
+		}
+		ci, err := intake.DecodeConsent(raw)
+		if err != nil {
+			return 0, err
+		}
+		if rec, ok, err := in.Pipeline.ConsentRecord(ci, false); err != nil {
+			return 0, err
+		} else if ok {
+			recs = append(recs, rec)
+		}
+	}
+	if _, err := db.RecordConsents(ctx, recs, now); err != nil {
+		return 0, err
+	}
+	return len(recs), nil
+}
+
+// sendDemoTraffic posts the sample events over HTTP and returns the
+// intake's combined summary.
 func sendDemoTraffic(ctx context.Context, base string, now time.Time) (demoSent, intake.Summary, error) {
 	var sent demoSent
 	total := intake.NewSummary()
@@ -238,12 +276,6 @@ func sendDemoTraffic(ctx context.Context, base string, now time.Time) (demoSent,
 			return nil, fmt.Errorf("%s: %s: %s", path, resp.Status, out)
 		}
 		return out, nil
-	}
-	for _, c := range demoConsents(now) {
-		if _, err := post("/v1/consent", c, false); err != nil {
-			return sent, total, err
-		}
-		sent.consents++
 	}
 	for _, b := range demoEvents(now) {
 		out, err := post("/v1/events", map[string]any{"events": b.events}, b.gpc)
