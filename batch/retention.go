@@ -45,9 +45,9 @@ type Pruned struct {
 func PruneHistory(ctx context.Context, db *store.DB, ledgerDays, consentDays int, now time.Time) (Pruned, error) {
 	var p Pruned
 	var err error
-	if p.Ledger, err = db.PruneLedger(ctx, now.AddDate(0, 0, -ledgerDays), now); err != nil {
+	if p.Ledger, err = db.PruneLedger(ctx, now.AddDate(0, 0, -ledgerDays)); err != nil {
 		return p, err
 	}
-	p.Consents, err = db.PurgeConsents(ctx, now.AddDate(0, 0, -consentDays), now)
+	p.Consents, err = db.PurgeConsents(ctx, now.AddDate(0, 0, -consentDays))
 	return p, err
 }

@@ -74,7 +74,7 @@ type WriterOptions struct {
 
 // Auditor appends an entry to the audit log.
 type Auditor interface {
-	AppendAudit(ctx context.Context, now time.Time, kind string, detail any) error
+	AppendAudit(ctx context.Context, kind string, detail any) error
 }
 
 // auditSummary accumulates committed outcomes between audit entries.
@@ -121,7 +121,7 @@ func (w *Writer) flushAudit(force bool) {
 		"from": store.FormatTime(w.summary.since), "to": store.FormatTime(now),
 		"commits": w.summary.commits, "requests": w.summary.requests, "outcomes": w.summary.outcomes,
 	}
-	if err := w.opt.Audit.AppendAudit(context.Background(), now, store.AuditIntake, detail); err != nil {
+	if err := w.opt.Audit.AppendAudit(context.Background(), store.AuditIntake, detail); err != nil {
 		return
 	}
 	w.summary = auditSummary{since: now}

@@ -63,9 +63,8 @@ type execer interface {
 // appendAudit adds one entry inside tx, chained to the last row. detail is
 // encoded as JSON (map keys sorted by encoding/json). An entry's times are
 // never the caller's: at is the wall clock at the write and as_of the
-// command's --now (SetAsOf), NULL without one. The time argument, which
-// used to be written as at, is kept so that callers need not change.
-func (db *DB) appendAudit(ctx context.Context, tx execer, _ time.Time, kind string, detail any) error {
+// command's --now (SetAsOf), NULL without one.
+func (db *DB) appendAudit(ctx context.Context, tx execer, kind string, detail any) error {
 	b, err := json.Marshal(detail)
 	if err != nil {
 		return fmt.Errorf("store: audit %s: encode: %w", kind, err)
@@ -88,14 +87,14 @@ func (db *DB) appendAudit(ctx context.Context, tx execer, _ time.Time, kind stri
 }
 
 // AppendAudit adds one entry in its own transaction (see appendAudit for
-// its times: now is not written).
-func (db *DB) AppendAudit(ctx context.Context, now time.Time, kind string, detail any) error {
+// its times).
+func (db *DB) AppendAudit(ctx context.Context, kind string, detail any) error {
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: audit: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if err := db.appendAudit(ctx, tx, now, kind, detail); err != nil {
+	if err := db.appendAudit(ctx, tx, kind, detail); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

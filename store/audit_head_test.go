@@ -21,7 +21,7 @@ func TestAuditAtIsWallClock(t *testing.T) {
 	before := time.Now()
 	db.SetAsOf(asOf)
 	// The caller's own time is neither at nor as_of.
-	if err := db.AppendAudit(ctx, time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), store.AuditRollup, map[string]int{"n": 1}); err != nil {
+	if err := db.AppendAudit(ctx, store.AuditRollup, map[string]int{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
 	after := time.Now()
@@ -55,7 +55,7 @@ func TestAuditAsOfInHash(t *testing.T) {
 	} {
 		db := auditDB(t, 1)
 		db.SetAsOf(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-		if err := db.AppendAudit(ctx, time.Now(), store.AuditRollup, map[string]int{"n": 2}); err != nil {
+		if err := db.AppendAudit(ctx, store.AuditRollup, map[string]int{"n": 2}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.W.Exec(`DROP TRIGGER audit_log_no_update; ` + edit); err != nil {
@@ -95,7 +95,7 @@ func TestAuditAnchor(t *testing.T) {
 			t.Fatalf("parse %q = %v %v", a, p, err)
 		}
 		for i := 0; i < 2; i++ {
-			if err := db.AppendAudit(ctx, time.Now(), store.AuditRollup, map[string]int{"later": i}); err != nil {
+			if err := db.AppendAudit(ctx, store.AuditRollup, map[string]int{"later": i}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -131,7 +131,7 @@ func TestAuditAnchor(t *testing.T) {
 		db, a := anchored(t)
 		fresh := auditDB(t, 0)
 		for i := 0; i < 5; i++ {
-			if err := fresh.AppendAudit(ctx, time.Now(), store.AuditRollup, map[string]int{"n": i + 100}); err != nil {
+			if err := fresh.AppendAudit(ctx, store.AuditRollup, map[string]int{"n": i + 100}); err != nil {
 				t.Fatal(err)
 			}
 		}

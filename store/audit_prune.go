@@ -24,7 +24,7 @@ type LedgerPrune struct {
 // transaction (table, cutoff, row count and id range, pruned_at). The
 // hashes recorded when each was sent and answered stay in the audit log, so
 // `tally audit verify` skips only the byte comparison for pruned rows.
-func (db *DB) PruneLedger(ctx context.Context, cutoff, now time.Time) (LedgerPrune, error) {
+func (db *DB) PruneLedger(ctx context.Context, cutoff time.Time) (LedgerPrune, error) {
 	var p LedgerPrune
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -45,7 +45,7 @@ func (db *DB) PruneLedger(ctx context.Context, cutoff, now time.Time) (LedgerPru
 		WHERE sent_at < ? AND pruned_at IS NULL`, prunedAt, before); err != nil {
 		return p, fmt.Errorf("store: prune ledger: %w", err)
 	}
-	if err := db.appendAudit(ctx, tx, now, AuditPurge, map[string]any{"table": ledgerTable, "before": before,
+	if err := db.appendAudit(ctx, tx, AuditPurge, map[string]any{"table": ledgerTable, "before": before,
 		"requests": p.Requests, "first_id": p.FirstID, "last_id": p.LastID, "pruned_at": prunedAt}); err != nil {
 		return p, fmt.Errorf("store: prune ledger: %w", err)
 	}
@@ -66,7 +66,7 @@ type ConsentPurge struct {
 // deletes, writes its purge entry and removes the marks in one transaction.
 // A purged visitor has no consent: their later events count only after a
 // new grant.
-func (db *DB) PurgeConsents(ctx context.Context, cutoff, now time.Time) (ConsentPurge, error) {
+func (db *DB) PurgeConsents(ctx context.Context, cutoff time.Time) (ConsentPurge, error) {
 	var p ConsentPurge
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -90,7 +90,7 @@ func (db *DB) PurgeConsents(ctx context.Context, cutoff, now time.Time) (Consent
 	if _, err := tx.ExecContext(ctx, `DELETE FROM consent_purge_marks`); err != nil {
 		return p, fmt.Errorf("store: purge consents: unmark: %w", err)
 	}
-	if err := db.appendAudit(ctx, tx, now, AuditPurge, map[string]any{"table": consentsTable, "before": before,
+	if err := db.appendAudit(ctx, tx, AuditPurge, map[string]any{"table": consentsTable, "before": before,
 		"visitors": p.Visitors, "records": p.Records}); err != nil {
 		return p, fmt.Errorf("store: purge consents: %w", err)
 	}

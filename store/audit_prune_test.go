@@ -20,11 +20,11 @@ func TestPruneLedger(t *testing.T) {
 		t.Errorf("edit of a body: %v, want refused", err)
 	}
 	now := time.Date(2027, 12, 31, 0, 0, 0, 0, time.UTC)
-	p, err := db.PruneLedger(ctx, time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC), now)
+	p, err := db.PruneLedger(ctx, time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC))
 	if err != nil || p.Requests != 0 {
 		t.Fatalf("prune at the send time = %+v %v, want nothing (cutoff exclusive)", p, err)
 	}
-	p, err = db.PruneLedger(ctx, now.AddDate(0, 0, -400), now)
+	p, err = db.PruneLedger(ctx, now.AddDate(0, 0, -400))
 	if err != nil || p.Requests != 1 || p.FirstID != 1 || p.LastID != 1 {
 		t.Fatalf("prune = %+v %v", p, err)
 	}
@@ -43,7 +43,7 @@ func TestPruneLedger(t *testing.T) {
 	if c := verifyData(t, db); len(c.Problems) != 0 || c.Pruned != 1 {
 		t.Errorf("verify after prune: %+v", c)
 	}
-	if p, err := db.PruneLedger(ctx, now, now); err != nil || p.Requests != 0 {
+	if p, err := db.PruneLedger(ctx, now); err != nil || p.Requests != 0 {
 		t.Errorf("second prune = %+v %v, want nothing", p, err)
 	}
 }
@@ -69,7 +69,7 @@ func TestPurgeConsents(t *testing.T) {
 		t.Fatalf("ordinary DELETE: %v, want refused", err)
 	}
 	now := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
-	p, err := db.PurgeConsents(ctx, now.AddDate(0, 0, -400), now)
+	p, err := db.PurgeConsents(ctx, now.AddDate(0, 0, -400))
 	if err != nil || p.Visitors != 1 || p.Records != 2 {
 		t.Fatalf("purge = %+v %v, want 1 visitor, 2 records", p, err)
 	}
@@ -87,7 +87,7 @@ func TestPurgeConsents(t *testing.T) {
 	if _, err := db.W.Exec(`DELETE FROM consents`); err == nil {
 		t.Error("an ordinary DELETE passed after a purge")
 	}
-	if p, err := db.PurgeConsents(ctx, now.AddDate(0, 0, -400), now); err != nil || p.Visitors != 0 {
+	if p, err := db.PurgeConsents(ctx, now.AddDate(0, 0, -400)); err != nil || p.Visitors != 0 {
 		t.Errorf("second purge = %+v %v", p, err)
 	}
 }
@@ -129,7 +129,7 @@ func TestPurgedConsentLeavesTheWriterCache(t *testing.T) {
 	if got := send(1); got != "accepted/" {
 		t.Fatalf("with the grant: %s", got)
 	}
-	if p, err := db.PurgeConsents(ctx, t0.Add(time.Second), t0); err != nil || p.Visitors != 1 {
+	if p, err := db.PurgeConsents(ctx, t0.Add(time.Second)); err != nil || p.Visitors != 1 {
 		t.Fatalf("purge = %+v %v", p, err)
 	}
 	if got := send(2); got != "dropped/no_consent" {

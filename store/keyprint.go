@@ -71,7 +71,7 @@ func (db *DB) CheckKey(ctx context.Context, key []byte, now time.Time) error {
 		want, FormatTime(now)); err != nil {
 		return fmt.Errorf("store: check key: record fingerprint: %w", err)
 	}
-	if err := db.appendAudit(ctx, tx, now, AuditKeyFingerprint, map[string]any{"fingerprint": want}); err != nil {
+	if err := db.appendAudit(ctx, tx, AuditKeyFingerprint, map[string]any{"fingerprint": want}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -111,7 +111,7 @@ func TestDeletedFingerprintDoesNotLetAnotherKeyIn(t *testing.T) {
 	}
 	// A second key recorded by a build without this check fails verify
 	// even once the row matches it.
-	if err := db.AppendAudit(ctx, now, store.AuditKeyFingerprint, map[string]string{"fingerprint": store.KeyFingerprint(k2)}); err != nil {
+	if err := db.AppendAudit(ctx, store.AuditKeyFingerprint, map[string]string{"fingerprint": store.KeyFingerprint(k2)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.W.ExecContext(ctx, `INSERT INTO key_fingerprint (id, fingerprint, recorded_at) VALUES (1, ?, '')`, store.KeyFingerprint(k2)); err != nil {

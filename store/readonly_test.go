@@ -25,7 +25,7 @@ func writeDB(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AppendAudit(context.Background(), t0, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
+	if err := db.AppendAudit(context.Background(), store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -145,7 +145,7 @@ func TestOpenReadOnlyReadsALiveWriteAheadLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
+	if err := w.AppendAudit(ctx, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
 	before := storetest.DirState(t, dir)
@@ -218,7 +218,7 @@ func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
+	if err := w.AppendAudit(ctx, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(path, link); err != nil {
@@ -232,7 +232,7 @@ func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
 	if n := auditRows(t, db); n != 1 {
 		t.Errorf("%d audit rows through the link, want the 1 still in the target's -wal", n)
 	}
-	if err := w.AppendAudit(ctx, t0, store.AuditRunConfig, map[string]any{"n": 2}); err != nil {
+	if err := w.AppendAudit(ctx, store.AuditRunConfig, map[string]any{"n": 2}); err != nil {
 		t.Fatal(err)
 	}
 	before := storetest.DirState(t, dir)

@@ -64,7 +64,7 @@ func (db *DB) purgeDay(ctx context.Context, day string, now time.Time) (int64, e
 			day, n, FormatTime(now)); err != nil {
 			return 0, fmt.Errorf("store: purge %s: record: %w", day, err)
 		}
-		if err := db.appendAudit(ctx, tx, now, AuditPurge, map[string]any{"day": day, "events": n}); err != nil {
+		if err := db.appendAudit(ctx, tx, AuditPurge, map[string]any{"day": day, "events": n}); err != nil {
 			return 0, fmt.Errorf("store: purge %s: %w", day, err)
 		}
 	}

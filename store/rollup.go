@@ -131,7 +131,7 @@ func (db *DB) SealDay(ctx context.Context, day string, now time.Time, detail map
 	if err != nil {
 		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
-	if err := db.appendAudit(ctx, tx, now, AuditRollup, entry); err != nil {
+	if err := db.appendAudit(ctx, tx, AuditRollup, entry); err != nil {
 		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -68,7 +68,7 @@ func (db *DB) AddScan(ctx context.Context, s Scan) (int64, error) {
 	for _, f := range s.Findings {
 		trackers[f.Tracker]++
 	}
-	if err := db.appendAudit(ctx, tx, s.ScannedAt, AuditScan, map[string]any{"scan_id": id, "pages": s.Pages,
+	if err := db.appendAudit(ctx, tx, AuditScan, map[string]any{"scan_id": id, "pages": s.Pages,
 		"findings": len(s.Findings), "trackers": trackers, "failed": s.Failed}); err != nil {
 		return 0, err
 	}

@@ -237,7 +237,7 @@ func TestOpenCreatesDatabaseWALAndSHMPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.AppendAudit(ctx, time.Now(), store.AuditRunConfig, map[string]any{}); err != nil {
+	if err := db.AppendAudit(ctx, store.AuditRunConfig, map[string]any{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{path, path + "-wal", path + "-shm"} {

@@ -79,7 +79,7 @@ func (db *DB) BeginUploadRequest(ctx context.Context, r *UploadRequest, ups []*U
 		return 0, err
 	}
 	sum := sha256.Sum256(r.Body)
-	if err := db.appendAudit(ctx, tx, r.SentAt, AuditUploadRequest, map[string]any{"request_id": id, "platform": r.Platform,
+	if err := db.appendAudit(ctx, tx, AuditUploadRequest, map[string]any{"request_id": id, "platform": r.Platform,
 		"url": r.URL, "conversions": n, "body_sha256": hex.EncodeToString(sum[:])}); err != nil {
 		return 0, err
 	}
@@ -129,7 +129,7 @@ func (db *DB) FinishUploadRequest(ctx context.Context, id int64, resp *UploadRes
 	if len(resp.Settles) > 0 {
 		answer["resends_uncertain"] = resp.Settles
 	}
-	if err := db.appendAudit(ctx, tx, resp.ReceivedAt, AuditUploadAnswer, answer); err != nil {
+	if err := db.appendAudit(ctx, tx, AuditUploadAnswer, answer); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -105,7 +105,7 @@ func runConsentImport(ctx context.Context, e *env, name string) error {
 		return fmt.Errorf("consent import %s: %w", name, err)
 	}
 	detail := map[string]int{"recorded": recorded, "skipped": skipped, "invalid": invalid}
-	if err := db.AppendAudit(ctx, e.now(), store.AuditConsentImport, detail); err != nil {
+	if err := db.AppendAudit(ctx, store.AuditConsentImport, detail); err != nil {
 		return fmt.Errorf("consent import %s: %w", name, err)
 	}
 	return nil

@@ -92,7 +92,7 @@ func runDemo(ctx context.Context, e *env) error {
 	}
 	defer db.Close()
 	now := e.now()
-	if err := db.AppendAudit(ctx, now, demoKind, map[string]string{"note": "database created by tally demo"}); err != nil {
+	if err := db.AppendAudit(ctx, demoKind, map[string]string{"note": "database created by tally demo"}); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "tally demo: a local run on sample data in %s; nothing leaves this machine.\n\n", absPath(dir))

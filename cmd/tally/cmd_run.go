@@ -110,7 +110,7 @@ func (e *env) runJob(ctx context.Context, db *store.DB, lockWait time.Duration) 
 		return res, res.fail("audit", fmt.Errorf("run: encode effective config: %w", err))
 	}
 	// The config holds no secrets (only the names of their variables).
-	if err := db.AppendAudit(ctx, e.now(), store.AuditRunConfig, map[string]any{
+	if err := db.AppendAudit(ctx, store.AuditRunConfig, map[string]any{
 		"version": version, "config_file": e.configFile, "config_toml": effective.String(),
 	}); err != nil {
 		return res, res.fail("audit", err)
