@@ -255,6 +255,7 @@ facebook = "meta"
 	open := func(tab context.Context, u string) {
 		t.Helper()
 		do(tab, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("#ready")))
+		pageLoaded(t, tab)
 	}
 	var ok bool
 
@@ -269,8 +270,9 @@ facebook = "meta"
 		chromedp.Navigate(from),
 		chromedp.Click(chromedp.CSS("#go")),
 		chromedp.WaitVisible(chromedp.CSS("#ready")),
-		chromedp.SendKeys(chromedp.CSS("#typed"), m["typed value"]),
 	)
+	pageLoaded(t, tab)
+	do(tab, chromedp.SendKeys(chromedp.CSS("#typed"), m["typed value"]))
 	type pageState struct {
 		Referrer string `json:"referrer"`
 		Tally    bool   `json:"tally"`
@@ -504,6 +506,19 @@ facebook = "meta"
 // raceRounds is how often the browser test repeats the refusal race: on
 // the build before the fix about 1 round in 20 was accepted.
 const raceRounds = 150
+
+// pageLoaded waits until the tab's document has finished loading and its
+// deferred tally.js has run. #ready is visible as soon as it is parsed,
+// before deferred scripts run; under load the test's next step could
+// otherwise find no tally object, or a node of a document being replaced.
+func pageLoaded(t *testing.T, tab context.Context) {
+	t.Helper()
+	eval[bool](t, tab, `new Promise(done => {
+		const check = () => document.readyState === "complete" && typeof tally === "object"
+			? done(true) : setTimeout(check, 10);
+		check();
+	})`)
+}
 
 // eval runs a script in the tab, awaits its promise and decodes the result.
 func eval[T any](t *testing.T, tab context.Context, js string) T {
