@@ -34,7 +34,13 @@ func newAuditCmd(g *globalOptions) *cobra.Command {
 			}
 			defer db.Close()
 			err = db.AuditEntries(cmd.Context(), date, func(a store.AuditEntry) error {
-				_, err := fmt.Fprintf(e.stdout, "%6d  %s  %-15s %s  %s\n", a.ID, a.At, termSafe(a.Kind), a.Hash[:12], termSafe(a.Detail))
+				// as_of shows only when the command ran as of --now: at is
+				// always when the row was really written.
+				asOf := ""
+				if a.AsOf.Valid {
+					asOf = "as_of=" + termSafe(a.AsOf.String) + "  "
+				}
+				_, err := fmt.Fprintf(e.stdout, "%6d  %s  %-15s %s  %s%s\n", a.ID, a.At, termSafe(a.Kind), a.Hash[:12], asOf, termSafe(a.Detail))
 				return err
 			})
 			if serr := db.Stable(); serr != nil {

@@ -214,6 +214,16 @@ func TestAuditTimesAreTrue(t *testing.T) {
 	if n < 5 {
 		t.Fatalf("%d audit rows", n)
 	}
+	// `tally audit log` shows both times of a row written as of --now.
+	code, out, errOut := runTally(t, "--config", cfg, "audit", "log")
+	if code != 0 {
+		t.Fatalf("audit log: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.Contains(line, "as_of=2026-11-19T1") {
+			t.Errorf("audit log line without the --now instant: %s", line)
+		}
+	}
 	// A scan recorded without --now: as_of stays NULL.
 	page := write(t, filepath.Join(t.TempDir(), "page.html"), "<html><body>clean</body></html>")
 	if code, out, errOut := runTally(t, "--config", cfg, "scan", page); code != 0 {
