@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
-	"os/exec"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
@@ -38,23 +35,7 @@ func TestUploadInterruptedExits130(t *testing.T) {
 	}
 	f.mu.Unlock()
 
-	cmd := exec.Command(bin, "--config", cfg, "upload", "--now", uploadNow)
-	cmd.Env = os.Environ()
-	for k, v := range fakeSecrets {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-arrived:
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		close(released)
-		t.Fatalf("the second request never arrived\n%s", logs.Bytes())
-	}
+	cmd, logs := startUploadUntil(t, bin, cfg, arrived, released, "the second request never arrived")
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

@@ -60,23 +60,7 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	}
 	f.mu.Unlock()
 
-	cmd := exec.Command(bin, "--config", cfg, "upload", "--now", uploadNow)
-	cmd.Env = os.Environ()
-	for k, v := range fakeSecrets {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-ready:
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		close(released)
-		t.Fatalf("the run never reached the kill point\n%s", logs.Bytes())
-	}
+	cmd, _ := startUploadUntil(t, bin, cfg, ready, released, "the run never reached the kill point")
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -167,11 +151,7 @@ func assertGA4Uncertain(t *testing.T, dbPath string, f *fakePlatforms, total, si
 // runTallyEnv runs the built binary's upload with the fake credentials.
 func runTallyEnv(t *testing.T, bin, cfg string, extra ...string) (int, string, string) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"--config", cfg, "upload", "--now", uploadNow}, extra...)...)
-	cmd.Env = os.Environ()
-	for k, v := range fakeSecrets {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd := uploadCmd(bin, cfg, extra...)
 	var out, errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -180,4 +160,39 @@ func runTallyEnv(t *testing.T, bin, cfg string, extra ...string) (int, string, s
 		code = cmd.ProcessState.ExitCode()
 	}
 	return code, string(out.Bytes()), string(errb.Bytes())
+}
+
+// uploadCmd is the built binary's upload as of uploadNow, with the fake
+// credentials in its environment.
+func uploadCmd(bin, cfg string, extra ...string) *exec.Cmd {
+	cmd := exec.Command(bin, append([]string{"--config", cfg, "upload", "--now", uploadNow}, extra...)...)
+	cmd.Env = os.Environ()
+	for k, v := range fakeSecrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd
+}
+
+// startUploadUntil starts uploadCmd and returns once reached is closed (a
+// fake platform saw the request the test waits for). If it never is, the
+// process is killed, released is closed so the fake's handler returns, and
+// the test fails saying what did not happen. The deadline is a failure
+// guard only.
+func startUploadUntil(t *testing.T, bin, cfg string, reached <-chan struct{}, released chan struct{}, never string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := uploadCmd(bin, cfg)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	select {
+	case <-reached:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		close(released)
+		t.Fatalf("%s\n%s", never, logs.Bytes())
+	}
+	return cmd, logs
 }

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
@@ -37,23 +34,7 @@ func TestUploadStalledPastLockStopsAfterTakeover(t *testing.T) {
 	}
 	f.mu.Unlock()
 
-	stalled := exec.Command(bin, "--config", cfg, "upload", "--now", uploadNow)
-	stalled.Env = os.Environ()
-	for k, v := range fakeSecrets {
-		stalled.Env = append(stalled.Env, k+"="+v)
-	}
-	var logs syncBuffer
-	stalled.Stdout, stalled.Stderr = &logs, &logs
-	if err := stalled.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stalled.Process.Kill() })
-	select {
-	case <-arrived:
-	case <-time.After(60 * time.Second): // failure guard only
-		close(released)
-		t.Fatalf("the first upload never sent its second request\n%s", logs.Bytes())
-	}
+	stalled, logs := startUploadUntil(t, bin, cfg, arrived, released, "the first upload never sent its second request")
 	db, err := store.Open(context.Background(), dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
