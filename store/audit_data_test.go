@@ -10,27 +10,35 @@ import (
 	"github.com/tally-health/tally/store/storetest"
 )
 
+// sealedUpload builds a file with one sealed day (PLATFORM/a/booking
+// released 6) and returns its queued, unfinished uploads row.
+func sealedUpload(t *testing.T, platform string) (*store.DB, store.Cell, *store.Upload, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	db := storetest.Open(t)
+	day, now := "2026-11-20", time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
+	cell := store.Cell{Day: day, Platform: platform, Campaign: "a", Conversion: "booking"}
+	addCell(t, db, cell, 6)
+	if _, err := db.SealDay(ctx, day, now, nil, releaseAll); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.QueueUploads(ctx, platform, "", now); err != nil {
+		t.Fatal(err)
+	}
+	ups, err := db.UnfinishedUploads(ctx, platform, "", false)
+	if err != nil || len(ups) != 1 {
+		t.Fatalf("uploads %v %v", ups, err)
+	}
+	return db, cell, ups[0], now
+}
+
 // ledgerDB builds a file with one sealed day (meta/a/booking released 6),
 // one request that carried the 6 conversions and was acknowledged, and the
 // day's events purged.
 func ledgerDB(t *testing.T) *store.DB {
 	t.Helper()
 	ctx := context.Background()
-	db := storetest.Open(t)
-	day, now := "2026-11-20", time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
-	cell := store.Cell{Day: day, Platform: "meta", Campaign: "a", Conversion: "booking"}
-	addCell(t, db, cell, 6)
-	if _, err := db.SealDay(ctx, day, now, nil, releaseAll); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.QueueUploads(ctx, "meta", "", now); err != nil {
-		t.Fatal(err)
-	}
-	ups, err := db.UnfinishedUploads(ctx, "meta", "", false)
-	if err != nil || len(ups) != 1 {
-		t.Fatalf("uploads %v %v", ups, err)
-	}
-	u := ups[0]
+	db, cell, u, now := sealedUpload(t, "meta")
 	u.Attempts++
 	id, err := db.BeginUploadRequest(ctx, &store.UploadRequest{Platform: "meta", Method: "POST", URL: "https://graph.example/events",
 		Body: []byte(`{"data":[1,2,3,4,5,6]}`), Attempt: 1, SentAt: now, Parts: []store.RequestPart{{Cell: cell, First: 0, N: 6}}}, []*store.Upload{u})

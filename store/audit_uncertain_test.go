@@ -4,10 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // uncertainDB builds a file with one sealed day (google/a/booking released
@@ -17,21 +15,7 @@ import (
 func uncertainDB(t *testing.T, resend bool) *store.DB {
 	t.Helper()
 	ctx := context.Background()
-	db := storetest.Open(t)
-	day, now := "2026-11-20", time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
-	cell := store.Cell{Day: day, Platform: "google", Campaign: "a", Conversion: "booking"}
-	addCell(t, db, cell, 6)
-	if _, err := db.SealDay(ctx, day, now, nil, releaseAll); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.QueueUploads(ctx, "google", "", now); err != nil {
-		t.Fatal(err)
-	}
-	ups, err := db.UnfinishedUploads(ctx, "google", "", false)
-	if err != nil || len(ups) != 1 {
-		t.Fatalf("uploads %v %v", ups, err)
-	}
-	u := ups[0]
+	db, cell, u, now := sealedUpload(t, "google")
 	send := func(settles []int64, resp *store.UploadResponse) int64 {
 		t.Helper()
 		u.Attempts++
