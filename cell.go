@@ -19,14 +19,18 @@ const (
 // UploadPlatforms lists the platforms that have an uploader, in a fixed order.
 var UploadPlatforms = []Platform{PlatformMeta, PlatformGoogle, PlatformTikTok, PlatformLinkedIn}
 
-// ParsePlatform checks s names a platform (PlatformNone included).
-func ParsePlatform(s string) (Platform, error) {
-	switch p := Platform(s); p {
+// Valid reports whether p is one of the platforms (PlatformNone included).
+func (p Platform) Valid() bool {
+	switch p {
 	case PlatformMeta, PlatformGoogle, PlatformTikTok, PlatformLinkedIn, PlatformNone:
-		return p, nil
+		return true
 	}
-	return "", fmt.Errorf("unknown platform %q: want meta, google, tiktok, linkedin or none", s)
+	return false
 }
+
+// Uploaded reports whether p has an uploader (every platform but
+// PlatformNone).
+func (p Platform) Uploaded() bool { return p.Valid() && p != PlatformNone }
 
 // Cell is one (day, platform, campaign, conversion) coordinate: the unit
 // that is counted, gated, released and uploaded. Campaign is "" when the
@@ -37,4 +41,12 @@ type Cell struct {
 	Platform   Platform
 	Campaign   string
 	Conversion string
+}
+
+// ParsePlatform checks s names a platform (PlatformNone included).
+func ParsePlatform(s string) (Platform, error) {
+	if p := Platform(s); p.Valid() {
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown platform %q: want meta, google, tiktok, linkedin or none", s)
 }

@@ -39,3 +39,12 @@ type Decision struct {
 
 // Drop is the decision to drop an event for reason.
 func Drop(reason Reason) Decision { return Decision{Outcome: Dropped, Reason: reason} }
+
+// String is "outcome" or, for a drop, "outcome:reason": the key of the
+// intake audit summary's outcome counts.
+func (d Decision) String() string {
+	if d.Reason == ReasonNone {
+		return string(d.Outcome)
+	}
+	return string(d.Outcome) + ":" + string(d.Reason)
+}

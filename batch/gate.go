@@ -3,25 +3,17 @@ package batch
 import (
 	"fmt"
 
-	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
 // Gate is the release gate: the threshold, what happens to counts below
 // it, and the noise. It decides each cell of a day independently.
 type Gate struct {
-	store.GateParams
+	tally.GateParams
 	// Draw draws one noise value for epsilon; used only when
 	// GateParams.Noise is "geometric". Nil means CryptoNoise.
 	Draw func(epsilon float64) (int64, error)
-}
-
-// GateFromConfig builds the gate that cfg.Privacy describes.
-func GateFromConfig(p config.Privacy) Gate {
-	return Gate{GateParams: store.GateParams{
-		MinCount: p.MinCount, SmallCounts: p.SmallCounts, CarryDays: p.CarryDays,
-		Noise: p.Noise, Epsilon: p.Epsilon,
-	}}
 }
 
 // Apply decides every cell of in.Day: the cells with events that day and
@@ -41,9 +33,9 @@ func (g Gate) Apply(in store.SealInput) ([]store.DailyCount, error) {
 		raw, carried int64
 		age          int
 	}
-	cells := map[store.Cell]*acc{}
-	var order []store.Cell
-	get := func(c store.Cell) *acc {
+	cells := map[tally.Cell]*acc{}
+	var order []tally.Cell
+	get := func(c tally.Cell) *acc {
 		a, ok := cells[c]
 		if !ok {
 			a = &acc{}
@@ -53,10 +45,10 @@ func (g Gate) Apply(in store.SealInput) ([]store.DailyCount, error) {
 		return a
 	}
 	for _, r := range in.Raw {
-		get(store.Cell{Day: in.Day, Platform: r.Platform, Campaign: r.Campaign, Conversion: r.Conversion}).raw += r.Raw
+		get(tally.Cell{Day: in.Day, Platform: r.Platform, Campaign: r.Campaign, Conversion: r.Conversion}).raw += r.Raw
 	}
 	for _, h := range in.Held {
-		a := get(store.Cell{Day: in.Day, Platform: h.Platform, Campaign: h.Campaign, Conversion: h.Conversion})
+		a := get(tally.Cell{Day: in.Day, Platform: h.Platform, Campaign: h.Campaign, Conversion: h.Conversion})
 		a.carried += h.Total
 		a.age = h.CarryAge + 1
 	}
@@ -72,9 +64,9 @@ func (g Gate) Apply(in store.SealInput) ([]store.DailyCount, error) {
 	return out, nil
 }
 
-func (g Gate) decide(c store.Cell, raw, carried int64, age int, nextSealed bool) (store.DailyCount, error) {
+func (g Gate) decide(c tally.Cell, raw, carried int64, age int, nextSealed bool) (store.DailyCount, error) {
 	row := store.DailyCount{Cell: c, RawCount: raw, CarriedIn: carried, CarryAge: age, Gate: g.GateParams}
-	if g.Noise == "geometric" && raw > 0 {
+	if g.Noise == tally.Geometric && raw > 0 {
 		draw := g.Draw
 		if draw == nil {
 			draw = CryptoNoise
@@ -88,11 +80,11 @@ func (g Gate) decide(c store.Cell, raw, carried int64, age int, nextSealed bool)
 	row.Total = carried + max(0, raw+row.Noise)
 	switch {
 	case row.Total >= int64(max(g.MinCount, 1)):
-		row.Status, row.ReleasedCount = store.StatusReleased, row.Total
-	case g.SmallCounts != "carry", row.Total == 0, age >= g.CarryDays, nextSealed:
-		row.Status = store.StatusSuppressed
+		row.Status, row.ReleasedCount = tally.Released, row.Total
+	case g.SmallCounts != tally.Carry, row.Total == 0, age >= g.CarryDays, nextSealed:
+		row.Status = tally.Suppressed
 	default:
-		row.Status = store.StatusHeld
+		row.Status = tally.Held
 	}
 	return row, nil
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -21,13 +21,13 @@ func TestGateProperties(t *testing.T) {
 	for seed := range uint64(30) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		k := rng.IntN(15)
-		mode := []string{"carry", "suppress"}[rng.IntN(2)]
+		mode := []tally.SmallCounts{tally.Carry, tally.Suppress}[rng.IntN(2)]
 		carryDays := rng.IntN(5)
 		days, cells := 3+rng.IntN(12), 1+rng.IntN(5)
 		name := fmt.Sprintf("seed%d_k%d_%s_carry%d_days%d_cells%d", seed, k, mode, carryDays, days, cells)
 		t.Run(name, func(t *testing.T) {
 			db := storetest.Open(t)
-			start := batch.Day("2026-10-01")
+			start := tally.Day("2026-10-01")
 			var stored int64
 			for d := range days {
 				for c := range cells {
@@ -36,47 +36,47 @@ func TestGateProperties(t *testing.T) {
 					}
 					n := rng.IntN(2 * max(k, 2))
 					if n > 0 {
-						addEvents(t, db, string(start.Add(d)), "meta", fmt.Sprintf("c%d", c), "booking", n)
+						addEvents(t, db, start.Add(d), "meta", fmt.Sprintf("c%d", c), "booking", n)
 						stored += int64(n)
 					}
 				}
 			}
-			addEvents(t, db, string(start.Add(days-1)), "none", "", "lead", 1) // fix the last day
+			addEvents(t, db, start.Add(days-1), "none", "", "lead", 1) // fix the last day
 			stored++
 			_, end := start.Add(days - 1).Bounds(time.UTC)
 			r := roller(db, gate(k, mode, carryDays), end.Add(3*time.Hour).Format(time.RFC3339))
 			if _, err := r.RollupDue(ctx); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := db.DailyCounts(ctx, string(start), string(start.Add(days)))
+			rows, err := db.DailyCounts(ctx, start, start.Add(days))
 			if err != nil {
 				t.Fatal(err)
 			}
 			type key struct{ day, cell string }
 			byKey := map[key]store.DailyCount{}
 			for _, r := range rows {
-				byKey[key{r.Day, r.Platform + "/" + r.Campaign + "/" + r.Conversion}] = r
+				byKey[key{string(r.Day), string(r.Platform) + "/" + r.Campaign + "/" + r.Conversion}] = r
 			}
 			var raw, accounted int64
 			for _, r := range rows {
 				raw += r.RawCount
 				switch r.Status {
-				case store.StatusReleased:
+				case tally.Released:
 					if r.ReleasedCount < int64(max(k, 1)) || r.ReleasedCount != r.Total {
 						t.Errorf("released below k=%d: %+v", k, r)
 					}
 					accounted += r.ReleasedCount
-				case store.StatusSuppressed:
+				case tally.Suppressed:
 					accounted += r.Total
-				case store.StatusHeld:
-					next, carried := byKey[key{string(batch.Day(r.Day).Add(1)), r.Platform + "/" + r.Campaign + "/" + r.Conversion}]
+				case tally.Held:
+					next, carried := byKey[key{string(r.Day.Add(1)), string(r.Platform) + "/" + r.Campaign + "/" + r.Conversion}]
 					if carried {
 						// Carried on exactly once: the next row must take it in whole.
 						if next.CarriedIn != r.Total {
 							t.Errorf("held %+v carried as %d", r, next.CarriedIn)
 						}
 					} else {
-						if r.Day != string(start.Add(days-1)) {
+						if r.Day != start.Add(days-1) {
 							t.Errorf("held total dropped, not carried: %+v", r)
 						}
 						accounted += r.Total // still held at the end of the run

@@ -4,12 +4,13 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store"
 )
 
-func gate(k int, mode string, carryDays int, noise ...int64) batch.Gate {
-	g := batch.Gate{GateParams: store.GateParams{MinCount: k, SmallCounts: mode, CarryDays: carryDays, Noise: "none", Epsilon: 1}}
+func gate(k int, mode tally.SmallCounts, carryDays int, noise ...int64) batch.Gate {
+	g := batch.Gate{GateParams: tally.GateParams{MinCount: k, SmallCounts: mode, CarryDays: carryDays, Noise: "none", Epsilon: 1}}
 	if noise != nil {
 		g.Noise = "geometric"
 		g.Draw = func(float64) (int64, error) {
@@ -25,8 +26,8 @@ func gate(k int, mode string, carryDays int, noise ...int64) batch.Gate {
 }
 
 func held(campaign string, total int64, age int) store.DailyCount {
-	return store.DailyCount{Cell: store.Cell{Platform: "meta", Campaign: campaign, Conversion: "booking"},
-		Total: total, Status: store.StatusHeld, CarryAge: age}
+	return store.DailyCount{Cell: tally.Cell{Platform: "meta", Campaign: campaign, Conversion: "booking"},
+		Total: total, Status: tally.Held, CarryAge: age}
 }
 
 func raw(campaign string, n int64) store.CellCount {
@@ -41,7 +42,7 @@ func TestGateRules(t *testing.T) {
 		raw        []store.CellCount
 		held       []store.DailyCount
 		nextSealed bool
-		status     string
+		status     tally.Status
 		total, rel int64
 		noise      int64
 		carriedIn  int64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -11,7 +12,7 @@ import (
 // events were deleted, with the count (also recorded in the purges table).
 type Purged struct {
 	// Cutoff is the first day kept: events of sealed days before it are gone.
-	Cutoff Day
+	Cutoff tally.Day
 	Days   []store.Purge
 	Events int64
 }
@@ -21,7 +22,7 @@ type Purged struct {
 // earlier go. Open days are never purged, and daily_counts is kept, so a
 // purged day's released counts stay; only its recount from events ends.
 func Purge(ctx context.Context, db *store.DB, retentionDays int, loc *time.Location, now time.Time) (Purged, error) {
-	p := Purged{Cutoff: DayOf(now, loc).Add(-retentionDays)}
+	p := Purged{Cutoff: tally.DayOf(now, loc).Add(-retentionDays)}
 	days, err := db.PurgeEvents(ctx, string(p.Cutoff), now)
 	p.Days = days
 	for _, d := range days {

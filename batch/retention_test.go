@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
@@ -13,7 +14,7 @@ import (
 func TestPurgeRetention(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	for _, d := range []string{"2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"} {
+	for _, d := range []tally.Day{"2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"} {
 		addEvents(t, db, d, "meta", "c", "booking", 2)
 	}
 	// 2026-11-27 stays open: its events are never purged, however old.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -39,35 +39,26 @@ type Roller struct {
 	OnSealed func(Sealed)
 }
 
-// NewRoller builds a Roller from the configuration.
-func NewRoller(db *store.DB, cfg *config.Config, now func() time.Time) (*Roller, error) {
-	loc, err := time.LoadLocation(cfg.Rollup.Timezone)
-	if err != nil {
-		return nil, fmt.Errorf("rollup: timezone %q: %w", cfg.Rollup.Timezone, err)
-	}
-	return &Roller{DB: db, Loc: loc, CloseAfter: cfg.Rollup.CloseAfter.D(), Gate: GateFromConfig(cfg.Privacy), Now: now, Wall: time.Now}, nil
-}
-
 // Sealed is what sealing one day did. It carries the gate parameters so
 // the audit log can record each rollup with them.
 type Sealed struct {
 	store.SealResult
-	Gate                       store.GateParams
+	Gate                       tally.GateParams
 	Released, Held, Suppressed int   // cells by status
 	ReleasedTotal, HeldTotal   int64 // conversions released / carried on
 }
 
-func summarise(res store.SealResult, g store.GateParams) Sealed {
+func summarise(res store.SealResult, g tally.GateParams) Sealed {
 	s := Sealed{SealResult: res, Gate: g}
 	for _, r := range res.Rows {
 		switch r.Status {
-		case store.StatusReleased:
+		case tally.Released:
 			s.Released++
 			s.ReleasedTotal += r.ReleasedCount
-		case store.StatusHeld:
+		case tally.Held:
 			s.Held++
 			s.HeldTotal += r.Total
-		case store.StatusSuppressed:
+		case tally.Suppressed:
 			s.Suppressed++
 		}
 	}
@@ -76,33 +67,33 @@ func summarise(res store.SealResult, g store.GateParams) Sealed {
 
 // LastDue is the latest day that is due now, and has ended by the wall
 // clock.
-func (r *Roller) LastDue() Day {
+func (r *Roller) LastDue() tally.Day {
 	wall := time.Now
 	if r.Wall != nil {
 		wall = r.Wall
 	}
-	return min(LastDue(r.Now(), r.Loc, r.CloseAfter), LastEnded(wall(), r.Loc))
+	return min(tally.LastDue(r.Now(), r.Loc, r.CloseAfter), tally.LastEnded(wall(), r.Loc))
 }
 
 // Due lists every due, unsealed day in order, from the earliest day the
 // store knows (days without events included: they are sealed too, so a
 // count can be carried through them and late events are refused).
-func (r *Roller) Due(ctx context.Context) ([]Day, error) {
+func (r *Roller) Due(ctx context.Context) ([]tally.Day, error) {
 	known, err := r.DB.Days(ctx)
 	if err != nil || len(known) == 0 {
 		return nil, err
 	}
-	sealed := map[Day]bool{}
+	sealed := map[tally.Day]bool{}
 	for _, k := range known {
 		if k.SealedAt != "" {
-			sealed[Day(k.Day)] = true
+			sealed[k.Day] = true
 		}
 	}
-	first, err := ParseDay(known[0].Day)
+	first, err := tally.ParseDay(string(known[0].Day))
 	if err != nil {
 		return nil, fmt.Errorf("rollup: days table: %w", err)
 	}
-	var due []Day
+	var due []tally.Day
 	for d, last := first, r.LastDue(); d <= last; d = d.Add(1) {
 		if !sealed[d] {
 			due = append(due, d)
@@ -123,12 +114,12 @@ func (r *Roller) RollupDue(ctx context.Context) ([]Sealed, error) {
 // RollupRange seals the days from..to in order. Every day must be due and
 // every known day before from already sealed; a day already sealed is
 // left as it is and reported with AlreadySealed.
-func (r *Roller) RollupRange(ctx context.Context, from, to Day) ([]Sealed, error) {
+func (r *Roller) RollupRange(ctx context.Context, from, to tally.Day) ([]Sealed, error) {
 	if from > to {
 		return nil, fmt.Errorf("rollup: --from %s is after --to %s", from, to)
 	}
 	if last := r.LastDue(); to > last {
-		if to <= LastDue(r.Now(), r.Loc, r.CloseAfter) {
+		if to <= tally.LastDue(r.Now(), r.Loc, r.CloseAfter) {
 			return nil, fmt.Errorf("rollup: %s: %w: it has not ended by the system clock", to, ErrNotDue)
 		}
 		return nil, fmt.Errorf("rollup: %s: %w until %s (close_after %s)", to, ErrNotDue,
@@ -141,18 +132,18 @@ func (r *Roller) RollupRange(ctx context.Context, from, to Day) ([]Sealed, error
 	if len(due) > 0 && due[0] < from {
 		return nil, fmt.Errorf("rollup: %s: %w (days are sealed in order so held counts can be carried; run tally rollup without dates)", due[0], ErrOutOfOrder)
 	}
-	var days []Day
+	var days []tally.Day
 	for d := from; d <= to; d = d.Add(1) {
 		days = append(days, d)
 	}
 	return r.seal(ctx, days)
 }
 
-func (r *Roller) seal(ctx context.Context, days []Day) ([]Sealed, error) {
+func (r *Roller) seal(ctx context.Context, days []tally.Day) ([]Sealed, error) {
 	gate := func(_ context.Context, in store.SealInput) ([]store.DailyCount, error) { return r.Gate.Apply(in) }
 	var out []Sealed
 	for _, d := range days {
-		res, err := r.DB.SealDay(ctx, string(d), r.Now(), auditGate(r.Gate.GateParams), gate)
+		res, err := r.DB.SealDay(ctx, d, r.Now(), auditGate(r.Gate.GateParams), gate)
 		if err != nil {
 			return out, err
 		}
@@ -176,7 +167,7 @@ func (r *Roller) seal(ctx context.Context, days []Day) ([]Sealed, error) {
 }
 
 // auditGate is the gate parameters as the audit log records them.
-func auditGate(g store.GateParams) map[string]any {
+func auditGate(g tally.GateParams) map[string]any {
 	return map[string]any{"gate": map[string]any{"min_count": g.MinCount, "small_counts": g.SmallCounts,
 		"carry_days": g.CarryDays, "noise": g.Noise, "epsilon": g.Epsilon}}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
@@ -16,20 +17,20 @@ import (
 var seq int
 
 // addEvents stores n accepted events (n distinct visitors) in one cell.
-func addEvents(t testing.TB, db *store.DB, day, platform, campaign, conversion string, n int) {
+func addEvents(t testing.TB, db *store.DB, day tally.Day, platform tally.Platform, campaign, conversion string, n int) {
 	t.Helper()
 	w := &store.IntakeWrite{}
 	for range n {
 		seq++
 		w.Events = append(w.Events, &store.NewEvent{
-			Cell:       store.Cell{Day: day, Platform: platform, Campaign: campaign, Conversion: conversion},
+			Cell:       tally.Cell{Day: day, Platform: platform, Campaign: campaign, Conversion: conversion},
 			DedupKey:   fmt.Appendf(nil, "event-%d", seq),
 			VisitorKey: fmt.Appendf(nil, "visitor-%d", seq),
 		})
 	}
 	storetest.WriteEvents(t, db, w)
 	for _, e := range w.Events {
-		if e.Outcome != store.OutcomeAccepted {
+		if e.Outcome != tally.Accepted {
 			t.Fatalf("event for %s: %s/%s", day, e.Outcome, e.Reason)
 		}
 	}
@@ -45,7 +46,7 @@ func roller(db *store.DB, g batch.Gate, now string) *batch.Roller {
 }
 
 // counts renders a day range's daily_counts as "day campaign status total released" lines.
-func counts(t testing.TB, db *store.DB, from, to string) string {
+func counts(t testing.TB, db *store.DB, from, to tally.Day) string {
 	t.Helper()
 	rows, err := db.DailyCounts(context.Background(), from, to)
 	if err != nil {
@@ -80,7 +81,7 @@ func TestRollupCarry(t *testing.T) {
 			db := storetest.Open(t)
 			for day, n := range tt.events {
 				if n > 0 {
-					addEvents(t, db, day, "meta", "c", "booking", n)
+					addEvents(t, db, tally.Day(day), "meta", "c", "booking", n)
 				}
 			}
 			addEvents(t, db, "2026-11-04", "none", "", "lead", 1) // the last day is known either way
@@ -166,10 +167,10 @@ func TestRollupLateDayBeforeSealed(t *testing.T) {
 	if _, err := r.RollupDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	early := &store.NewEvent{Cell: store.Cell{Day: "2026-11-08", Platform: "meta", Campaign: "c", Conversion: "booking"},
+	early := &store.NewEvent{Cell: tally.Cell{Day: "2026-11-08", Platform: "meta", Campaign: "c", Conversion: "booking"},
 		DedupKey: []byte("early-event"), VisitorKey: []byte("early-visitor")}
 	storetest.WriteEvents(t, db, &store.IntakeWrite{Events: []*store.NewEvent{early}})
-	if early.Outcome != store.OutcomeDropped || early.Reason != store.ReasonLate {
+	if early.Outcome != tally.Dropped || early.Reason != tally.ReasonLate {
 		t.Errorf("event before the sealed day: %s/%s, want dropped/late", early.Outcome, early.Reason)
 	}
 	if _, err := r.RollupDue(ctx); err != nil {

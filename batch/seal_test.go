@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
@@ -110,10 +111,10 @@ func TestSealForgetsContributions(t *testing.T) {
 	if n := q(`SELECT count(*) FROM days WHERE day = '2026-11-02' AND salt IS NOT NULL AND sealed_at IS NULL`); n != 1 {
 		t.Error("open day was touched")
 	}
-	late := &store.NewEvent{Cell: store.Cell{Day: "2026-11-01", Platform: "meta", Campaign: "c", Conversion: "booking"},
+	late := &store.NewEvent{Cell: tally.Cell{Day: "2026-11-01", Platform: "meta", Campaign: "c", Conversion: "booking"},
 		DedupKey: []byte("late-event"), VisitorKey: []byte("late-visitor")}
 	storetest.WriteEvents(t, db, &store.IntakeWrite{Events: []*store.NewEvent{late}})
-	if late.Outcome != store.OutcomeDropped || late.Reason != store.ReasonLate {
+	if late.Outcome != tally.Dropped || late.Reason != tally.ReasonLate {
 		t.Errorf("event for a sealed day: %s/%s, want dropped/late", late.Outcome, late.Reason)
 	}
 	if n := q(`SELECT raw_count FROM daily_counts WHERE day = '2026-11-01'`); n != 5 {
@@ -129,7 +130,7 @@ func TestRollupDST(t *testing.T) {
 		t.Skip("no tzdata:", err)
 	}
 	tests := []struct {
-		day       batch.Day
+		day       tally.Day
 		hours     float64
 		dueAt     string
 		lastEvent string // the last instant that falls on the day
@@ -148,16 +149,16 @@ func TestRollupDST(t *testing.T) {
 			t.Errorf("%s due at %s, want %s", tt.day, got.UTC(), due)
 		}
 		last, _ := time.Parse(time.RFC3339, tt.lastEvent)
-		if d := batch.DayOf(last, ny); d != tt.day {
+		if d := tally.DayOf(last, ny); d != tt.day {
 			t.Errorf("%s falls on %s, want %s", last, d, tt.day)
 		}
-		if d := batch.DayOf(last.Add(time.Second), ny); d != tt.day.Add(1) {
+		if d := tally.DayOf(last.Add(time.Second), ny); d != tt.day.Add(1) {
 			t.Errorf("%s falls on %s, want the next day", last.Add(time.Second), d)
 		}
 
 		ctx := context.Background()
 		db := storetest.Open(t)
-		addEvents(t, db, string(tt.day), "google", "c", "booking", 11)
+		addEvents(t, db, tt.day, "google", "c", "booking", 11)
 		r := &batch.Roller{DB: db, Loc: ny, CloseAfter: 3 * time.Hour, Gate: gate(11, "carry", 7)}
 		r.Now = func() time.Time { return due.Add(-time.Millisecond) }
 		if got, _ := r.Due(ctx); len(got) != 0 {
@@ -168,7 +169,7 @@ func TestRollupDST(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res) != 1 || res[0].Day != string(tt.day) || res[0].Released != 1 || res[0].SealedAt != store.FormatTime(due) {
+		if len(res) != 1 || res[0].Day != tt.day || res[0].Released != 1 || res[0].SealedAt != store.FormatTime(due) {
 			t.Errorf("%s at due time: %+v", tt.day, res)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -30,7 +31,7 @@ type Delivery struct {
 	Loc *time.Location // rollup timezone
 	Log *slog.Logger
 	// Day limits the run to one day ("" = every day with work left).
-	Day string
+	Day tally.Day
 	// Outbox is the folder dry runs write request bodies to.
 	Outbox string
 	// ResendUncertain resends, once, the conversions of at-most-once
@@ -50,13 +51,13 @@ type Delivery struct {
 	BaseBackoff, MaxBackoff time.Duration
 	// Progress, when set, is told how many conversions each platform
 	// resolved; it is called from the platforms' goroutines.
-	Progress func(platform string, conversions int)
+	Progress func(platform tally.Platform, conversions int)
 }
 
 // Summary is what one platform's run did, in conversions (Requests and
 // Retries count HTTP requests).
 type Summary struct {
-	Platform string
+	Platform tally.Platform
 	Sent     int // acknowledged
 	Failed   int // rejected for good, or left unsent by a failure
 	Expired  int // past the platform's window, never sent
@@ -126,7 +127,7 @@ func (d *Delivery) runTarget(ctx context.Context, t Target) Summary {
 	sum := Summary{Platform: spec.Platform}
 	log := d.Log.With("platform", spec.Platform)
 	p := &platformRun{d: d, t: t, spec: spec, sum: &sum, log: log, ids: newIder(d.Key),
-		limiter: rate.NewLimiter(rate.Limit(t.Rate), 1), skip: map[store.Cell]bool{}}
+		limiter: rate.NewLimiter(rate.Limit(t.Rate), 1), skip: map[tally.Cell]bool{}}
 	sum.Err = d.deliverTarget(ctx, p)
 	if sum.Err != nil {
 		log.Error("upload stopped", "err", sum.Err)
@@ -195,7 +196,7 @@ func (d *Delivery) expire(ctx context.Context, spec Spec, ups []*store.Upload, s
 			continue
 		}
 		sum.Expired += u.Remaining()
-		u.State, u.LastError = store.UploadExpired, msg
+		u.State, u.LastError = tally.Expired, msg
 		dead = append(dead, u)
 	}
 	if len(dead) > 0 {
@@ -209,7 +210,7 @@ func (d *Delivery) expire(ctx context.Context, spec Spec, ups []*store.Upload, s
 
 // pastWindow says why day's conversions are past spec's window at the
 // wall-clock instant wall, or "" when they are not.
-func (d *Delivery) pastWindow(spec Spec, day string, wall time.Time) (string, error) {
+func (d *Delivery) pastWindow(spec Spec, day tally.Day, wall time.Time) (string, error) {
 	at, err := EventTime(day, d.Loc)
 	if err != nil {
 		return "", err

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -26,7 +27,7 @@ type platformRun struct {
 	// skip holds the cells this run gave up on (expired, or a request
 	// for them could not be built): their later conversions are not sent,
 	// so next_index never passes conversions that were not resolved.
-	skip map[store.Cell]bool
+	skip map[tally.Cell]bool
 	// outDir, outStamp and outSeq name a dry run's outbox files.
 	outDir, outStamp string
 	outSeq           int
@@ -166,8 +167,8 @@ func (p *platformRun) abandon(ctx context.Context, ups []*store.Upload, why erro
 			continue // done, settled already, or interrupted: the row stays as it is
 		}
 		p.sum.Failed += u.Remaining()
-		if u.State != store.UploadFailed && u.State != store.UploadUncertain {
-			u.State = store.UploadFailed
+		if u.State != tally.Failed && u.State != tally.Uncertain {
+			u.State = tally.Failed
 			u.LastError = fmt.Sprintf("not sent: %v", why)
 		}
 		left = append(left, u)

@@ -6,13 +6,14 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
 // dryRun writes each request body, exactly as it would be sent, to
 // <outbox>/<platform>/<run time>-<n>.json and marks the cells dry_run.
 func (p *platformRun) dryRun(ctx context.Context, ups []*store.Upload) error {
-	p.outDir = filepath.Join(p.d.Outbox, p.spec.Platform)
+	p.outDir = filepath.Join(p.d.Outbox, string(p.spec.Platform))
 	if err := os.MkdirAll(p.outDir, 0o750); err != nil {
 		return fmt.Errorf("dry run: %w", err)
 	}
@@ -46,7 +47,7 @@ func (p *platformRun) dryChunk(ctx context.Context, c chunk) error {
 		return fmt.Errorf("dry run: %w", err)
 	}
 	for _, u := range c.owners() {
-		u.State, u.LastError = store.UploadDryRun, ""
+		u.State, u.LastError = tally.DryRun, ""
 	}
 	p.sum.DryRun += len(c.conv)
 	p.progress(len(c.conv))

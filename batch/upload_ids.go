@@ -8,6 +8,8 @@ import (
 	"hash"
 	"strconv"
 	"time"
+
+	"github.com/tally-health/tally"
 )
 
 // idVersion separates these keyed ids from every other use of the key, and
@@ -34,9 +36,9 @@ func newIder(key []byte) *ider { return &ider{mac: hmac.New(sha256.New, key)} }
 
 // id is HMAC-SHA256(key, version, label, platform, day, campaign,
 // conversion, i), 128 bits in hex. NUL separators keep the fields apart.
-func (d *ider) id(label, platform, day, campaign, conversion string, i int) string {
+func (d *ider) id(label string, platform tally.Platform, day tally.Day, campaign, conversion string, i int) string {
 	b := d.buf[:0]
-	for _, s := range [...]string{idVersion, label, platform, day, campaign, conversion} {
+	for _, s := range [...]string{idVersion, label, string(platform), string(day), campaign, conversion} {
 		b = append(b, s...)
 		b = append(b, 0)
 	}
@@ -49,15 +51,16 @@ func (d *ider) id(label, platform, day, campaign, conversion string, i int) stri
 }
 
 // EventID returns the keyed event id of conversion i of a cell on platform.
-func EventID(key []byte, platform, day, campaign, conversion string, i int) string {
+func EventID(key []byte, platform tally.Platform, day tally.Day, campaign, conversion string, i int) string {
 	return newIder(key).id(labelEvent, platform, day, campaign, conversion, i)
 }
 
 // EventTime is the fixed time of every synthetic conversion of day: 12:00
 // in the rollup timezone. No real event time ever leaves.
-func EventTime(day string, loc *time.Location) (time.Time, error) {
-	if _, err := time.ParseInLocation(time.DateOnly, day, loc); err != nil {
-		return time.Time{}, fmt.Errorf("event time: bad day %q: %w", day, err)
+func EventTime(day tally.Day, loc *time.Location) (time.Time, error) {
+	d, err := tally.ParseDay(string(day))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("event time: %w", err)
 	}
-	return Day(day).Noon(loc), nil
+	return d.Noon(loc), nil
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -27,7 +27,7 @@ func TestDeliverPartialCell(t *testing.T) {
 		t.Fatalf("summary = %+v", s)
 	}
 	u := uploadertest.Uploads(t, db, "linkedin")[0]
-	if u.State != store.UploadPartial || u.Acked != 29 || u.Rejected != 1 || !strings.Contains(u.LastError, "element status 400") {
+	if u.State != tally.Partial || u.Acked != 29 || u.Rejected != 1 || !strings.Contains(u.LastError, "element status 400") {
 		t.Fatalf("upload = %+v, want partial with the refusal", u)
 	}
 }
@@ -42,11 +42,11 @@ func TestDeliverSuccessClearsLastError(t *testing.T) {
 		return &batch.Reply{Class: batch.Retry, Status: 503, Message: "meta: unavailable"}
 	}
 	d.Run(context.Background(), []batch.Target{uploadertest.Target(down, 2)})
-	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != store.UploadFailed || !strings.Contains(u.LastError, "gave up") {
+	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != tally.Failed || !strings.Contains(u.LastError, "gave up") {
 		t.Fatalf("after the failure: %+v", u)
 	}
 	d.Run(context.Background(), []batch.Target{uploadertest.Target(newFake("meta", 1000), 2)})
-	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != store.UploadSent || u.LastError != "" {
+	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != tally.Sent || u.LastError != "" {
 		t.Fatalf("after the success: %+v, want sent with no last_error", u)
 	}
 }
@@ -90,9 +90,9 @@ func TestDeliverUnbuildableCellFailsAlone(t *testing.T) {
 	}
 	for _, u := range uploadertest.Uploads(t, db, "meta") {
 		switch {
-		case u.Campaign == "b" && (u.State != store.UploadFailed || u.Next != 0 || !strings.Contains(u.LastError, "over the limit")):
+		case u.Campaign == "b" && (u.State != tally.Failed || u.Next != 0 || !strings.Contains(u.LastError, "over the limit")):
 			t.Errorf("bad cell = %+v", u)
-		case u.Campaign != "b" && (u.State != store.UploadSent || u.Acked != u.Count):
+		case u.Campaign != "b" && (u.State != tally.Sent || u.Acked != u.Count):
 			t.Errorf("good cell = %+v", u)
 		}
 	}
@@ -116,7 +116,7 @@ func TestDeliverWindowFollowsWallClock(t *testing.T) {
 	if len(f.calls) != 0 || s.Expired != 12 {
 		t.Fatalf("summary = %+v, %d requests", s, len(f.calls))
 	}
-	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != store.UploadExpired || !strings.Contains(u.LastError, "wall clock") {
+	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != tally.Expired || !strings.Contains(u.LastError, "wall clock") {
 		t.Fatalf("upload = %+v", u)
 	}
 }
@@ -141,7 +141,7 @@ func TestDeliverWindowCheckedAtEachRequest(t *testing.T) {
 	if len(f.calls) != 1 || s.Expired != 12 {
 		t.Fatalf("summary = %+v, %d requests", s, len(f.calls))
 	}
-	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != store.UploadExpired {
+	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != tally.Expired {
 		t.Fatalf("upload = %+v", u)
 	}
 }

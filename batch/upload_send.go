@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -104,7 +105,7 @@ func (p *platformRun) live(ctx context.Context, c chunk) (chunk, error) {
 			continue
 		}
 		p.sum.Expired += u.Remaining()
-		u.State, u.LastError = store.UploadExpired, msg
+		u.State, u.LastError = tally.Expired, msg
 		dead = append(dead, u)
 	}
 	if len(dead) > 0 {

@@ -3,6 +3,7 @@ package batch
 import (
 	"fmt"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -61,7 +62,7 @@ func (p *platformRun) apply(c chunk, reply *Reply, attempt int) {
 // stays uncertain, which is what the operator must act on.
 func fail(u *store.Upload, msg string) {
 	if u.Uncertain == 0 {
-		u.State = store.UploadFailed
+		u.State = tally.Failed
 	}
 	u.LastError = msg
 }
@@ -98,15 +99,15 @@ func (p *platformRun) rejectOne(c chunk, k int, msg string) {
 func settle(u *store.Upload) {
 	switch {
 	case u.Uncertain > 0:
-		u.State = store.UploadUncertain
+		u.State = tally.Uncertain
 	case u.Next < u.Count:
-		u.State = store.UploadPending
+		u.State = tally.Pending
 	case u.Rejected > 0 && u.Acked > 0:
-		u.State = store.UploadPartial
+		u.State = tally.Partial
 	case u.Rejected > 0:
-		u.State = store.UploadFailed
+		u.State = tally.Failed
 	default:
-		u.State = store.UploadSent
+		u.State = tally.Sent
 	}
 	if u.Rejected == 0 && u.Uncertain == 0 {
 		u.LastError = ""

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -32,7 +32,7 @@ func (f *fake) Spec() batch.Spec { return f.spec }
 
 func (f *fake) Build(b *batch.Batch) (*batch.Request, error) {
 	body, err := json.Marshal(b.Items)
-	return &batch.Request{Method: http.MethodPost, URL: "http://fake/" + f.spec.Platform, Body: body}, err
+	return &batch.Request{Method: http.MethodPost, URL: "http://fake/" + string(f.spec.Platform), Body: body}, err
 }
 
 func (f *fake) Send(_ context.Context, r *batch.Request) *batch.Reply {
@@ -64,11 +64,11 @@ func (f *fake) sentIDs() []string {
 }
 
 var (
-	day = "2026-11-20"
+	day = tally.Day("2026-11-20")
 	now = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 )
 
-func newFake(platform string, max int) *fake {
+func newFake(platform tally.Platform, max int) *fake {
 	return &fake{spec: batch.Spec{Platform: platform, MaxBatch: max, Window: 7 * 24 * time.Hour}}
 }
 
@@ -108,7 +108,7 @@ func TestDeliverBatchesAndLedger(t *testing.T) {
 		t.Errorf("external id %q must be set and differ from the event id", first.ExternalID)
 	}
 	for _, u := range uploadertest.Uploads(t, db, "meta") {
-		if u.State != store.UploadSent || u.Next != u.Count || u.Acked != u.Count {
+		if u.State != tally.Sent || u.Next != u.Count || u.Acked != u.Count {
 			t.Errorf("upload %+v, want sent and fully acked", u)
 		}
 	}
@@ -174,7 +174,7 @@ func TestDeliverRetriesHonourRetryAfter(t *testing.T) {
 		t.Errorf("sleeps = %v", got)
 	}
 	u := uploadertest.Uploads(t, db, "meta")[0]
-	if u.Attempts != 3 || u.State != store.UploadSent {
+	if u.Attempts != 3 || u.State != tally.Sent {
 		t.Errorf("upload = %+v", u)
 	}
 }
@@ -198,8 +198,8 @@ func TestDeliverGivesUpThenResumes(t *testing.T) {
 		t.Errorf("sleeps = %v, want 3", sleeps.All())
 	}
 	ups := uploadertest.Uploads(t, db, "tiktok")
-	if ups[0].State != store.UploadFailed || !strings.Contains(ups[0].LastError, "gave up") ||
-		ups[1].State != store.UploadFailed || !strings.Contains(ups[1].LastError, "not sent") {
+	if ups[0].State != tally.Failed || !strings.Contains(ups[0].LastError, "gave up") ||
+		ups[1].State != tally.Failed || !strings.Contains(ups[1].LastError, "not sent") {
 		t.Fatalf("uploads = %+v", ups)
 	}
 	// The platform recovers: the next run sends everything.
@@ -208,7 +208,7 @@ func TestDeliverGivesUpThenResumes(t *testing.T) {
 		t.Fatalf("resume summary = %+v", s)
 	}
 	for _, u := range uploadertest.Uploads(t, db, "tiktok") {
-		if u.State != store.UploadSent {
+		if u.State != tally.Sent {
 			t.Errorf("after resume %+v", u)
 		}
 	}
@@ -245,7 +245,7 @@ func TestDeliverBisectsWholeBatchRejection(t *testing.T) {
 		}
 	}
 	u := uploadertest.Uploads(t, db, "meta")[0]
-	if u.State != store.UploadPartial || u.Acked != 99 || u.Rejected != 1 || u.Next != 100 || !strings.Contains(u.LastError, "Invalid parameter") {
+	if u.State != tally.Partial || u.Acked != 99 || u.Rejected != 1 || u.Next != 100 || !strings.Contains(u.LastError, "Invalid parameter") {
 		t.Errorf("upload = %+v", u)
 	}
 	if s.Requests > 20 {
@@ -313,7 +313,7 @@ func TestDeliverExpiresOldCells(t *testing.T) {
 			}
 		}
 	}
-	if u := uploadertest.Uploads(t, db, "meta")[0]; u.Campaign != "old" || u.State != store.UploadExpired || !strings.Contains(u.LastError, "window") {
+	if u := uploadertest.Uploads(t, db, "meta")[0]; u.Campaign != "old" || u.State != tally.Expired || !strings.Contains(u.LastError, "window") {
 		t.Errorf("old upload = %+v", u)
 	}
 }
@@ -335,7 +335,7 @@ func TestDeliverCancelStopsBetweenRequests(t *testing.T) {
 	}
 	// The in-flight request's acknowledgement was kept; the rest waits.
 	u := uploadertest.Uploads(t, db, "meta")[0]
-	if u.Next != 1000 || u.Acked != 1000 || u.State != store.UploadPending {
+	if u.Next != 1000 || u.Acked != 1000 || u.State != tally.Pending {
 		t.Fatalf("upload = %+v", u)
 	}
 	f2 := newFake("meta", 1000)
@@ -395,7 +395,7 @@ func TestDryRunWritesOutbox(t *testing.T) {
 	if string(body) != string(want.Body) {
 		t.Error("outbox body differs from the request body")
 	}
-	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != store.UploadDryRun || u.Next != 0 {
+	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != tally.DryRun || u.Next != 0 {
 		t.Errorf("upload = %+v", u)
 	}
 	// A dry run does not repeat itself; a real run then sends everything.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
@@ -13,7 +14,7 @@ import (
 // inFlight records a request for conversions [first, first+n) of cell as
 // send does right before sending, and no answer: what the ledger holds
 // after a process was killed (SIGKILL) with that request in flight.
-func inFlight(t *testing.T, db *store.DB, c store.Cell, first, n int) int64 {
+func inFlight(t *testing.T, db *store.DB, c tally.Cell, first, n int) int64 {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := db.QueueUploads(ctx, c.Platform, "", now); err != nil {
@@ -24,7 +25,7 @@ func inFlight(t *testing.T, db *store.DB, c store.Cell, first, n int) int64 {
 		t.Fatalf("upload %+v: %v", u, err)
 	}
 	u.Attempts++
-	id, err := db.BeginUploadRequest(ctx, &store.UploadRequest{Platform: c.Platform, Method: "POST", URL: "http://fake/" + c.Platform,
+	id, err := db.BeginUploadRequest(ctx, &store.UploadRequest{Platform: c.Platform, Method: "POST", URL: "http://fake/" + string(c.Platform),
 		Body: []byte(`[]`), Attempt: 1, SentAt: now, Parts: []store.RequestPart{{Cell: c, First: first, N: n}}}, []*store.Upload{u})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func conversionsSent(f *fake, first, n int) int {
 func TestUnansweredRequestIsUncertain(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	cell := store.Cell{Day: day, Platform: "google", Campaign: "c", Conversion: "booking"}
+	cell := tally.Cell{Day: day, Platform: "google", Campaign: "c", Conversion: "booking"}
 	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "google", Campaign: "c", Conversion: "booking", N: 30})
 	orphan := inFlight(t, db, cell, 0, 25)
 	d, _ := uploadertest.Delivery(db, now)
@@ -71,7 +72,7 @@ func TestUnansweredRequestIsUncertain(t *testing.T) {
 		t.Fatalf("summary = %+v", s)
 	}
 	u := uploadertest.Uploads(t, db, "google")[0]
-	if u.State != store.UploadUncertain || u.Uncertain != 25 || u.Acked != 5 || u.Next != 30 {
+	if u.State != tally.Uncertain || u.Uncertain != 25 || u.Acked != 5 || u.Next != 30 {
 		t.Fatalf("upload = %+v", u)
 	}
 	open, err := db.OpenUncertain(ctx, "google", "")
@@ -95,7 +96,7 @@ func TestUnansweredRequestIsUncertain(t *testing.T) {
 	if s := d.Run(ctx, []batch.Target{target})[0]; s.Sent != 25 || s.UncertainOpen != 0 || conversionsSent(f, 0, 25) != 25 {
 		t.Fatalf("resend: %+v", s)
 	}
-	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != store.UploadSent || u.Acked != 30 {
+	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != tally.Sent || u.Acked != 30 {
 		t.Fatalf("after resend: %+v", u)
 	}
 	check, err := db.VerifyData(ctx)
@@ -113,7 +114,7 @@ func TestUnansweredRequestIsUncertain(t *testing.T) {
 // conversions: sending twice counts once.
 func TestUnansweredRequestResentToDedupPlatform(t *testing.T) {
 	db := storetest.Open(t)
-	cell := store.Cell{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking"}
+	cell := tally.Cell{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking"}
 	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 30})
 	inFlight(t, db, cell, 0, 25)
 	d, _ := uploadertest.Delivery(db, now)

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -17,7 +18,7 @@ func (p *platformRun) resendUncertain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rows := map[store.Cell]*store.Upload{}
+	rows := map[tally.Cell]*store.Upload{}
 	for _, r := range ranges {
 		if err := ctx.Err(); err != nil {
 			return err

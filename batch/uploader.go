@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/tally-health/tally"
 )
 
 // Uploader turns synthetic conversions into one platform's requests and
@@ -23,8 +25,8 @@ type Uploader interface {
 
 // Spec is what the engine must know about a platform.
 type Spec struct {
-	// Platform is the platform name (config.PlatformMeta, ...).
-	Platform string
+	// Platform is the platform name (PlatformMeta, ...).
+	Platform tally.Platform
 	// MaxBatch is the most conversions one request may carry.
 	MaxBatch int
 	// Window is how old an event time the platform still accepts.
@@ -42,7 +44,7 @@ type Spec struct {
 // Conversion is one synthetic conversion: a coordinate and keyed ids,
 // nothing about any person.
 type Conversion struct {
-	Day        string
+	Day        tally.Day
 	Campaign   string // "" when the cell has no campaign
 	Conversion string // generic conversion name
 	Index      int    // 0..n-1 within its cell

@@ -13,33 +13,21 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/tally-health/tally"
 )
-
-// Platforms that events can be attributed to. "none" is the platform of an
-// event whose source is missing or unmapped: counted, exported, never uploaded.
-const (
-	PlatformMeta     = "meta"
-	PlatformGoogle   = "google"
-	PlatformTikTok   = "tiktok"
-	PlatformLinkedIn = "linkedin"
-	PlatformNone     = "none"
-)
-
-// UploadPlatforms lists the platforms that have an uploader, in a fixed order.
-var UploadPlatforms = []string{PlatformMeta, PlatformGoogle, PlatformTikTok, PlatformLinkedIn}
 
 // Config is the whole configuration.
 type Config struct {
-	Store     Store             `toml:"store"`
-	Intake    Intake            `toml:"intake"`
-	Consent   Consent           `toml:"consent"`
-	Events    map[string]string `toml:"events"`
-	Sources   map[string]string `toml:"sources"`
-	Rollup    Rollup            `toml:"rollup"`
-	Privacy   Privacy           `toml:"privacy"`
-	Schedule  Schedule          `toml:"schedule"`
-	Uploaders Uploaders         `toml:"uploaders"`
-	Log       Log               `toml:"log"`
+	Store     Store                     `toml:"store"`
+	Intake    Intake                    `toml:"intake"`
+	Consent   Consent                   `toml:"consent"`
+	Events    map[string]string         `toml:"events"`
+	Sources   map[string]tally.Platform `toml:"sources"`
+	Rollup    Rollup                    `toml:"rollup"`
+	Privacy   Privacy                   `toml:"privacy"`
+	Schedule  Schedule                  `toml:"schedule"`
+	Uploaders Uploaders                 `toml:"uploaders"`
+	Log       Log                       `toml:"log"`
 }
 
 // Store configures the SQLite file and the hashing key.
@@ -96,11 +84,11 @@ type Rollup struct {
 
 // Privacy configures the release gate.
 type Privacy struct {
-	MinCount    int     `toml:"min_count"`
-	SmallCounts string  `toml:"small_counts"`
-	CarryDays   int     `toml:"carry_days"`
-	Noise       string  `toml:"noise"`
-	Epsilon     float64 `toml:"epsilon"`
+	MinCount    int               `toml:"min_count"`
+	SmallCounts tally.SmallCounts `toml:"small_counts"`
+	CarryDays   int               `toml:"carry_days"`
+	Noise       tally.Noise       `toml:"noise"`
+	Epsilon     float64           `toml:"epsilon"`
 }
 
 // Schedule configures `tally schedule`.
@@ -174,15 +162,15 @@ type Uploaders struct {
 
 // Delivery returns the shared delivery settings of platform p, or nil for
 // a platform without an uploader.
-func (u *Uploaders) Delivery(p string) *Delivery {
+func (u *Uploaders) Delivery(p tally.Platform) *Delivery {
 	switch p {
-	case PlatformMeta:
+	case tally.PlatformMeta:
 		return &u.Meta.Delivery
-	case PlatformGoogle:
+	case tally.PlatformGoogle:
 		return &u.Google.Delivery
-	case PlatformTikTok:
+	case tally.PlatformTikTok:
 		return &u.TikTok.Delivery
-	case PlatformLinkedIn:
+	case tally.PlatformLinkedIn:
 		return &u.LinkedIn.Delivery
 	}
 	return nil
@@ -211,15 +199,15 @@ func Default() *Config {
 			"appointment_booked":     "booking",
 			"contact_form_submitted": "lead",
 		},
-		Sources: map[string]string{
-			"facebook":  PlatformMeta,
-			"instagram": PlatformMeta,
-			"google":    PlatformGoogle,
-			"tiktok":    PlatformTikTok,
-			"linkedin":  PlatformLinkedIn,
+		Sources: map[string]tally.Platform{
+			"facebook":  tally.PlatformMeta,
+			"instagram": tally.PlatformMeta,
+			"google":    tally.PlatformGoogle,
+			"tiktok":    tally.PlatformTikTok,
+			"linkedin":  tally.PlatformLinkedIn,
 		},
 		Rollup:   Rollup{Timezone: "UTC", CloseAfter: Duration(3 * time.Hour)},
-		Privacy:  Privacy{MinCount: 11, SmallCounts: "carry", CarryDays: 7, Noise: "none", Epsilon: 1.0},
+		Privacy:  Privacy{MinCount: 11, SmallCounts: tally.Carry, CarryDays: 7, Noise: tally.NoNoise, Epsilon: 1.0},
 		Schedule: Schedule{Cron: "30 3 * * *"},
 		Uploaders: Uploaders{
 			Meta: Meta{
@@ -283,16 +271,16 @@ func clearMapsPresent(cfg *Config, probe map[string]any) {
 		cfg.Events = map[string]string{}
 	}
 	if _, ok := probe["sources"]; ok {
-		cfg.Sources = map[string]string{}
+		cfg.Sources = map[string]tally.Platform{}
 	}
 	ups, _ := probe["uploaders"].(map[string]any)
-	for _, p := range UploadPlatforms {
-		sec, _ := ups[p].(map[string]any)
+	for _, p := range tally.UploadPlatforms {
+		sec, _ := ups[string(p)].(map[string]any)
 		if _, ok := sec["events"]; ok {
 			cfg.Uploaders.Delivery(p).Events = map[string]string{}
 		}
 	}
-	if li, _ := ups[PlatformLinkedIn].(map[string]any); li != nil {
+	if li, _ := ups[string(tally.PlatformLinkedIn)].(map[string]any); li != nil {
 		if _, ok := li["rules"]; ok {
 			cfg.Uploaders.LinkedIn.Rules = map[string]string{}
 		}
@@ -354,3 +342,9 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// GateParams are the release gate parameters [privacy] describes.
+func (p Privacy) GateParams() tally.GateParams {
+	return tally.GateParams{MinCount: p.MinCount, SmallCounts: p.SmallCounts, CarryDays: p.CarryDays,
+		Noise: p.Noise, Epsilon: p.Epsilon}
+}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tally-health/tally"
 )
 
 func parseFile(t *testing.T, path string) *Config {
@@ -161,7 +163,7 @@ func TestHashKeyCreatesFile0600(t *testing.T) {
 }
 
 func TestSecretRedacts(t *testing.T) {
-	s := NewSecret("tok-123")
+	s := tally.NewSecret("tok-123")
 	for _, out := range []string{s.String(), fmtAll(s)} {
 		if strings.Contains(out, "tok-123") {
 			t.Errorf("secret leaked: %s", out)

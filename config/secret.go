@@ -9,35 +9,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tally-health/tally"
 )
-
-// Secret is a credential read from the environment. It prints as
-// "[redacted]" in every format so it cannot leak into logs or errors.
-type Secret struct{ v string }
-
-// NewSecret wraps a value.
-func NewSecret(v string) Secret { return Secret{v: v} }
-
-// Reveal returns the value, for the one place that attaches it to a request.
-func (s Secret) Reveal() string { return s.v }
-
-// Empty reports whether the secret has no value.
-func (s Secret) Empty() bool { return s.v == "" }
-
-func (s Secret) String() string                { return "[redacted]" }
-func (s Secret) GoString() string              { return "[redacted]" }
-func (s Secret) MarshalText() ([]byte, error)  { return []byte("[redacted]"), nil }
-func (s Secret) MarshalJSON() ([]byte, error)  { return []byte(`"[redacted]"`), nil }
-func (s Secret) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte("[redacted]")) }
 
 // EnvSecret reads the secret from the environment variable named by key's
 // value; a missing or empty variable is an error naming both.
-func EnvSecret(key, env string) (Secret, error) {
+func EnvSecret(key, env string) (tally.Secret, error) {
 	v := os.Getenv(env)
 	if v == "" {
-		return Secret{}, bad(key, "environment variable %s is not set", env)
+		return tally.Secret{}, bad(key, "environment variable %s is not set", env)
 	}
-	return Secret{v: v}, nil
+	return tally.NewSecret(v), nil
 }
 
 // minKeyBytes is the shortest HMAC key accepted from $TALLY_SECRET.

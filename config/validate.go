@@ -2,14 +2,17 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"github.com/tally-health/tally"
 )
 
 // FieldError names a configuration key and what is wrong with its value.
@@ -126,9 +129,7 @@ func (c *Config) validateMaps() error {
 		}
 	}
 	for _, src := range sortedKeys(c.Sources) {
-		switch p := c.Sources[src]; p {
-		case PlatformMeta, PlatformGoogle, PlatformTikTok, PlatformLinkedIn, PlatformNone:
-		default:
+		if p := c.Sources[src]; !p.Valid() {
 			return bad("sources."+src, "unknown platform %q (want meta, google, tiktok, linkedin or none)", p)
 		}
 	}
@@ -158,7 +159,7 @@ func (c *Config) validatePrivacy() error {
 	if p.MinCount < 0 {
 		return bad("privacy.min_count", "must be >= 0, got %d", p.MinCount)
 	}
-	if p.SmallCounts != "carry" && p.SmallCounts != "suppress" {
+	if p.SmallCounts != tally.Carry && p.SmallCounts != tally.Suppress {
 		return bad("privacy.small_counts", `must be "carry" or "suppress", got %q`, p.SmallCounts)
 	}
 	if p.CarryDays < 0 {
@@ -167,7 +168,7 @@ func (c *Config) validatePrivacy() error {
 	if p.CarryDays > maxCarryDays {
 		return bad("privacy.carry_days", "must be <= %d, got %d", maxCarryDays, p.CarryDays)
 	}
-	if p.Noise != "none" && p.Noise != "geometric" {
+	if p.Noise != tally.NoNoise && p.Noise != tally.Geometric {
 		return bad("privacy.noise", `must be "none" or "geometric", got %q`, p.Noise)
 	}
 	if !(p.Epsilon > 0) || p.Epsilon > 100 {
@@ -185,9 +186,9 @@ func (c *Config) validateSchedule() error {
 
 func (c *Config) validateUploaders() error {
 	u := &c.Uploaders
-	for _, p := range UploadPlatforms {
+	for _, p := range tally.UploadPlatforms {
 		d := u.Delivery(p)
-		key := "uploaders." + p
+		key := "uploaders." + string(p)
 		if err := checkEndpoint(key+".endpoint", d.Endpoint); err != nil {
 			return err
 		}
@@ -277,13 +278,8 @@ func (c *Config) validateLog() error {
 	return nil
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 func sortedValues(m map[string]string) []string {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -71,7 +72,7 @@ func TestEventIDsDoNotOutliveTheirDay(t *testing.T) {
 	}
 	linkable("before the seal")
 	noRows := func(context.Context, store.SealInput) ([]store.DailyCount, error) { return nil, nil }
-	for _, day := range []string{"2026-11-19", "2026-11-20"} {
+	for _, day := range []tally.Day{"2026-11-19", "2026-11-20"} {
 		if _, err := f.db.SealDay(ctx, day, testNow.Add(24*time.Hour), nil, noRows); err != nil {
 			t.Fatal(err)
 		}

@@ -5,16 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
 // Summary is what one request or import chunk did, in the shape of the
 // POST /v1/events response.
 type Summary struct {
-	Accepted   int            `json:"accepted"`
-	Duplicates int            `json:"duplicates"`
-	Dropped    map[string]int `json:"dropped"`
-	Invalid    []InvalidEvent `json:"invalid"`
+	Accepted   int                  `json:"accepted"`
+	Duplicates int                  `json:"duplicates"`
+	Dropped    map[tally.Reason]int `json:"dropped"`
+	Invalid    []InvalidEvent       `json:"invalid"`
 }
 
 // InvalidEvent names an event that failed decoding and why (never its
@@ -25,7 +26,7 @@ type InvalidEvent struct {
 }
 
 // NewSummary returns an empty summary whose maps and slices encode as {} and [].
-func NewSummary() Summary { return Summary{Dropped: map[string]int{}, Invalid: []InvalidEvent{}} }
+func NewSummary() Summary { return Summary{Dropped: map[tally.Reason]int{}, Invalid: []InvalidEvent{}} }
 
 // Add folds o into s.
 func (s *Summary) Add(o Summary) {
@@ -55,7 +56,7 @@ func (in *Intake) Process(ctx context.Context, raws []json.RawMessage, gpc, wait
 		ev, err := DecodeEvent(raw)
 		if err != nil {
 			sum.Invalid = append(sum.Invalid, InvalidEvent{Index: i, Error: err.Error()})
-			iw.Drops[store.OutcomeKey{Day: today, Outcome: store.OutcomeInvalid}]++
+			iw.Drops[store.OutcomeKey{Day: today, Outcome: tally.Invalid}]++
 			continue
 		}
 		v := in.Pipeline.Check(ev, gpc)
@@ -73,16 +74,16 @@ func (in *Intake) Process(ctx context.Context, raws []json.RawMessage, gpc, wait
 		return Summary{}, fmt.Errorf("intake: commit: %w", err)
 	}
 	for k, n := range iw.Drops {
-		if k.Outcome == store.OutcomeDropped {
+		if k.Outcome == tally.Dropped {
 			sum.Dropped[k.Reason] += n
 		}
 		in.Metrics.countOutcome(k.Outcome, k.Reason, n)
 	}
 	for _, ev := range iw.Events {
 		switch ev.Outcome {
-		case store.OutcomeAccepted:
+		case tally.Accepted:
 			sum.Accepted++
-		case store.OutcomeDuplicate:
+		case tally.Duplicate:
 			sum.Duplicates++
 		default:
 			sum.Dropped[ev.Reason]++

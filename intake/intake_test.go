@@ -76,7 +76,7 @@ func outcome(s intake.Summary) string {
 	}
 	for r, n := range s.Dropped {
 		if n == 1 {
-			return "dropped/" + r
+			return "dropped/" + string(r)
 		}
 	}
 	return fmt.Sprintf("?%+v", s)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tally-health/tally"
 )
 
 // Metrics are the intake's Prometheus series. Labels hold only fixed
@@ -55,11 +56,11 @@ func NewMetrics() *Metrics {
 // Handler serves the registry in Prometheus text format.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
-func (m *Metrics) countOutcome(outcome, reason string, n int) {
+func (m *Metrics) countOutcome(outcome tally.Outcome, reason tally.Reason, n int) {
 	if m == nil || n == 0 {
 		return
 	}
-	m.outcomes.WithLabelValues(outcome, reason).Add(float64(n))
+	m.outcomes.WithLabelValues(string(outcome), string(reason)).Add(float64(n))
 }
 
 func (m *Metrics) countLabelDropped(label string) {

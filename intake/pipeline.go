@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/store"
 )
@@ -25,7 +26,7 @@ type Pipeline struct {
 	campaign *regexp.Regexp
 	// campaigns, when not empty, is intake.campaigns: it replaces campaign.
 	campaigns map[string]bool
-	sources   map[string]string
+	sources   map[string]tally.Platform
 	// consentSources and consentVersions are the consent labels stored.
 	consentSources, consentVersions map[string]bool
 	Now                             func() time.Time
@@ -46,7 +47,7 @@ func NewPipeline(cfg *config.Config, key []byte) (*Pipeline, error) {
 		return nil, fmt.Errorf("intake: campaign pattern: %w", err)
 	}
 	campaigns := set(cfg.Intake.Campaigns)
-	sources := make(map[string]string, len(cfg.Sources))
+	sources := make(map[string]tally.Platform, len(cfg.Sources))
 	for k, v := range cfg.Sources {
 		sources[strings.ToLower(k)] = v
 	}
@@ -66,9 +67,10 @@ func set(vals []string) map[string]bool {
 // either a drop (Outcome set) or an event for the writer to judge (Event
 // set), which checks consent before anything else.
 type Verdict struct {
-	Outcome, Reason string
-	Day             string
-	Event           *store.NewEvent
+	Outcome tally.Outcome
+	Reason  tally.Reason
+	Day     tally.Day
+	Event   *store.NewEvent
 }
 
 // Check runs every check that needs no database. gpc reports the request's
@@ -88,28 +90,28 @@ func (p *Pipeline) Check(ev Event, gpc bool) Verdict {
 		day = p.Day(now)
 	}
 	if gpc && p.cfg.Consent.HonorGPC {
-		return Verdict{Outcome: store.OutcomeDropped, Reason: store.ReasonGPC, Day: day}
+		return Verdict{Outcome: tally.Dropped, Reason: tally.ReasonGPC, Day: day}
 	}
 	ne := &store.NewEvent{VisitorKey: p.Hash("visitor", ev.VisitorID), At: at}
 	ne.Day = day
 	conversion, ok := p.cfg.Events[ev.Name]
 	platform, known := p.sources[strings.ToLower(ev.Source)]
 	if !known {
-		platform = config.PlatformNone
+		platform = tally.PlatformNone
 	}
 	switch {
 	case !ok:
-		ne.Pending = store.ReasonUnmappedEvent
+		ne.Pending = tally.ReasonUnmappedEvent
 	case ev.Campaign != "" && !p.campaignAllowed(ev.Campaign):
-		ne.Pending = store.ReasonBadCampaign
+		ne.Pending = tally.ReasonBadCampaign
 	case at.After(now.Add(futureSkew)):
-		ne.Pending = store.ReasonFuture
+		ne.Pending = tally.ReasonFuture
 	case at.Before(now.Add(-p.cfg.Intake.MaxEventAge.D())):
-		ne.Pending = store.ReasonTooOld
+		ne.Pending = tally.ReasonTooOld
 	default:
 		// Only an event that passed every check carries a cell and a
 		// dedup key; a dropped one carries nothing but its day.
-		ne.Cell = store.Cell{Day: day, Platform: platform, Campaign: ev.Campaign, Conversion: conversion}
+		ne.Cell = tally.Cell{Day: day, Platform: platform, Campaign: ev.Campaign, Conversion: conversion}
 		ne.DedupKey = p.Hash("event_id", ev.EventID)
 	}
 	return Verdict{Day: day, Event: ne}
@@ -137,7 +139,7 @@ func (p *Pipeline) ConsentRule() store.ConsentRule {
 }
 
 // Day is t's calendar day in rollup.timezone.
-func (p *Pipeline) Day(t time.Time) string { return t.In(p.loc).Format("2006-01-02") }
+func (p *Pipeline) Day(t time.Time) tally.Day { return tally.DayOf(t, p.loc) }
 
 // Hash is the keyed hash of a value within a domain ("visitor",
 // "event_id"), truncated to store.KeyLen bytes.

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -89,11 +90,8 @@ func (s *auditSummary) add(writes []*store.IntakeWrite) {
 	if s.outcomes == nil {
 		s.outcomes = map[string]int{}
 	}
-	key := func(outcome, reason string) string {
-		if reason == "" {
-			return outcome
-		}
-		return outcome + ":" + reason
+	key := func(outcome tally.Outcome, reason tally.Reason) string {
+		return tally.Decision{Outcome: outcome, Reason: reason}.String()
 	}
 	s.commits++
 	s.requests += len(writes)

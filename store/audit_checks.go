@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+
+	"github.com/tally-health/tally"
 )
 
 // checkDailyCounts compares each sealed day's rows with the hash its seal
@@ -26,7 +28,7 @@ func (db *DB) checkDailyCounts(ctx context.Context, ix auditIndex, c *DataCheck)
 			c.UnhashedDays++ // sealed before seals recorded the hash
 			continue
 		}
-		sum, n, err := dailyCountsHash(ctx, db.R, day)
+		sum, n, err := dailyCountsHash(ctx, db.R, tally.Day(day))
 		if err != nil {
 			return fmt.Errorf("store: verify: %w", err)
 		}
@@ -201,7 +203,8 @@ func (db *DB) checkUploads(ctx context.Context, _ auditIndex, c *DataCheck) erro
 
 // uploadTally is one uploads row and what its requests carried.
 type uploadTally struct {
-	key, state                                        string
+	key                                               string
+	state                                             tally.State
 	count, next, acked, rejected, uncertain, released int64
 	carried, reach                                    int64
 }
@@ -223,7 +226,7 @@ func (u uploadTally) check(c *DataCheck, open int64) {
 			u.acked, u.rejected, u.uncertain, u.next)
 	case u.uncertain != open:
 		c.problem("uploads", u.key, "uncertain %d, but its open upload_uncertain rows hold %d", u.uncertain, open)
-	case u.state == UploadSent && (u.next != u.count || u.rejected+u.uncertain > 0):
+	case u.state == tally.Sent && (u.next != u.count || u.rejected+u.uncertain > 0):
 		c.problem("uploads", u.key, "state sent, but %d of %d delivered (%d rejected, %d uncertain)",
 			u.acked, u.count, u.rejected, u.uncertain)
 	}

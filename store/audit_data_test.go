@@ -6,18 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
 
 // sealedUpload builds a file with one sealed day (PLATFORM/a/booking
 // released 6) and returns its queued, unfinished uploads row.
-func sealedUpload(t *testing.T, platform string) (*store.DB, store.Cell, *store.Upload, time.Time) {
+func sealedUpload(t *testing.T, platform tally.Platform) (*store.DB, tally.Cell, *store.Upload, time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t)
-	day, now := "2026-11-20", time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
-	cell := store.Cell{Day: day, Platform: platform, Campaign: "a", Conversion: "booking"}
+	day, now := tally.Day("2026-11-20"), time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
+	cell := tally.Cell{Day: day, Platform: platform, Campaign: "a", Conversion: "booking"}
 	addCell(t, db, cell, 6)
 	if _, err := db.SealDay(ctx, day, now, nil, releaseAll); err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func ledgerDB(t *testing.T) *store.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Next, u.Acked, u.State = 6, 6, store.UploadSent
+	u.Next, u.Acked, u.State = 6, 6, tally.Sent
 	if err := db.FinishUploadRequest(ctx, id, &store.UploadResponse{Status: 200, Body: []byte(`{"events_received":6}`), ReceivedAt: now},
 		[]*store.Upload{u}); err != nil {
 		t.Fatal(err)

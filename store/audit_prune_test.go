@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -119,12 +120,12 @@ func TestPurgedConsentLeavesTheWriterCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	send := func(n int) string {
-		ev := &store.NewEvent{Cell: store.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "c", Conversion: "booking"},
+		ev := &store.NewEvent{Cell: tally.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "c", Conversion: "booking"},
 			DedupKey: []byte{byte(n)}, VisitorKey: []byte("v"), At: t0.Add(time.Duration(n) * time.Minute)}
 		if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{{Events: []*store.NewEvent{ev}}}); err != nil {
 			t.Fatal(err)
 		}
-		return ev.Outcome + "/" + ev.Reason
+		return string(ev.Outcome) + "/" + string(ev.Reason)
 	}
 	if got := send(1); got != "accepted/" {
 		t.Fatalf("with the grant: %s", got)

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/tally-health/tally"
 )
 
 // dailyCountsCanonical renders one day's daily_counts rows as the text the
@@ -19,7 +21,7 @@ FROM daily_counts WHERE day = ? ORDER BY platform, campaign, conversion`
 
 // dailyCountsHash is the SHA-256 of day's daily_counts rows in their
 // canonical text, and how many rows there are.
-func dailyCountsHash(ctx context.Context, q querier, day string) (string, int, error) {
+func dailyCountsHash(ctx context.Context, q querier, day tally.Day) (string, int, error) {
 	rows, err := q.QueryContext(ctx, dailyCountsCanonical, day)
 	if err != nil {
 		return "", 0, fmt.Errorf("hash daily_counts %s: %w", day, err)

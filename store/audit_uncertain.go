@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/tally-health/tally"
 )
 
 // openUncertainByCell sums the conversions of the open upload_uncertain
@@ -59,7 +61,7 @@ func (db *DB) checkUncertain(ctx context.Context, ix auditIndex, c *DataCheck) e
 			c.problem("upload_uncertain", key, "request %d was answered %d: its outcome is known", request, status)
 		case !carried:
 			c.problem("upload_uncertain", key, "request %d did not carry these conversions", request)
-		case ans.Outcome != "uncertain":
+		case ans.Outcome != string(tally.Uncertain):
 			c.problem("upload_uncertain", key, "the audit log does not record request %d's outcome as uncertain", request)
 		case resentBy != nil && !resends(ix.answers[*resentBy], id):
 			c.problem("upload_uncertain", key, "resent_by %d, but that request's answer does not resend it", *resentBy)

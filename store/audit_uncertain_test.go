@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -31,14 +32,14 @@ func uncertainDB(t *testing.T, resend bool) *store.DB {
 		}
 		return id
 	}
-	u.Next, u.Uncertain, u.State = 6, 6, store.UploadUncertain
+	u.Next, u.Uncertain, u.State = 6, 6, tally.Uncertain
 	send(nil, &store.UploadResponse{Status: 500, Body: []byte(`oops`), Unknown: true})
 	if resend {
 		open, err := db.OpenUncertain(ctx, "google", "")
 		if err != nil || len(open) != 1 {
 			t.Fatalf("open uncertain %v %v", open, err)
 		}
-		u.Uncertain, u.Acked, u.State = 0, 6, store.UploadSent
+		u.Uncertain, u.Acked, u.State = 0, 6, tally.Sent
 		send([]int64{open[0].ID}, &store.UploadResponse{Status: 204})
 	}
 	return db

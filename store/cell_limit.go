@@ -1,13 +1,10 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
 
-// ReasonCellLimit drops an event that would open a cell beyond
-// ConsentRule.MaxCellsPerDay on its day. Campaign values come from
-// unauthenticated clients: without a bound, anyone could fill a day with
-// cells (rows in cell_counts, daily_counts and the export) one campaign
-// value at a time.
-const ReasonCellLimit = "cell_limit"
+	"github.com/tally-health/tally"
+)
 
 // Cell states remembered for one transaction.
 const (
@@ -19,12 +16,12 @@ const (
 // holds: cell_counts' rows of the day plus the cells opened since.
 type cellLimit struct {
 	max   int
-	days  map[string]int
-	cells map[Cell]int8
+	days  map[tally.Day]int
+	cells map[tally.Cell]int8
 }
 
 func newCellLimit(max int) cellLimit {
-	return cellLimit{max: max, days: map[string]int{}, cells: map[Cell]int8{}}
+	return cellLimit{max: max, days: map[tally.Day]int{}, cells: map[tally.Cell]int8{}}
 }
 
 // cellLimited reports whether ev would open a new cell on a day that already
@@ -59,7 +56,7 @@ func (w *intakeTx) cellLimited(ev *NewEvent) (bool, error) {
 }
 
 // opened records that an accepted event may have opened its cell.
-func (l *cellLimit) opened(c Cell) {
+func (l *cellLimit) opened(c tally.Cell) {
 	if l.max > 0 && l.cells[c] == cellAbsent {
 		l.cells[c] = cellPresent
 		l.days[c.Day]++

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -27,9 +28,9 @@ func TestCellLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	ev := func(visitor int, day, campaign string) *store.NewEvent {
+	ev := func(visitor int, day tally.Day, campaign string) *store.NewEvent {
 		n++
-		return &store.NewEvent{Cell: store.Cell{Day: day, Platform: "meta", Campaign: campaign, Conversion: "booking"},
+		return &store.NewEvent{Cell: tally.Cell{Day: day, Platform: "meta", Campaign: campaign, Conversion: "booking"},
 			DedupKey: []byte(fmt.Sprintf("id-%d", n)), VisitorKey: []byte(fmt.Sprintf("v-%d", visitor)), At: t0.Add(time.Minute)}
 	}
 	write := func(evs ...*store.NewEvent) []string {
@@ -39,11 +40,11 @@ func TestCellLimit(t *testing.T) {
 		}
 		var out []string
 		for _, e := range evs {
-			out = append(out, e.Outcome+"/"+e.Reason)
+			out = append(out, string(e.Outcome)+"/"+string(e.Reason))
 		}
 		return out
 	}
-	day, next := "2026-11-20", "2026-11-21"
+	day, next := tally.Day("2026-11-20"), tally.Day("2026-11-21")
 	got := write(ev(0, day, "a"), ev(1, day, "b"), ev(2, day, "c"), ev(3, day, "a"), ev(4, day, "c"))
 	want := []string{"accepted/", "accepted/", "dropped/cell_limit", "accepted/", "dropped/cell_limit"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

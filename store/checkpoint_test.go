@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -53,9 +54,9 @@ func fileBytes(t *testing.T, path string) []byte {
 func TestSealAndScrubLeaveNoKeyInFile(t *testing.T) {
 	ctx := context.Background()
 	db, other := openPair(t)
-	day := "2026-11-20"
-	addCell(t, db, store.Cell{Day: day, Platform: "meta", Campaign: "a", Conversion: "booking"}, 3000)
-	addCell(t, other, store.Cell{Day: "2026-11-21", Platform: "meta", Campaign: "a", Conversion: "booking"}, 1)
+	day := tally.Day("2026-11-20")
+	addCell(t, db, tally.Cell{Day: day, Platform: "meta", Campaign: "a", Conversion: "booking"}, 3000)
+	addCell(t, other, tally.Cell{Day: "2026-11-21", Platform: "meta", Campaign: "a", Conversion: "booking"}, 1)
 
 	var salt []byte
 	if err := db.R.QueryRowContext(ctx, `SELECT salt FROM days WHERE day = ?`, day).Scan(&salt); err != nil || salt == nil {
@@ -117,7 +118,7 @@ func readKeys(t *testing.T, q *sql.DB, query string) [][]byte {
 func TestScrubWaitsForReaderWithoutStoppingIntake(t *testing.T) {
 	ctx := context.Background()
 	db, other := openPair(t)
-	cell := store.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "a", Conversion: "booking"}
+	cell := tally.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "a", Conversion: "booking"}
 	addCell(t, db, cell, 10)
 	reader := holdSnapshot(t, other)
 
@@ -133,7 +134,7 @@ func TestScrubWaitsForReaderWithoutStoppingIntake(t *testing.T) {
 	}()
 	<-busy
 	// Intake is not starved while the scrub waits.
-	addCell(t, db, store.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "b", Conversion: "booking"}, 5)
+	addCell(t, db, tally.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "b", Conversion: "booking"}, 5)
 	select {
 	case err := <-done:
 		t.Fatalf("scrub ended while a reader held an old snapshot: %v", err)
@@ -154,7 +155,7 @@ func TestScrubWaitsForReaderWithoutStoppingIntake(t *testing.T) {
 // caller; the scrub fails once ctx ends.
 func TestScrubStopsWithContext(t *testing.T) {
 	db, other := openPair(t)
-	addCell(t, db, store.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "a", Conversion: "booking"}, 10)
+	addCell(t, db, tally.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "a", Conversion: "booking"}, 10)
 	reader := holdSnapshot(t, other)
 	defer reader.Rollback()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -22,12 +23,12 @@ func TestWriterSeesEveryConsentChange(t *testing.T) {
 	send := func(t *testing.T, db *store.DB, visitor string, at time.Time) string {
 		t.Helper()
 		seq++
-		ev := &store.NewEvent{Cell: store.Cell{Day: "2026-11-20", Platform: "meta", Campaign: fmt.Sprintf("c%d", seq), Conversion: "booking"},
+		ev := &store.NewEvent{Cell: tally.Cell{Day: "2026-11-20", Platform: "meta", Campaign: fmt.Sprintf("c%d", seq), Conversion: "booking"},
 			DedupKey: fmt.Appendf(nil, "e%d", seq), VisitorKey: []byte(visitor), At: at}
 		if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{{Events: []*store.NewEvent{ev}}}); err != nil {
 			t.Fatal(err)
 		}
-		return ev.Outcome + "/" + ev.Reason
+		return string(ev.Outcome) + "/" + string(ev.Reason)
 	}
 	choice := func(t *testing.T, db *store.DB, visitor string, granted bool, at time.Time) {
 		t.Helper()

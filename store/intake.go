@@ -8,24 +8,10 @@ import (
 	"database/sql"
 	"fmt"
 	"hash"
+	"strings"
 	"time"
-)
 
-// Intake outcomes and drop reasons: the fixed vocabulary of DESIGN.md.
-const (
-	OutcomeAccepted  = "accepted"
-	OutcomeDuplicate = "duplicate"
-	OutcomeInvalid   = "invalid"
-	OutcomeDropped   = "dropped"
-
-	ReasonNoConsent     = "no_consent"
-	ReasonGPC           = "gpc"
-	ReasonUnmappedEvent = "unmapped_event"
-	ReasonBadCampaign   = "bad_campaign"
-	ReasonTooOld        = "too_old"
-	ReasonFuture        = "future"
-	ReasonLate          = "late"
-	ReasonOverBound     = "over_bound"
+	"github.com/tally-health/tally"
 )
 
 // KeyLen is the length of every stored keyed hash (128 bits).
@@ -33,19 +19,16 @@ const KeyLen = 16
 
 // OutcomeKey names one intake_outcomes row.
 type OutcomeKey struct {
-	Day, Outcome, Reason string
-}
-
-// Cell is one (day, platform, campaign, conversion) coordinate.
-type Cell struct {
-	Day, Platform, Campaign, Conversion string
+	Day     tally.Day
+	Outcome tally.Outcome
+	Reason  tally.Reason
 }
 
 // NewEvent is an event that passed the checks that need no database
 // (required fields, GPC) and now needs the stateful ones inside the write
 // transaction: consent first, then late, duplicate and over_bound.
 type NewEvent struct {
-	Cell
+	tally.Cell
 	// DedupKey is the keyed hash of the client's event_id under the
 	// permanent key. It is never stored: the writer keys it again with the
 	// day's salt (see dedupKey), so once the day is sealed a stored key can
@@ -59,9 +42,10 @@ type NewEvent struct {
 	// Pending, when set, is the drop reason of a later pipeline check
 	// (unmapped_event, bad_campaign, future, too_old) that applies only if
 	// consent holds: consent is checked first and names the outcome first.
-	Pending string
+	Pending tally.Reason
 	// Outcome and Reason are set by WriteIntake.
-	Outcome, Reason string
+	Outcome tally.Outcome
+	Reason  tally.Reason
 }
 
 // ConsentRule is what makes a consent record valid for an event.
@@ -100,7 +84,7 @@ func (db *DB) WriteIntake(ctx context.Context, rule ConsentRule, writes []*Intak
 		return fmt.Errorf("store: intake: begin: %w", err)
 	}
 	defer tx.Rollback()
-	w := intakeTx{ctx: ctx, tx: tx, days: map[string]*dayState{}, counts: map[OutcomeKey]int{}, cells: map[Cell]int64{}, s: &db.stmts, rule: rule}
+	w := intakeTx{ctx: ctx, tx: tx, days: map[tally.Day]*dayState{}, counts: map[OutcomeKey]int{}, cells: map[tally.Cell]int64{}, s: &db.stmts, rule: rule}
 	w.limit = newCellLimit(rule.MaxCellsPerDay)
 	defer w.close()
 	w.insert = tx.StmtContext(ctx, db.stmts.insertEvent)
@@ -141,9 +125,9 @@ type dayState struct {
 type intakeTx struct {
 	ctx    context.Context
 	tx     *sql.Tx
-	days   map[string]*dayState
+	days   map[tally.Day]*dayState
 	counts map[OutcomeKey]int
-	cells  map[Cell]int64 // accepted events per cell, added to cell_counts at commit
+	cells  map[tally.Cell]int64 // accepted events per cell, added to cell_counts at commit
 	s      *hotStmts
 	rule   ConsentRule
 	// Per-event statements bound to the transaction once, not per event.
@@ -164,7 +148,7 @@ func (w *intakeTx) close() {
 // fresh random salt and its contribution table) the first time it sees an
 // event. A day on or before the latest sealed day counts as sealed: the
 // rollup seals days in order, so such a day can never be rolled up.
-func (w *intakeTx) day(day string) (*dayState, error) {
+func (w *intakeTx) day(day tally.Day) (*dayState, error) {
 	if st, ok := w.days[day]; ok {
 		return st, nil
 	}
@@ -203,11 +187,11 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		return err
 	}
 	if !ok {
-		ev.Outcome, ev.Reason = OutcomeDropped, ReasonNoConsent
+		ev.Outcome, ev.Reason = tally.Dropped, tally.ReasonNoConsent
 		return nil
 	}
 	if ev.Pending != "" {
-		ev.Outcome, ev.Reason = OutcomeDropped, ev.Pending
+		ev.Outcome, ev.Reason = tally.Dropped, ev.Pending
 		return nil
 	}
 	st, err := w.day(ev.Day)
@@ -215,11 +199,11 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		return err
 	}
 	if st.sealed || st.salt == nil {
-		ev.Outcome, ev.Reason = OutcomeDropped, ReasonLate
+		ev.Outcome, ev.Reason = tally.Dropped, tally.ReasonLate
 		return nil
 	}
 	if limited, err := w.cellLimited(ev); err != nil || limited {
-		ev.Outcome, ev.Reason = OutcomeDropped, ReasonCellLimit
+		ev.Outcome, ev.Reason = tally.Dropped, tally.ReasonCellLimit
 		return err
 	}
 	if st.mac == nil {
@@ -238,9 +222,9 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		if err != nil {
 			return err
 		}
-		ev.Outcome, ev.Reason = OutcomeDropped, ReasonOverBound
+		ev.Outcome, ev.Reason = tally.Dropped, tally.ReasonOverBound
 		if dup {
-			ev.Outcome, ev.Reason = OutcomeDuplicate, ""
+			ev.Outcome, ev.Reason = tally.Duplicate, ""
 		}
 		return nil
 	}
@@ -255,10 +239,10 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM `+table+` WHERE key = ?`, key); err != nil {
 			return fmt.Errorf("store: intake: undo contribution: %w", err)
 		}
-		ev.Outcome, ev.Reason = OutcomeDuplicate, ""
+		ev.Outcome, ev.Reason = tally.Duplicate, ""
 		return nil
 	}
-	ev.Outcome, ev.Reason = OutcomeAccepted, ""
+	ev.Outcome, ev.Reason = tally.Accepted, ""
 	w.cells[ev.Cell]++
 	w.limit.opened(ev.Cell)
 	return nil
@@ -274,11 +258,12 @@ func (w *intakeTx) isDuplicate(dedup []byte) (bool, error) {
 
 // ContribTable is the name of day's contribution table. day must be
 // YYYY-MM-DD; anything else is refused so no input reaches the SQL text.
-func ContribTable(day string) (string, error) {
-	if _, err := time.Parse(time.DateOnly, day); err != nil || len(day) != 10 {
-		return "", fmt.Errorf("bad day %q: want YYYY-MM-DD", day)
+func ContribTable(day tally.Day) (string, error) {
+	d, err := tally.ParseDay(string(day))
+	if err != nil {
+		return "", err
 	}
-	return "contrib_" + day[0:4] + day[5:7] + day[8:10], nil
+	return "contrib_" + strings.ReplaceAll(string(d), "-", ""), nil
 }
 
 // consented reports whether the visitor's latest record at or before the
@@ -323,10 +308,10 @@ func (w *intakeTx) flushCounts() error {
 // counts at most once per cell" (m is an HMAC keyed with the day's salt).
 // Without the salt, deleted at seal, it cannot be recomputed or linked to
 // anything.
-func contributionKey(m hash.Hash, visitorKey []byte, c Cell) []byte {
+func contributionKey(m hash.Hash, visitorKey []byte, c tally.Cell) []byte {
 	m.Reset()
 	m.Write(visitorKey)
-	for _, s := range []string{c.Platform, c.Campaign, c.Conversion} {
+	for _, s := range []string{string(c.Platform), c.Campaign, c.Conversion} {
 		m.Write([]byte{0})
 		m.Write([]byte(s))
 	}
@@ -348,7 +333,7 @@ func dedupKey(m hash.Hash, eventKey []byte) []byte {
 }
 
 // OutcomeCounts returns intake_outcomes for one day.
-func (db *DB) OutcomeCounts(ctx context.Context, day string) (map[OutcomeKey]int, error) {
+func (db *DB) OutcomeCounts(ctx context.Context, day tally.Day) (map[OutcomeKey]int, error) {
 	rows, err := db.R.QueryContext(ctx, `SELECT outcome, reason, count FROM intake_outcomes WHERE day = ?`, day)
 	if err != nil {
 		return nil, fmt.Errorf("store: outcome counts: %w", err)

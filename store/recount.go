@@ -3,18 +3,20 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/tally-health/tally"
 )
 
 // Recount compares one cell's stored raw_count with a fresh count of its events.
 type Recount struct {
-	Cell
+	tally.Cell
 	Stored, Counted int64
 }
 
 // RecountDay recomputes a sealed day's raw counts from events and returns
 // every cell of daily_counts or events, with both numbers. purged reports
 // that the day's events were deleted past retention (nothing to compare).
-func (db *DB) RecountDay(ctx context.Context, day string) (cells []Recount, sealed, purged bool, err error) {
+func (db *DB) RecountDay(ctx context.Context, day tally.Day) (cells []Recount, sealed, purged bool, err error) {
 	var sealedAt *string
 	if err := db.R.QueryRowContext(ctx, `SELECT sealed_at FROM days WHERE day = ?`, day).Scan(&sealedAt); err == nil {
 		sealed = sealedAt != nil
@@ -29,9 +31,9 @@ func (db *DB) RecountDay(ctx context.Context, day string) (cells []Recount, seal
 	if n > 0 {
 		return nil, true, true, nil
 	}
-	byCell := map[Cell]*Recount{}
-	var order []Cell
-	get := func(c Cell) *Recount {
+	byCell := map[tally.Cell]*Recount{}
+	var order []tally.Cell
+	get := func(c tally.Cell) *Recount {
 		if r, ok := byCell[c]; ok {
 			return r
 		}
@@ -47,7 +49,7 @@ func (db *DB) RecountDay(ctx context.Context, day string) (cells []Recount, seal
 	}
 	defer rows.Close()
 	for rows.Next() {
-		c := Cell{Day: day}
+		c := tally.Cell{Day: day}
 		var stored int64
 		if err := rows.Scan(&c.Platform, &c.Campaign, &c.Conversion, &stored); err != nil {
 			return nil, true, false, fmt.Errorf("store: recount %s: %w", day, err)
@@ -62,7 +64,7 @@ func (db *DB) RecountDay(ctx context.Context, day string) (cells []Recount, seal
 		return nil, true, false, err
 	}
 	for _, cc := range counted {
-		get(Cell{Day: day, Platform: cc.Platform, Campaign: cc.Campaign, Conversion: cc.Conversion}).Counted = cc.Raw
+		get(tally.Cell{Day: day, Platform: cc.Platform, Campaign: cc.Campaign, Conversion: cc.Conversion}).Counted = cc.Raw
 	}
 	for _, c := range order {
 		cells = append(cells, *byCell[c])

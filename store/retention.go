@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/tally-health/tally"
 )
 
 // Purge is one day whose events were deleted past retention.
 type Purge struct {
-	Day    string
+	Day    tally.Day
 	Events int64
 }
 
@@ -22,9 +24,9 @@ func (db *DB) PurgeEvents(ctx context.Context, cutoff string, now time.Time) ([]
 	if err != nil {
 		return nil, fmt.Errorf("store: purge: list days: %w", err)
 	}
-	var days []string
+	var days []tally.Day
 	for rows.Next() {
-		var d string
+		var d tally.Day
 		if err := rows.Scan(&d); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: purge: list days: %w", err)
@@ -46,7 +48,7 @@ func (db *DB) PurgeEvents(ctx context.Context, cutoff string, now time.Time) ([]
 	return out, nil
 }
 
-func (db *DB) purgeDay(ctx context.Context, day string, now time.Time) (int64, error) {
+func (db *DB) purgeDay(ctx context.Context, day tally.Day, now time.Time) (int64, error) {
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: purge %s: begin: %w", day, err)

@@ -5,37 +5,24 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-)
 
-// Release statuses of a daily_counts row.
-const (
-	StatusReleased   = "released"
-	StatusHeld       = "held"
-	StatusSuppressed = "suppressed"
+	"github.com/tally-health/tally"
 )
-
-// GateParams are the release gate parameters stored with every row.
-type GateParams struct {
-	MinCount    int
-	SmallCounts string // "carry" or "suppress"
-	CarryDays   int
-	Noise       string // "none" or "geometric"
-	Epsilon     float64
-}
 
 // CellCount is the number of events stored for one cell of a day.
 type CellCount struct {
-	Platform, Campaign, Conversion string
-	Raw                            int64
+	Platform             tally.Platform
+	Campaign, Conversion string
+	Raw                  int64
 }
 
 // DailyCount is one daily_counts row (see migrations/0002_rollup.sql).
 type DailyCount struct {
-	Cell
+	tally.Cell
 	RawCount, CarriedIn, Noise, Total, ReleasedCount int64
-	Status                                           string
+	Status                                           tally.Status
 	CarryAge                                         int
-	Gate                                             GateParams
+	Gate                                             tally.GateParams
 	SealedAt                                         string
 }
 
@@ -43,7 +30,7 @@ type DailyCount struct {
 // raw counts, the cells held on the previous day, and whether the next day
 // is already sealed (a count cannot be carried into a sealed day).
 type SealInput struct {
-	Day        string
+	Day        tally.Day
 	Raw        []CellCount
 	Held       []DailyCount
 	NextSealed bool
@@ -55,7 +42,7 @@ type GateFunc func(ctx context.Context, in SealInput) ([]DailyCount, error)
 
 // SealResult says what SealDay did.
 type SealResult struct {
-	Day           string
+	Day           tally.Day
 	AlreadySealed bool
 	SealedAt      string
 	Events        int64 // events stored for the day at seal time
@@ -71,7 +58,7 @@ type SealResult struct {
 //
 // The seal is recorded in the audit log in the same transaction: the day,
 // its totals and detail (the gate parameters, from the caller).
-func (db *DB) SealDay(ctx context.Context, day string, now time.Time, detail map[string]any, gate GateFunc) (SealResult, error) {
+func (db *DB) SealDay(ctx context.Context, day tally.Day, now time.Time, detail map[string]any, gate GateFunc) (SealResult, error) {
 	res := SealResult{Day: day}
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -144,7 +131,7 @@ func (db *DB) SealDay(ctx context.Context, day string, now time.Time, detail map
 // CellCounts rolls up the events stored for day, one entry per cell in
 // cell order. While a sealed day's events are kept, this reproduces the
 // raw_count of its daily_counts rows.
-func (db *DB) CellCounts(ctx context.Context, day string) ([]CellCount, error) {
+func (db *DB) CellCounts(ctx context.Context, day tally.Day) ([]CellCount, error) {
 	out, err := cellCounts(ctx, db.R, day)
 	if err != nil {
 		return nil, fmt.Errorf("store: cell counts %s: %w", day, err)
@@ -158,7 +145,7 @@ type querier interface {
 
 // runningCounts reads the day's cells from cell_counts, which intake keeps
 // in step with events: sealing reads a row per cell, not per event.
-func runningCounts(ctx context.Context, q querier, day string) ([]CellCount, error) {
+func runningCounts(ctx context.Context, q querier, day tally.Day) ([]CellCount, error) {
 	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, events FROM cell_counts
 		WHERE day = ? ORDER BY platform, campaign, conversion`, day)
 	if err != nil {
@@ -177,7 +164,7 @@ func runningCounts(ctx context.Context, q querier, day string) ([]CellCount, err
 }
 
 // cellCounts reads only the day's part of events (clustered by cell).
-func cellCounts(ctx context.Context, q querier, day string) ([]CellCount, error) {
+func cellCounts(ctx context.Context, q querier, day tally.Day) ([]CellCount, error) {
 	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, count(*) FROM events
 		WHERE day = ? GROUP BY platform, campaign, conversion ORDER BY platform, campaign, conversion`, day)
 	if err != nil {
@@ -201,7 +188,7 @@ func cellCounts(ctx context.Context, q querier, day string) ([]CellCount, error)
 // dropContributions drops the day's contribution table. Dropping frees
 // its pages in one step; deleting a million keys one by one took seconds.
 // It holds one key per stored event, so their number is the day's events.
-func dropContributions(ctx context.Context, tx *sql.Tx, day string) error {
+func dropContributions(ctx context.Context, tx *sql.Tx, day tally.Day) error {
 	table, err := ContribTable(day)
 	if err != nil {
 		return err
@@ -211,12 +198,12 @@ func dropContributions(ctx context.Context, tx *sql.Tx, day string) error {
 }
 
 // adjacentDays returns the calendar days before and after day.
-func adjacentDays(day string) (prev, next string, err error) {
-	t, err := time.Parse(time.DateOnly, day)
+func adjacentDays(day tally.Day) (prev, next tally.Day, err error) {
+	d, err := tally.ParseDay(string(day))
 	if err != nil {
-		return "", "", fmt.Errorf("bad day %q: want YYYY-MM-DD", day)
+		return "", "", err
 	}
-	return t.AddDate(0, 0, -1).Format(time.DateOnly), t.AddDate(0, 0, 1).Format(time.DateOnly), nil
+	return d.Add(-1), d.Add(1), nil
 }
 
 // sealAudit is the audit entry of one sealed day: its totals by status
@@ -226,12 +213,12 @@ func sealAudit(res SealResult, rows []DailyCount, detail map[string]any) map[str
 	var released, releasedTotal, held, suppressed int64
 	for _, r := range rows {
 		switch r.Status {
-		case "released":
+		case tally.Released:
 			released++
 			releasedTotal += r.ReleasedCount
-		case "held":
+		case tally.Held:
 			held++
-		case "suppressed":
+		case tally.Suppressed:
 			suppressed++
 		}
 	}

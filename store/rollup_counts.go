@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/tally-health/tally"
 )
 
 const dailyCountCols = `day, platform, campaign, conversion, raw_count, carried_in, noise, total,
@@ -56,7 +58,7 @@ func queryDailyCounts(ctx context.Context, q querier, where string, args ...any)
 
 // DailyCounts returns the daily_counts rows of the days from..to
 // (inclusive, YYYY-MM-DD) in (day, platform, campaign, conversion) order.
-func (db *DB) DailyCounts(ctx context.Context, from, to string) ([]DailyCount, error) {
+func (db *DB) DailyCounts(ctx context.Context, from, to tally.Day) ([]DailyCount, error) {
 	out, err := queryDailyCounts(ctx, db.R, `WHERE day BETWEEN ? AND ?`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: daily counts %s..%s: %w", from, to, err)
@@ -66,7 +68,7 @@ func (db *DB) DailyCounts(ctx context.Context, from, to string) ([]DailyCount, e
 
 // DayState is one row of days: a day that has seen an event or was sealed.
 type DayState struct {
-	Day      string
+	Day      tally.Day
 	SealedAt string // "" while the day is open
 }
 
@@ -93,12 +95,12 @@ func (db *DB) Days(ctx context.Context) ([]DayState, error) {
 
 // LastSealedDays returns the first and last of the n most recent sealed
 // days; ok is false when no day is sealed.
-func (db *DB) LastSealedDays(ctx context.Context, n int) (from, to string, ok bool, err error) {
+func (db *DB) LastSealedDays(ctx context.Context, n int) (from, to tally.Day, ok bool, err error) {
 	var f, t sql.NullString
 	err = db.R.QueryRowContext(ctx, `SELECT min(day), max(day) FROM (SELECT day FROM days
 		WHERE sealed_at IS NOT NULL ORDER BY day DESC LIMIT ?)`, n).Scan(&f, &t)
 	if err != nil {
 		return "", "", false, fmt.Errorf("store: last sealed days: %w", err)
 	}
-	return f.String, t.String, f.Valid, nil
+	return tally.Day(f.String), tally.Day(t.String), f.Valid, nil
 }

@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
 
-func addCell(t *testing.T, db *store.DB, c store.Cell, n int) {
+func addCell(t *testing.T, db *store.DB, c tally.Cell, n int) {
 	t.Helper()
 	w := &store.IntakeWrite{}
 	for i := range n {
@@ -25,9 +26,9 @@ func addCell(t *testing.T, db *store.DB, c store.Cell, n int) {
 func releaseAll(_ context.Context, in store.SealInput) ([]store.DailyCount, error) {
 	var out []store.DailyCount
 	for _, c := range in.Raw {
-		out = append(out, store.DailyCount{Cell: store.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
-			RawCount: c.Raw, Total: c.Raw, ReleasedCount: c.Raw, Status: store.StatusReleased,
-			Gate: store.GateParams{MinCount: 1, SmallCounts: "carry", Noise: "none", Epsilon: 1}})
+		out = append(out, store.DailyCount{Cell: tally.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
+			RawCount: c.Raw, Total: c.Raw, ReleasedCount: c.Raw, Status: tally.Released,
+			Gate: tally.GateParams{MinCount: 1, SmallCounts: "carry", Noise: "none", Epsilon: 1}})
 	}
 	return out, nil
 }
@@ -35,11 +36,11 @@ func releaseAll(_ context.Context, in store.SealInput) ([]store.DailyCount, erro
 func TestSealDay(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	day := "2026-11-20"
-	addCell(t, db, store.Cell{Day: day, Platform: "meta", Campaign: "b", Conversion: "booking"}, 3)
-	addCell(t, db, store.Cell{Day: day, Platform: "meta", Campaign: "a", Conversion: "booking"}, 2)
-	addCell(t, db, store.Cell{Day: day, Platform: "none", Campaign: "", Conversion: "lead"}, 1)
-	addCell(t, db, store.Cell{Day: "2026-11-21", Platform: "meta", Campaign: "a", Conversion: "booking"}, 4)
+	day := tally.Day("2026-11-20")
+	addCell(t, db, tally.Cell{Day: day, Platform: "meta", Campaign: "b", Conversion: "booking"}, 3)
+	addCell(t, db, tally.Cell{Day: day, Platform: "meta", Campaign: "a", Conversion: "booking"}, 2)
+	addCell(t, db, tally.Cell{Day: day, Platform: "none", Campaign: "", Conversion: "lead"}, 1)
+	addCell(t, db, tally.Cell{Day: "2026-11-21", Platform: "meta", Campaign: "a", Conversion: "booking"}, 4)
 	now := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
 
 	// A failing gate rolls the whole seal back.
@@ -110,12 +111,12 @@ func TestSealDayHeldAndNext(t *testing.T) {
 	hold := func(_ context.Context, in store.SealInput) ([]store.DailyCount, error) {
 		var out []store.DailyCount
 		for _, c := range in.Raw {
-			out = append(out, store.DailyCount{Cell: store.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
-				RawCount: c.Raw, Total: c.Raw, Status: store.StatusHeld})
+			out = append(out, store.DailyCount{Cell: tally.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
+				RawCount: c.Raw, Total: c.Raw, Status: tally.Held})
 		}
 		return out, nil
 	}
-	addCell(t, db, store.Cell{Day: "2026-11-10", Platform: "meta", Campaign: "a", Conversion: "booking"}, 2)
+	addCell(t, db, tally.Cell{Day: "2026-11-10", Platform: "meta", Campaign: "a", Conversion: "booking"}, 2)
 	if _, err := db.SealDay(ctx, "2026-11-10", now, nil, hold); err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +139,13 @@ func TestPurgeEvents(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
 	now := time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC)
-	for _, d := range []string{"2026-11-24", "2026-11-25", "2026-11-26"} {
-		addCell(t, db, store.Cell{Day: d, Platform: "meta", Campaign: "a", Conversion: "booking"}, 3)
+	for _, d := range []tally.Day{"2026-11-24", "2026-11-25", "2026-11-26"} {
+		addCell(t, db, tally.Cell{Day: d, Platform: "meta", Campaign: "a", Conversion: "booking"}, 3)
 		if _, err := db.SealDay(ctx, d, now, nil, releaseAll); err != nil {
 			t.Fatal(err)
 		}
 	}
-	addCell(t, db, store.Cell{Day: "2026-11-27", Platform: "meta", Campaign: "a", Conversion: "booking"}, 2) // open: kept
+	addCell(t, db, tally.Cell{Day: "2026-11-27", Platform: "meta", Campaign: "a", Conversion: "booking"}, 2) // open: kept
 	got, err := db.PurgeEvents(ctx, "2026-11-26", now)
 	if err != nil {
 		t.Fatal(err)

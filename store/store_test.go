@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -81,8 +82,8 @@ func TestWriteIntakeOutcomes(t *testing.T) {
 	if err := db.AddConsents(ctx, grants, t0); err != nil {
 		t.Fatal(err)
 	}
-	cell := store.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "c1", Conversion: "booking"}
-	ev := func(id, visitor string, c store.Cell) *store.NewEvent {
+	cell := tally.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "c1", Conversion: "booking"}
+	ev := func(id, visitor string, c tally.Cell) *store.NewEvent {
 		return &store.NewEvent{Cell: c, DedupKey: []byte("id-" + id), VisitorKey: []byte("v-" + visitor), At: t0.Add(time.Minute)}
 	}
 	other := cell
@@ -100,7 +101,7 @@ func TestWriteIntakeOutcomes(t *testing.T) {
 	}
 	want := []string{"accepted/", "duplicate/", "dropped/over_bound", "accepted/", "dropped/no_consent"}
 	for i, e := range batch {
-		if got := e.Outcome + "/" + e.Reason; got != want[i] {
+		if got := string(e.Outcome) + "/" + string(e.Reason); got != want[i] {
 			t.Errorf("event %d: %s, want %s", i, got, want[i])
 		}
 	}
@@ -181,7 +182,7 @@ func TestRunningCountsMatchEvents(t *testing.T) {
 	for round := 0; round < 20; round++ {
 		w := &store.IntakeWrite{}
 		for i := 0; i < 50; i++ {
-			c := store.Cell{Day: fmt.Sprintf("2026-11-%02d", 10+rng.IntN(3)), Platform: []string{"meta", "none"}[rng.IntN(2)],
+			c := tally.Cell{Day: tally.Day(fmt.Sprintf("2026-11-%02d", 10+rng.IntN(3))), Platform: []tally.Platform{"meta", "none"}[rng.IntN(2)],
 				Campaign: fmt.Sprintf("c%d", rng.IntN(3)), Conversion: "booking"}
 			w.Events = append(w.Events, &store.NewEvent{Cell: c,
 				DedupKey:   fmt.Appendf(nil, "e%d", rng.IntN(400)),

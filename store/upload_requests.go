@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/tally-health/tally"
 )
 
 // UploadRequest is one HTTP request to a platform as the ledger keeps it.
 // URL never holds a credential.
 type UploadRequest struct {
-	Platform string
+	Platform tally.Platform
 	Method   string
 	URL      string
 	Body     []byte
@@ -24,7 +26,7 @@ type UploadRequest struct {
 
 // RequestPart is a run of conversions [First, First+N) of one cell.
 type RequestPart struct {
-	Cell
+	tally.Cell
 	First, N int
 }
 
@@ -124,7 +126,7 @@ func (db *DB) FinishUploadRequest(ctx context.Context, id int64, resp *UploadRes
 		answer["error"] = resp.Error
 	}
 	if resp.Unknown {
-		answer["outcome"] = "uncertain"
+		answer["outcome"] = tally.Uncertain
 	}
 	if len(resp.Settles) > 0 {
 		answer["resends_uncertain"] = resp.Settles
@@ -141,7 +143,7 @@ func (db *DB) FinishUploadRequest(ctx context.Context, id int64, resp *UploadRes
 // UploadRequestRow is an upload_requests row as read back (tests, audit).
 type UploadRequestRow struct {
 	ID       int64
-	Platform string
+	Platform tally.Platform
 	URL      string
 	Body     string
 	Status   sql.NullInt64

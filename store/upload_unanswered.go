@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/tally-health/tally"
 )
 
 // unansweredError is the error recorded on a request that was written to
@@ -22,12 +24,12 @@ const unansweredError = "no answer recorded: the process ended while the request
 // already resolved by a later request (a run of an older tally resent
 // them) are left as they are. Each request gets its answer row and audit
 // entry, so the next run sees it answered.
-func (db *DB) SettleUnanswered(ctx context.Context, platform string, now time.Time) (int, error) {
+func (db *DB) SettleUnanswered(ctx context.Context, platform tally.Platform, now time.Time) (int, error) {
 	ids, err := db.unansweredRequests(ctx, platform)
 	if err != nil {
 		return 0, err
 	}
-	rows := map[Cell]*Upload{}
+	rows := map[tally.Cell]*Upload{}
 	total := 0
 	for _, id := range ids {
 		n, err := db.settleUnanswered(ctx, id, rows, now)
@@ -41,7 +43,7 @@ func (db *DB) SettleUnanswered(ctx context.Context, platform string, now time.Ti
 
 // unansweredRequests lists platform's requests without any answer, oldest
 // first.
-func (db *DB) unansweredRequests(ctx context.Context, platform string) ([]int64, error) {
+func (db *DB) unansweredRequests(ctx context.Context, platform tally.Platform) ([]int64, error) {
 	rows, err := db.R.QueryContext(ctx, `SELECT id FROM upload_requests
 		WHERE platform = ? AND status IS NULL AND error IS NULL AND received_at IS NULL ORDER BY id`, platform)
 	if err != nil {
@@ -64,7 +66,7 @@ func (db *DB) unansweredRequests(ctx context.Context, platform string) ([]int64,
 
 // settleUnanswered closes request id (see SettleUnanswered). rows caches
 // the uploads rows already moved, so requests of one cell compose.
-func (db *DB) settleUnanswered(ctx context.Context, id int64, rows map[Cell]*Upload, now time.Time) (int, error) {
+func (db *DB) settleUnanswered(ctx context.Context, id int64, rows map[tally.Cell]*Upload, now time.Time) (int, error) {
 	parts, err := db.requestParts(ctx, id)
 	if err != nil {
 		return 0, err
@@ -89,7 +91,7 @@ func (db *DB) settleUnanswered(ctx context.Context, id int64, rows map[Cell]*Upl
 			// sent, and nothing after it moved the row.
 			u.Next += p.N
 			u.Uncertain += p.N
-			u.State = UploadUncertain
+			u.State = tally.Uncertain
 			u.LastError = "outcome unknown, not resent (tally upload --resend-uncertain sends it once more): " + unansweredError
 			resp.Unknown = true
 			moved = append(moved, u)

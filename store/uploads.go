@@ -5,22 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-)
 
-// Upload states: the ledger vocabulary of DESIGN.md.
-const (
-	UploadPending = "pending"
-	UploadSent    = "sent"
-	UploadFailed  = "failed"
-	UploadExpired = "expired"
-	UploadDryRun  = "dry_run"
-	// UploadPartial: every conversion resolved, some acknowledged and some
-	// refused for good.
-	UploadPartial = "partial"
-	// UploadUncertain: some conversions went out in a request whose outcome
-	// is unknown, to a platform without dedup; they wait for
-	// `tally upload --resend-uncertain`.
-	UploadUncertain = "uncertain"
+	"github.com/tally-health/tally"
 )
 
 // Upload is one uploads row: the delivery progress of one released cell to
@@ -28,13 +14,13 @@ const (
 // acknowledged, Rejected were refused for good, and Uncertain went out in a
 // request whose outcome is unknown (upload_uncertain says which).
 type Upload struct {
-	Cell
+	tally.Cell
 	Count     int
 	Next      int
 	Acked     int
 	Rejected  int
 	Uncertain int
-	State     string
+	State     tally.State
 	Attempts  int
 	LastError string
 }
@@ -45,7 +31,7 @@ func (u *Upload) Remaining() int { return u.Count - u.Next }
 // QueueUploads adds a pending uploads row for every released cell of
 // platform that has none yet (only day when day is not empty). It returns
 // how many rows it added.
-func (db *DB) QueueUploads(ctx context.Context, platform, day string, now time.Time) (int, error) {
+func (db *DB) QueueUploads(ctx context.Context, platform tally.Platform, day tally.Day, now time.Time) (int, error) {
 	ts := FormatTime(now)
 	res, err := db.W.ExecContext(ctx, `INSERT INTO uploads (day, platform, campaign, conversion, count, created_at, updated_at)
 		SELECT day, platform, campaign, conversion, released_count, ?, ?
@@ -67,8 +53,8 @@ func (db *DB) QueueUploads(ctx context.Context, platform, day string, now time.T
 // resolve, in (day, campaign, conversion) order: pending, failed and
 // uncertain rows, and dry_run rows too unless dryRun (a dry run never
 // repeats itself; a real run sends what a dry run only previewed).
-func (db *DB) UnfinishedUploads(ctx context.Context, platform, day string, dryRun bool) ([]*Upload, error) {
-	states := []any{UploadPending, UploadFailed, UploadUncertain, UploadDryRun}
+func (db *DB) UnfinishedUploads(ctx context.Context, platform tally.Platform, day tally.Day, dryRun bool) ([]*Upload, error) {
+	states := []any{tally.Pending, tally.Failed, tally.Uncertain, tally.DryRun}
 	if dryRun {
 		states[3] = "" // matches no row
 	}

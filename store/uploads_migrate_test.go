@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -57,21 +58,22 @@ func TestLedgerMigrationKeepsRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	got := map[string]string{}
+	got := map[string]tally.State{}
 	rows, err := db.R.Query(`SELECT campaign, state, uncertain FROM uploads ORDER BY campaign`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c, s string
+		var c string
+		var s tally.State
 		var n int
 		if err := rows.Scan(&c, &s, &n); err != nil || n != 0 {
 			t.Fatalf("row %s: %v, uncertain %d", c, err, n)
 		}
 		got[c] = s
 	}
-	if want := map[string]string{"a": store.UploadPartial, "b": store.UploadFailed, "c": store.UploadSent}; !maps.Equal(got, want) {
+	if want := map[string]tally.State{"a": tally.Partial, "b": tally.Failed, "c": tally.Sent}; !maps.Equal(got, want) {
 		t.Errorf("states = %v, want %v", got, want)
 	}
 	var idx int

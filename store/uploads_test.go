@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -41,7 +42,7 @@ func TestUploadLedger(t *testing.T) {
 		t.Fatalf("queue again = %d, want 0", n)
 	}
 	ups, err := db.UnfinishedUploads(ctx, "meta", "", false)
-	if err != nil || len(ups) != 2 || ups[0].Day != "2026-11-19" || ups[0].Count != 15 || ups[0].State != store.UploadPending {
+	if err != nil || len(ups) != 2 || ups[0].Day != "2026-11-19" || ups[0].Count != 15 || ups[0].State != tally.Pending {
 		t.Fatalf("unfinished = %+v, %v", ups, err)
 	}
 
@@ -59,7 +60,7 @@ func TestUploadLedger(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Status.Valid || reqs[0].Body != `{"data":[]}` {
 		t.Fatalf("requests = %+v", reqs)
 	}
-	u.Next, u.Acked, u.State = 20, 20, store.UploadSent
+	u.Next, u.Acked, u.State = 20, 20, tally.Sent
 	if err := db.FinishUploadRequest(ctx, id, &store.UploadResponse{Status: 200, Body: []byte(`{"events_received":20}`), ReceivedAt: now}, []*store.Upload{u}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestUploadLedger(t *testing.T) {
 	}
 
 	// dry_run rows are work for a real run, not for another dry run.
-	ups[0].State = store.UploadDryRun
+	ups[0].State = tally.DryRun
 	if err := db.SaveUploads(ctx, ups, now); err != nil {
 		t.Fatal(err)
 	}

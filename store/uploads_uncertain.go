@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/tally-health/tally"
 )
 
 // UncertainRange is one open upload_uncertain row: conversions
@@ -12,13 +14,13 @@ import (
 type UncertainRange struct {
 	ID        int64
 	RequestID int64
-	Cell
+	tally.Cell
 	First, N int
 }
 
 // OpenUncertain returns platform's uncertain ranges not yet resent (only
 // day when day is not empty), oldest request first.
-func (db *DB) OpenUncertain(ctx context.Context, platform, day string) ([]UncertainRange, error) {
+func (db *DB) OpenUncertain(ctx context.Context, platform tally.Platform, day tally.Day) ([]UncertainRange, error) {
 	rows, err := db.R.QueryContext(ctx, `SELECT id, request_id, day, platform, campaign, conversion, first_index, n
 		FROM upload_uncertain
 		WHERE resent_by IS NULL AND platform = ? AND (? = '' OR day = ?)
@@ -42,7 +44,7 @@ func (db *DB) OpenUncertain(ctx context.Context, platform, day string) ([]Uncert
 }
 
 // Upload returns the uploads row of cell, or nil when it has none.
-func (db *DB) Upload(ctx context.Context, c Cell) (*Upload, error) {
+func (db *DB) Upload(ctx context.Context, c tally.Cell) (*Upload, error) {
 	ups, err := db.queryUploads(ctx, `WHERE day = ? AND platform = ? AND campaign = ? AND conversion = ?`,
 		c.Day, c.Platform, c.Campaign, c.Conversion)
 	if err != nil {
@@ -56,7 +58,7 @@ func (db *DB) Upload(ctx context.Context, c Cell) (*Upload, error) {
 
 // UncertainTotal is how many of platform's conversions (only day when day
 // is not empty) have an unknown outcome.
-func (db *DB) UncertainTotal(ctx context.Context, platform, day string) (int, error) {
+func (db *DB) UncertainTotal(ctx context.Context, platform tally.Platform, day tally.Day) (int, error) {
 	var n int
 	err := db.R.QueryRowContext(ctx, `SELECT coalesce(sum(uncertain), 0) FROM uploads
 		WHERE platform = ? AND (? = '' OR day = ?)`, platform, day, day).Scan(&n)
@@ -68,16 +70,16 @@ func (db *DB) UncertainTotal(ctx context.Context, platform, day string) (int, er
 
 // UncertainCounts returns, per cell of the days from..to that has any, how
 // many conversions have an unknown outcome (for the export).
-func (db *DB) UncertainCounts(ctx context.Context, from, to string) (map[Cell]int, error) {
+func (db *DB) UncertainCounts(ctx context.Context, from, to tally.Day) (map[tally.Cell]int, error) {
 	rows, err := db.R.QueryContext(ctx, `SELECT day, platform, campaign, conversion, uncertain FROM uploads
 		WHERE uncertain > 0 AND day BETWEEN ? AND ?`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: uncertain counts %s..%s: %w", from, to, err)
 	}
 	defer rows.Close()
-	out := map[Cell]int{}
+	out := map[tally.Cell]int{}
 	for rows.Next() {
-		var c Cell
+		var c tally.Cell
 		var n int
 		if err := rows.Scan(&c.Day, &c.Platform, &c.Campaign, &c.Conversion, &n); err != nil {
 			return nil, fmt.Errorf("store: uncertain counts: %w", err)

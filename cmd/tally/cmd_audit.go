@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -25,7 +25,7 @@ func newAuditCmd(g *globalOptions) *cobra.Command {
 		Short: "Print the audit log (optionally one day, UTC)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if date != "" && !validDay(date) {
+			if _, err := tally.ParseDay(date); date != "" && err != nil {
 				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", date))
 			}
 			e, db, err := g.loadReadOnlyDB(cmd.Context())
@@ -61,7 +61,8 @@ func newRecountCmd(g *globalOptions) *cobra.Command {
 		Short: "Recompute a sealed day's raw counts from events and compare them with daily_counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !validDay(date) {
+			day, err := tally.ParseDay(date)
+			if err != nil {
 				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", date))
 			}
 			e, db, err := g.loadReadOnlyDB(cmd.Context())
@@ -69,7 +70,7 @@ func newRecountCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			cells, sealed, purged, err := db.RecountDay(cmd.Context(), date)
+			cells, sealed, purged, err := db.RecountDay(cmd.Context(), day)
 			if serr := db.Stable(); serr != nil {
 				return serr
 			}
@@ -93,7 +94,7 @@ func newRecountCmd(g *globalOptions) *cobra.Command {
 					result = "MISMATCH"
 					bad++
 				}
-				cw.Write([]string{c.Day, termSafe(c.Platform), termSafe(c.Campaign), termSafe(c.Conversion),
+				cw.Write([]string{string(c.Day), termSafe(string(c.Platform)), termSafe(c.Campaign), termSafe(c.Conversion),
 					strconv.FormatInt(c.Stored, 10), strconv.FormatInt(c.Counted, 10), result})
 			}
 			if cw.Flush(); cw.Error() != nil {
@@ -108,10 +109,4 @@ func newRecountCmd(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&date, "date", "", "sealed day to recount (YYYY-MM-DD)")
 	return cmd
-}
-
-// validDay reports whether s is a YYYY-MM-DD date.
-func validDay(s string) bool {
-	_, err := batch.ParseDay(s)
-	return err == nil
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/store"
@@ -69,7 +69,7 @@ func (g *globalOptions) demoEnv() (*env, error) {
 	u := &cfg.Uploaders
 	u.Meta.DatasetID, u.Google.MeasurementID, u.TikTok.EventSourceID = "DEMO_DATASET", "G-DEMO", "DEMO_EVENT_SOURCE"
 	u.LinkedIn.Rules = map[string]string{"booking": "10000001", "lead": "10000002"}
-	for _, p := range config.UploadPlatforms {
+	for _, p := range tally.UploadPlatforms {
 		d := u.Delivery(p)
 		d.Enabled, d.DryRun = true, true
 	}
@@ -118,7 +118,7 @@ func runDemo(ctx context.Context, e *env) error {
 	fmt.Fprintf(w, "   %s\n", formatSummary(sum))
 	fmt.Fprintln(w, "   every event also carried an email, a phone number, a page URL and a user agent: none of it was stored")
 
-	roller, err := batch.NewRoller(db, e.cfg, e.now)
+	roller, err := newRoller(db, e.cfg, e.now)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -64,7 +64,7 @@ Default: the last 30 sealed days.`,
 				if v == "" {
 					continue
 				}
-				if _, err := batch.ParseDay(v); err != nil {
+				if _, err := tally.ParseDay(v); err != nil {
 					return usageErr(fmt.Errorf("export: %s: %w", flag, err))
 				}
 			}
@@ -92,7 +92,7 @@ func runExport(ctx context.Context, e *env, opts exportOptions) error {
 		return err
 	}
 	defer db.Close()
-	from, to := opts.from, opts.to
+	from, to := tally.Day(opts.from), tally.Day(opts.to)
 	if from == "" || to == "" {
 		first, last, _, err := db.LastSealedDays(ctx, exportDays)
 		if err != nil {
@@ -125,7 +125,7 @@ func runExport(ctx context.Context, e *env, opts exportOptions) error {
 }
 
 // exportRows reads the cells of from..to with their uncertain counts.
-func exportRows(ctx context.Context, db *store.DB, from, to string) ([]exportRow, error) {
+func exportRows(ctx context.Context, db *store.DB, from, to tally.Day) ([]exportRow, error) {
 	counts, err := db.DailyCounts(ctx, from, to)
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func exportRows(ctx context.Context, db *store.DB, from, to string) ([]exportRow
 	rows := make([]exportRow, 0, len(counts))
 	for _, r := range counts {
 		x := toExportRow(r)
-		x.Uncertain = uncertain[store.Cell{Day: r.Day, Platform: r.Platform, Campaign: r.Campaign, Conversion: r.Conversion}]
+		x.Uncertain = uncertain[tally.Cell{Day: r.Day, Platform: r.Platform, Campaign: r.Campaign, Conversion: r.Conversion}]
 		rows = append(rows, x)
 	}
 	return rows, nil
@@ -147,8 +147,8 @@ func toExportRow(r store.DailyCount) exportRow {
 	// Escaped for whoever reads the export in a terminal or an editor:
 	// intake refuses control and bidirectional characters, but a row
 	// stored before it did may hold them.
-	x := exportRow{Day: r.Day, Platform: termSafe(r.Platform), Campaign: termSafe(r.Campaign), Conversion: termSafe(r.Conversion), Status: r.Status}
-	if r.Status == store.StatusReleased {
+	x := exportRow{Day: string(r.Day), Platform: termSafe(string(r.Platform)), Campaign: termSafe(r.Campaign), Conversion: termSafe(r.Conversion), Status: string(r.Status)}
+	if r.Status == tally.Released {
 		n := r.ReleasedCount
 		x.Count = &n
 	}

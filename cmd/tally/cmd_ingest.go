@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/intake"
 )
 
@@ -134,13 +135,13 @@ func ingestFile(ctx context.Context, e *env, in *intake.Intake, opts ingestOptio
 func formatSummary(s intake.Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "accepted %d, duplicate %d, invalid %d", s.Accepted, s.Duplicates, len(s.Invalid))
-	reasons := make([]string, 0, len(s.Dropped))
+	reasons := make([]tally.Reason, 0, len(s.Dropped))
 	dropped := 0
 	for r, n := range s.Dropped {
 		reasons = append(reasons, r)
 		dropped += n
 	}
-	sort.Strings(reasons)
+	slices.Sort(reasons)
 	fmt.Fprintf(&b, ", dropped %d", dropped)
 	for _, r := range reasons {
 		fmt.Fprintf(&b, " %s=%d", r, s.Dropped[r])

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 )
 
@@ -50,21 +51,21 @@ days older than store.retention_days are purged.`,
 }
 
 // days resolves the flags to a range; both empty means every due day.
-func (o rollupOptions) days() (from, to batch.Day, err error) {
+func (o rollupOptions) days() (from, to tally.Day, err error) {
 	switch {
 	case o.date != "" && (o.from != "" || o.to != ""):
 		return "", "", errors.New("rollup: --date and --from/--to exclude each other")
 	case o.date != "":
-		d, err := batch.ParseDay(o.date)
+		d, err := tally.ParseDay(o.date)
 		return d, d, flagErr("--date", err)
 	case o.from != "" || o.to != "":
 		if o.from == "" || o.to == "" {
 			return "", "", errors.New("rollup: --from and --to go together")
 		}
-		if from, err = batch.ParseDay(o.from); err != nil {
+		if from, err = tally.ParseDay(o.from); err != nil {
 			return "", "", flagErr("--from", err)
 		}
-		if to, err = batch.ParseDay(o.to); err != nil {
+		if to, err = tally.ParseDay(o.to); err != nil {
 			return "", "", flagErr("--to", err)
 		}
 		if from > to {
@@ -81,13 +82,13 @@ func flagErr(flag string, err error) error {
 	return fmt.Errorf("%s: %w", flag, err)
 }
 
-func runRollup(ctx context.Context, e *env, from, to batch.Day, lockWait time.Duration) (err error) {
+func runRollup(ctx context.Context, e *env, from, to tally.Day, lockWait time.Duration) (err error) {
 	db, err := e.openDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := batch.NewRoller(db, e.cfg, e.now)
+	r, err := newRoller(db, e.cfg, e.now)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -136,7 +137,7 @@ func (e *env) logSealed(s batch.Sealed) {
 	}
 }
 
-func printSealed(w io.Writer, sealed []batch.Sealed, lastDue batch.Day) {
+func printSealed(w io.Writer, sealed []batch.Sealed, lastDue tally.Day) {
 	if len(sealed) == 0 {
 		fmt.Fprintf(w, "nothing to seal: every day up to %s (the last due day) is sealed or has no events\n", lastDue)
 		return
@@ -152,7 +153,7 @@ func printSealed(w io.Writer, sealed []batch.Sealed, lastDue batch.Day) {
 		}
 		held := fmt.Sprintf("%d held", s.Held)
 		if s.Held > 0 {
-			held += fmt.Sprintf(" (%d carried to %s)", s.HeldTotal, batch.Day(s.Day).Add(1))
+			held += fmt.Sprintf(" (%d carried to %s)", s.HeldTotal, tally.Day(s.Day).Add(1))
 		}
 		fmt.Fprintf(w, "sealed %s: %d events in %d cells: %d released (%d conversions), %s, %d suppressed\n",
 			s.Day, s.Events, len(s.Rows), s.Released, s.ReleasedTotal, held, s.Suppressed)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -32,11 +33,11 @@ func rollupFixture(t *testing.T) (cfgPath, dbPath string) {
 	}
 	defer db.Close()
 	w := &store.IntakeWrite{}
-	add := func(day, platform, campaign, conversion string, n int) {
+	add := func(day tally.Day, platform tally.Platform, campaign, conversion string, n int) {
 		for i := range n {
 			id := fmt.Sprintf("%s/%s/%s/%d", day, platform, campaign, i)
 			w.Events = append(w.Events, &store.NewEvent{
-				Cell:     store.Cell{Day: day, Platform: platform, Campaign: campaign, Conversion: conversion},
+				Cell:     tally.Cell{Day: day, Platform: platform, Campaign: campaign, Conversion: conversion},
 				DedupKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/spf13/cobra"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store"
 )
@@ -57,7 +58,7 @@ or usage error.`,
 // jobResult is what one run did.
 type jobResult struct {
 	sealed     []batch.Sealed
-	lastDue    batch.Day
+	lastDue    tally.Day
 	rolled     bool // the rollup step ran
 	uploadStep bool // the upload step was reached
 	uploads    []batch.Summary
@@ -86,7 +87,7 @@ func (e *env) runJob(ctx context.Context, db *store.DB, lockWait time.Duration) 
 	if err != nil {
 		return res, res.fail("config", usageErr(err))
 	}
-	roller, err := batch.NewRoller(db, e.cfg, e.now)
+	roller, err := newRoller(db, e.cfg, e.now)
 	if err != nil {
 		return res, res.fail("config", usageErr(err))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/store"
@@ -53,15 +54,15 @@ reports, then --resend-uncertain sends each such request once more.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.date != "" {
-				if _, err := batch.ParseDay(opts.date); err != nil {
+				if _, err := tally.ParseDay(opts.date); err != nil {
 					return usageErr(fmt.Errorf("--date: %w", err))
 				}
 			}
 			if opts.resendUncertain && opts.dryRun {
 				return usageErr(fmt.Errorf("--resend-uncertain sends for real; it cannot be combined with --dry-run"))
 			}
-			if opts.platform != "" && !slices.Contains(config.UploadPlatforms, opts.platform) {
-				return usageErr(fmt.Errorf("--platform: unknown platform %q (want %s)", opts.platform, strings.Join(config.UploadPlatforms, ", ")))
+			if opts.platform != "" && !slices.Contains(tally.UploadPlatforms, tally.Platform(opts.platform)) {
+				return usageErr(fmt.Errorf("--platform: unknown platform %q (want %s)", opts.platform, platformList()))
 			}
 			e, err := g.load()
 			if err != nil {
@@ -72,7 +73,7 @@ reports, then --resend-uncertain sends each such request once more.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.date, "date", "", "only this day (YYYY-MM-DD)")
-	f.StringVar(&opts.platform, "platform", "", "only this platform ("+strings.Join(config.UploadPlatforms, ", ")+")")
+	f.StringVar(&opts.platform, "platform", "", "only this platform ("+platformList()+")")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "write request bodies to the outbox instead of sending")
 	lockWaitFlag(cmd, &opts.lockWait)
 	f.BoolVar(&opts.resendUncertain, "resend-uncertain", false, "send once more the GA4 conversions whose earlier request had an unknown outcome")
@@ -82,7 +83,7 @@ reports, then --resend-uncertain sends each such request once more.`,
 // runUpload delivers every enabled platform at once and prints a summary
 // per platform. Missing credentials are found before anything is sent.
 func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
-	targets, err := uploadTargets(e.cfg, opts.platform, opts.dryRun)
+	targets, err := uploadTargets(e.cfg, tally.Platform(opts.platform), opts.dryRun)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -101,7 +102,7 @@ func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 		return err
 	}
 	defer release()
-	sums, outbox, err := e.deliverWith(ctx, db, targets, opts.date, opts.resendUncertain)
+	sums, outbox, err := e.deliverWith(ctx, db, targets, tally.Day(opts.date), opts.resendUncertain)
 	if err != nil {
 		return err
 	}
@@ -117,13 +118,13 @@ func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 
 // deliver runs the delivery engine over targets (only day when set) and
 // returns each platform's summary and the outbox folder used by dry runs.
-func (e *env) deliver(ctx context.Context, db *store.DB, targets []batch.Target, day string) ([]batch.Summary, string, error) {
+func (e *env) deliver(ctx context.Context, db *store.DB, targets []batch.Target, day tally.Day) ([]batch.Summary, string, error) {
 	return e.deliverWith(ctx, db, targets, day, false)
 }
 
 // deliverWith is deliver that, with resend, first resends the conversions
 // whose earlier request had an unknown outcome (--resend-uncertain).
-func (e *env) deliverWith(ctx context.Context, db *store.DB, targets []batch.Target, day string, resend bool) ([]batch.Summary, string, error) {
+func (e *env) deliverWith(ctx context.Context, db *store.DB, targets []batch.Target, day tally.Day, resend bool) ([]batch.Summary, string, error) {
 	key, err := e.hashKey(ctx, db)
 	if err != nil {
 		return nil, "", err
@@ -149,48 +150,48 @@ func (e *env) deliverWith(ctx context.Context, db *store.DB, targets []batch.Tar
 // uploadTargets builds an uploader for every enabled platform (only
 // platform when set). A real run needs each credential variable set; the
 // first missing one is an error naming it.
-func uploadTargets(cfg *config.Config, platform string, dryRun bool) ([]batch.Target, error) {
+func uploadTargets(cfg *config.Config, platform tally.Platform, dryRun bool) ([]batch.Target, error) {
 	u := &cfg.Uploaders
 	if platform != "" && !u.Delivery(platform).Enabled {
 		return nil, fmt.Errorf("--platform %s: uploaders.%s.enabled is false", platform, platform)
 	}
 	var out []batch.Target
-	for _, p := range config.UploadPlatforms {
+	for _, p := range tally.UploadPlatforms {
 		d := u.Delivery(p)
 		if !d.Enabled || (platform != "" && p != platform) {
 			continue
 		}
 		dry := dryRun || d.DryRun
-		secret := func(key, env string) (config.Secret, error) {
+		secret := func(key, env string) (tally.Secret, error) {
 			if dry {
-				return config.Secret{}, nil // a dry run never needs a credential
+				return tally.Secret{}, nil // a dry run never needs a credential
 			}
-			return config.EnvSecret("uploaders."+p+"."+key, env)
+			return config.EnvSecret("uploaders."+string(p)+"."+key, env)
 		}
 		var up batch.Uploader
 		switch p {
-		case config.PlatformMeta:
+		case tally.PlatformMeta:
 			tok, err := secret("access_token_env", u.Meta.AccessTokenEnv)
 			if err != nil {
 				return nil, err
 			}
 			up = meta.New(meta.Config{Endpoint: d.Endpoint, APIVersion: u.Meta.APIVersion, DatasetID: u.Meta.DatasetID,
 				ActionSource: u.Meta.ActionSource, TestEventCode: u.Meta.TestEventCode, Events: d.Events, Token: tok, Timeout: d.Timeout.D()})
-		case config.PlatformGoogle:
+		case tally.PlatformGoogle:
 			sec, err := secret("api_secret_env", u.Google.APISecretEnv)
 			if err != nil {
 				return nil, err
 			}
 			up = google.New(google.Config{Endpoint: d.Endpoint, MeasurementID: u.Google.MeasurementID, Events: d.Events,
 				Validate: u.Google.Validate, Secret: sec, Timeout: d.Timeout.D()})
-		case config.PlatformTikTok:
+		case tally.PlatformTikTok:
 			tok, err := secret("access_token_env", u.TikTok.AccessTokenEnv)
 			if err != nil {
 				return nil, err
 			}
 			up = tiktok.New(tiktok.Config{Endpoint: d.Endpoint, EventSource: u.TikTok.EventSource, EventSourceID: u.TikTok.EventSourceID,
 				TestEventCode: u.TikTok.TestEventCode, Events: d.Events, Token: tok, Timeout: d.Timeout.D()})
-		case config.PlatformLinkedIn:
+		case tally.PlatformLinkedIn:
 			tok, err := secret("access_token_env", u.LinkedIn.AccessTokenEnv)
 			if err != nil {
 				return nil, err
@@ -210,7 +211,7 @@ func printUploadSummary(w io.Writer, sums []batch.Summary, outbox string) int {
 		line := fmt.Sprintf("%s: %d sent, %d failed, %d expired, %d requests, %d retries",
 			s.Platform, s.Sent, s.Failed, s.Expired, s.Requests, s.Retries)
 		if s.DryRun > 0 {
-			line += fmt.Sprintf(", %d dry run (bodies in %s)", s.DryRun, filepath.Join(outbox, s.Platform))
+			line += fmt.Sprintf(", %d dry run (bodies in %s)", s.DryRun, filepath.Join(outbox, string(s.Platform)))
 		}
 		if s.Uncertain > 0 || s.UncertainOpen > 0 {
 			line += fmt.Sprintf(", %d uncertain (%d in all await tally upload --resend-uncertain)", s.Uncertain, s.UncertainOpen)
@@ -253,13 +254,13 @@ func isTerminal(w io.Writer) bool {
 type progress struct {
 	mu     sync.Mutex
 	w      io.Writer
-	counts map[string]int
+	counts map[tally.Platform]int
 	last   time.Time
 }
 
-func newProgress(w io.Writer) *progress { return &progress{w: w, counts: map[string]int{}} }
+func newProgress(w io.Writer) *progress { return &progress{w: w, counts: map[tally.Platform]int{}} }
 
-func (p *progress) add(platform string, n int) {
+func (p *progress) add(platform tally.Platform, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts[platform] += n
@@ -271,7 +272,7 @@ func (p *progress) add(platform string, n int) {
 func (p *progress) draw() {
 	p.last = time.Now()
 	var parts []string
-	for _, pl := range config.UploadPlatforms {
+	for _, pl := range tally.UploadPlatforms {
 		if n, ok := p.counts[pl]; ok {
 			parts = append(parts, fmt.Sprintf("%s %d", pl, n))
 		}
@@ -289,4 +290,13 @@ func (p *progress) done() {
 		p.draw()
 		fmt.Fprintln(p.w)
 	}
+}
+
+// platformList names the platforms that have an uploader, for messages.
+func platformList() string {
+	names := make([]string, len(tally.UploadPlatforms))
+	for i, p := range tally.UploadPlatforms {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ", ")
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -114,7 +115,7 @@ func TestUploadResendUncertain(t *testing.T) {
 func TestUploadWindowFollowsWallClock(t *testing.T) {
 	realWindows(t)
 	g := newGA4Only(t, 0)
-	day := time.Now().UTC().Add(-4 * 24 * time.Hour).Format(time.DateOnly)
+	day := tally.DayOf(time.Now().Add(-4*24*time.Hour), time.UTC)
 	// As of 8 to 32 hours after the cell's noon: inside the window by --now,
 	// at least 84 hours past it by the machine's clock.
 	asOf := time.Now().UTC().Add(-3*24*time.Hour - 4*time.Hour).Format(time.RFC3339)

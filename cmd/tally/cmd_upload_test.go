@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -252,7 +253,7 @@ func uploadFixture(t testing.TB, endpoint string, cells ...uploadertest.Released
 
 func allPlatforms(n int) []uploadertest.Released {
 	var out []uploadertest.Released
-	for _, p := range []string{"meta", "google", "tiktok", "linkedin"} {
+	for _, p := range tally.UploadPlatforms {
 		out = append(out,
 			uploadertest.Released{Day: "2026-11-20", Platform: p, Campaign: "cmp1", Conversion: "booking", N: n},
 			uploadertest.Released{Day: "2026-11-20", Platform: p, Campaign: "", Conversion: "lead", N: 11})

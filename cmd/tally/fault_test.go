@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -106,15 +107,15 @@ func assertExactlyOnce(t *testing.T, f *fakePlatforms, dbPath string, platforms 
 	for _, p := range platforms {
 		want := 0
 		for _, c := range allPlatforms(30) {
-			if c.Platform == p {
+			if string(c.Platform) == p {
 				want += c.N
 			}
 		}
 		if ids, repeats := f.distinct(p); ids != want || repeats != 0 {
 			t.Errorf("%s: %d distinct conversions acknowledged (%d repeats), want %d exactly once", p, ids, repeats, want)
 		}
-		for _, u := range uploadertest.Uploads(t, db, p) {
-			if u.State != store.UploadSent || u.Acked != u.Count {
+		for _, u := range uploadertest.Uploads(t, db, tally.Platform(p)) {
+			if u.State != tally.Sent || u.Acked != u.Count {
 				t.Errorf("%s: ledger row %+v, want sent and fully acknowledged", p, u)
 			}
 		}
@@ -340,8 +341,8 @@ func TestRunAuthFaultsFailClearly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"meta", "google", "tiktok", "linkedin"} {
-		for _, u := range uploadertest.Uploads(t, db, p) {
-			if u.State != store.UploadFailed || u.Acked != 0 || !strings.Contains(u.LastError, p+": HTTP 40") || !strings.Contains(u.LastError, "credential refused") {
+		for _, u := range uploadertest.Uploads(t, db, tally.Platform(p)) {
+			if u.State != tally.Failed || u.Acked != 0 || !strings.Contains(u.LastError, p+": HTTP 40") || !strings.Contains(u.LastError, "credential refused") {
 				t.Errorf("%s: ledger row %+v, want failed naming the refusal", p, u)
 			}
 		}

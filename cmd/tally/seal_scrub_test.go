@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/store"
@@ -162,7 +163,7 @@ func sealedDaySecrets(t *testing.T, dbPath, day string) []secret {
 		t.Fatalf("salt of %s: %x, %v", day, salt, err)
 	}
 	out = append(out, secret{"salt", salt})
-	table, err := store.ContribTable(day)
+	table, err := store.ContribTable(tally.Day(day))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
@@ -66,7 +67,7 @@ func TestOutputsEscapeControlCharacters(t *testing.T) {
 	w := &store.IntakeWrite{}
 	for i := range 12 {
 		w.Events = append(w.Events, &store.NewEvent{
-			Cell:     store.Cell{Day: "2026-11-01", Platform: "meta", Campaign: evil, Conversion: "booking"},
+			Cell:     tally.Cell{Day: "2026-11-01", Platform: "meta", Campaign: evil, Conversion: "booking"},
 			DedupKey: []byte(fmt.Sprintf("e%d", i)), VisitorKey: []byte(fmt.Sprintf("v%d", i))})
 	}
 	storetest.WriteEvents(t, db, w)

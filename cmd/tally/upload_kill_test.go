@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -26,7 +27,7 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	}
 	bin := tallyBinary(t)
 	f := newFakePlatforms(t)
-	counts := map[string]int{"meta": 5500, "google": 250, "tiktok": 3500, "linkedin": 12000}
+	counts := map[tally.Platform]int{"meta": 5500, "google": 250, "tiktok": 3500, "linkedin": 12000}
 	var cells []uploadertest.Released
 	for p, n := range counts {
 		cells = append(cells, uploadertest.Released{Day: "2026-11-20", Platform: p, Campaign: "cmp1", Conversion: "booking", N: n})
@@ -70,7 +71,7 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	}
 	// Killed mid-run: the acknowledged requests before the held ones.
 	for p, want := range map[string]int{"meta": 2000, "tiktok": 1000, "linkedin": 5000, "google": 100} {
-		if got, _ := f.distinct(p); got != want {
+		if got, _ := f.distinct(string(p)); got != want {
 			t.Errorf("%s before the kill: %d acknowledged, want %d", p, got, want)
 		}
 	}
@@ -85,7 +86,7 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	for p, n := range counts {
-		ids, repeats := f.distinct(p)
+		ids, repeats := f.distinct(string(p))
 		if p != "google" && (ids != n || repeats != 0) {
 			t.Errorf("%s: received %d distinct conversions, %d repeats; want %d once each", p, ids, repeats, n)
 		}
@@ -112,7 +113,7 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	defer db.Close()
 	for p := range counts {
 		for _, u := range uploadertest.Uploads(t, db, p) {
-			if u.State != store.UploadSent || u.Acked != u.Count {
+			if u.State != tally.Sent || u.Acked != u.Count {
 				t.Errorf("%s: %+v", p, u)
 			}
 		}
@@ -135,7 +136,7 @@ func assertGA4Uncertain(t *testing.T, dbPath string, f *fakePlatforms, total, si
 	for _, u := range uploadertest.Uploads(t, db, "google") {
 		acked += u.Acked
 		uncertain += u.Uncertain
-		if u.Next != u.Count || u.Acked+u.Uncertain != u.Count || (u.Uncertain > 0) != (u.State == store.UploadUncertain) {
+		if u.Next != u.Count || u.Acked+u.Uncertain != u.Count || (u.Uncertain > 0) != (u.State == tally.Uncertain) {
 			t.Errorf("google: %+v", u)
 		}
 	}

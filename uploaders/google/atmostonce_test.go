@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -70,7 +70,7 @@ func TestUnknownOutcomeIsNotResent(t *testing.T) {
 				t.Fatalf("summary = %+v", s)
 			}
 			u := uploadertest.Uploads(t, db, "google")[0]
-			if u.State != store.UploadUncertain || u.Uncertain != 25 || u.Next != 25 || u.Acked != 0 ||
+			if u.State != tally.Uncertain || u.Uncertain != 25 || u.Next != 25 || u.Acked != 0 ||
 				!strings.Contains(u.LastError, "--resend-uncertain") {
 				t.Fatalf("upload = %+v", u)
 			}
@@ -84,7 +84,7 @@ func TestUnknownOutcomeIsNotResent(t *testing.T) {
 			if got := collected(srv); len(got) != 2 || s.Sent != 5 || s.Uncertain != 0 || s.UncertainOpen != 25 {
 				t.Fatalf("second run: %d requests, %+v", len(got), s)
 			}
-			if u := uploadertest.Uploads(t, db, "google")[0]; u.State != store.UploadUncertain || u.Acked != 5 || u.Next != 30 {
+			if u := uploadertest.Uploads(t, db, "google")[0]; u.State != tally.Uncertain || u.Acked != 5 || u.Next != 30 {
 				t.Fatalf("after second run: %+v", u)
 			}
 			if s := d.Run(ctx, []batch.Target{target})[0]; len(collected(srv)) != 2 || s.Requests != 0 {
@@ -99,7 +99,7 @@ func TestUnknownOutcomeIsNotResent(t *testing.T) {
 				t.Fatalf("resend: %d requests (same body %v), %+v", len(got), len(got) == 3 && got[2] == got[0], s)
 			}
 			u = uploadertest.Uploads(t, db, "google")[0]
-			if u.State != store.UploadSent || u.Uncertain != 0 || u.Acked != 30 || u.LastError != "" {
+			if u.State != tally.Sent || u.Uncertain != 0 || u.Acked != 30 || u.LastError != "" {
 				t.Fatalf("after resend: %+v", u)
 			}
 			if open, _ := db.OpenUncertain(ctx, "google", ""); len(open) != 0 {
@@ -144,7 +144,7 @@ func TestRefusedConnectionIsRetried(t *testing.T) {
 	if s.Requests != 3 || s.Uncertain != 0 || len(sleeps.All()) != 2 {
 		t.Fatalf("summary = %+v, sleeps %v", s, sleeps.All())
 	}
-	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != store.UploadFailed || u.Uncertain != 0 {
+	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != tally.Failed || u.Uncertain != 0 {
 		t.Fatalf("upload = %+v", u)
 	}
 }
@@ -189,7 +189,7 @@ func TestBadCellFailsAlone(t *testing.T) {
 		t.Fatalf("summary = %+v, %d requests", s, len(collected(srv)))
 	}
 	ups := uploadertest.Uploads(t, db, "google")
-	want := map[string]string{long: store.UploadFailed, strings.Repeat("é", 64): store.UploadSent, "spring": store.UploadSent}
+	want := map[string]tally.State{long: tally.Failed, strings.Repeat("é", 64): tally.Sent, "spring": tally.Sent}
 	for _, u := range ups {
 		if u.State != want[u.Campaign] {
 			t.Errorf("%s: state %s, want %s", u.Campaign[:min(len(u.Campaign), 8)], u.State, want[u.Campaign])

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/uploaders/internal/httpx"
 )
 
@@ -34,7 +34,7 @@ type Config struct {
 	// Validate sends each request to the debug endpoint first and sends it
 	// for real only when GA4 reports no validation message.
 	Validate bool
-	Secret   config.Secret // api_secret; empty for dry runs
+	Secret   tally.Secret // api_secret; empty for dry runs
 	Timeout  time.Duration
 }
 
@@ -56,7 +56,7 @@ func New(cfg Config) *Google {
 		Client: httpx.NewClient(cfg.Timeout),
 		Secret: cfg.Secret,
 		// The one place the api_secret is attached.
-		Authorize: func(r *http.Request, s config.Secret) {
+		Authorize: func(r *http.Request, s tally.Secret) {
 			q := r.URL.Query()
 			q.Set("api_secret", s.Reveal())
 			r.URL.RawQuery = q.Encode()
@@ -69,7 +69,7 @@ func New(cfg Config) *Google {
 // and a request whose outcome is unknown is never retried on its own
 // (AtMostOnce).
 func (g *Google) Spec() batch.Spec {
-	return batch.Spec{Platform: config.PlatformGoogle, MaxBatch: MaxBatch, Window: window, PerCell: true, AtMostOnce: true}
+	return batch.Spec{Platform: tally.PlatformGoogle, MaxBatch: MaxBatch, Window: window, PerCell: true, AtMostOnce: true}
 }
 
 type body struct {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 	"github.com/tally-health/tally/uploaders/google"
@@ -19,13 +19,13 @@ import (
 const secret = "ga4-api-secret-never-stored"
 
 var (
-	day = "2026-11-20"
+	day = tally.Day("2026-11-20")
 	now = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 )
 
 func newGoogle(endpoint string, validate bool, timeout time.Duration, events map[string]string) *google.Google {
 	return google.New(google.Config{Endpoint: endpoint, MeasurementID: "G-TEST1234", Events: events,
-		Validate: validate, Secret: config.NewSecret(secret), Timeout: timeout})
+		Validate: validate, Secret: tally.NewSecret(secret), Timeout: timeout})
 }
 
 func run(t *testing.T, g *google.Google, n, attempts int) (batch.Summary, *store.DB, *uploadertest.Sleeps) {
@@ -142,7 +142,7 @@ func TestPermanentErrors(t *testing.T) {
 	if len(srv2.Calls()) != 0 || s.Failed != 20 {
 		t.Fatalf("sent %d requests with an invalid name: %+v", len(srv2.Calls()), s)
 	}
-	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != store.UploadFailed || !strings.Contains(u.LastError, "over 40 characters") || u.Next != 0 {
+	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != tally.Failed || !strings.Contains(u.LastError, "over 40 characters") || u.Next != 0 {
 		t.Errorf("upload = %+v", u)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
 
@@ -40,7 +40,7 @@ func TestErrorBodyIn200IsNotAnAcknowledgement(t *testing.T) {
 			t.Fatalf("summary = %+v", s)
 		}
 		u := uploadertest.Uploads(t, db, "linkedin")[0]
-		if u.State != store.UploadFailed || u.Acked != 0 || !strings.Contains(u.LastError, "Invalid access token") {
+		if u.State != tally.Failed || u.Acked != 0 || !strings.Contains(u.LastError, "Invalid access token") {
 			t.Errorf("upload = %+v", u)
 		}
 	})

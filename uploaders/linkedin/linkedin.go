@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/uploaders/internal/httpx"
 )
 
@@ -28,7 +28,7 @@ type Config struct {
 	Version  string // LinkedIn-Version, YYYYMM
 	// Rules maps generic conversion names to conversion rule ids.
 	Rules   map[string]string
-	Token   config.Secret // empty for dry runs
+	Token   tally.Secret // empty for dry runs
 	Timeout time.Duration
 }
 
@@ -47,13 +47,13 @@ func New(cfg Config) *LinkedIn {
 		Client: httpx.NewClient(cfg.Timeout),
 		Secret: cfg.Token,
 		// The one place the token is attached.
-		Authorize: func(r *http.Request, s config.Secret) { r.Header.Set("Authorization", "Bearer "+s.Reveal()) },
+		Authorize: func(r *http.Request, s tally.Secret) { r.Header.Set("Authorization", "Bearer "+s.Reveal()) },
 	}}
 }
 
 // Spec describes LinkedIn's limits.
 func (l *LinkedIn) Spec() batch.Spec {
-	return batch.Spec{Platform: config.PlatformLinkedIn, MaxBatch: MaxBatch, Window: window}
+	return batch.Spec{Platform: tally.PlatformLinkedIn, MaxBatch: MaxBatch, Window: window}
 }
 
 type body struct {

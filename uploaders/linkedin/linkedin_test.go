@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 	"github.com/tally-health/tally/uploaders/linkedin"
@@ -20,13 +20,13 @@ import (
 const token = "AQV-linkedin-token-never-stored"
 
 var (
-	day = "2026-11-20"
+	day = tally.Day("2026-11-20")
 	now = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 )
 
 func newLinkedIn(endpoint string, timeout time.Duration) *linkedin.LinkedIn {
 	return linkedin.New(linkedin.Config{Endpoint: endpoint, Version: "202411",
-		Rules: map[string]string{"booking": "12345678"}, Token: config.NewSecret(token), Timeout: timeout})
+		Rules: map[string]string{"booking": "12345678"}, Token: tally.NewSecret(token), Timeout: timeout})
 }
 
 func run(t *testing.T, endpoint string, n, attempts int, timeout time.Duration) (batch.Summary, *store.DB, *uploadertest.Sleeps) {
@@ -158,7 +158,7 @@ func TestMissingUserIDIsPermanentAndNamed(t *testing.T) {
 		t.Fatalf("summary = %+v", s)
 	}
 	u := uploadertest.Uploads(t, db, "linkedin")[0]
-	if u.State != store.UploadFailed || !strings.Contains(u.LastError, "no user id") || !strings.Contains(u.LastError, "synthetic external id") ||
+	if u.State != tally.Failed || !strings.Contains(u.LastError, "no user id") || !strings.Contains(u.LastError, "synthetic external id") ||
 		!strings.Contains(u.LastError, "At least one of userIds") {
 		t.Errorf("last_error = %q", u.LastError)
 	}
@@ -204,7 +204,7 @@ func TestElementLevelRejection(t *testing.T) {
 	if s.Requests != 1 || s.Sent != 9 || s.Failed != 1 {
 		t.Fatalf("summary = %+v", s)
 	}
-	if u := uploadertest.Uploads(t, db, "linkedin")[0]; u.State != store.UploadPartial || u.Acked != 9 || u.Rejected != 1 {
+	if u := uploadertest.Uploads(t, db, "linkedin")[0]; u.State != tally.Partial || u.Acked != 9 || u.Rejected != 1 {
 		t.Errorf("upload = %+v", u)
 	}
 }

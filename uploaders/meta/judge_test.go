@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
 
@@ -44,7 +44,7 @@ func TestShortEventsReceivedNeverAcknowledges(t *testing.T) {
 		t.Fatalf("summary = %+v", s)
 	}
 	u := uploadertest.Uploads(t, db, "meta")[0]
-	if u.State != store.UploadFailed || u.Acked != 0 || u.Rejected != 0 || !strings.Contains(u.LastError, "events_received 19 of 20 sent") {
+	if u.State != tally.Failed || u.Acked != 0 || u.Rejected != 0 || !strings.Contains(u.LastError, "events_received 19 of 20 sent") {
 		t.Errorf("upload = %+v", u)
 	}
 }

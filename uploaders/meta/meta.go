@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/uploaders/internal/httpx"
 )
 
@@ -38,7 +38,7 @@ type Config struct {
 	// names are sent as they are.
 	Events map[string]string
 	// Token is the access token; empty for dry runs.
-	Token   config.Secret
+	Token   tally.Secret
 	Timeout time.Duration
 }
 
@@ -59,7 +59,7 @@ func New(cfg Config) *Meta {
 		Secret: cfg.Token,
 		// The one place the token is attached: Graph API reads it from the
 		// query. The stored URL (r.URL before this) never holds it.
-		Authorize: func(r *http.Request, s config.Secret) {
+		Authorize: func(r *http.Request, s tally.Secret) {
 			q := r.URL.Query()
 			q.Set("access_token", s.Reveal())
 			r.URL.RawQuery = q.Encode()
@@ -73,7 +73,7 @@ func (m *Meta) Spec() batch.Spec {
 	if m.cfg.ActionSource == "physical_store" {
 		w = physicalStoreWindow
 	}
-	return batch.Spec{Platform: config.PlatformMeta, MaxBatch: MaxBatch, Window: w}
+	return batch.Spec{Platform: tally.PlatformMeta, MaxBatch: MaxBatch, Window: w}
 }
 
 type body struct {

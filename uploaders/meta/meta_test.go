@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 	"github.com/tally-health/tally/uploaders/meta"
@@ -22,7 +22,7 @@ import (
 const token = "EAAB-meta-test-token-never-stored"
 
 var (
-	day = "2026-11-20"
+	day = tally.Day("2026-11-20")
 	now = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 )
 
@@ -30,7 +30,7 @@ func newMeta(endpoint string, timeout time.Duration) *meta.Meta {
 	return meta.New(meta.Config{
 		Endpoint: endpoint, APIVersion: "v21.0", DatasetID: "123456789", ActionSource: "other",
 		TestEventCode: "TEST123", Events: map[string]string{"booking": "AppointmentRequest"},
-		Token: config.NewSecret(token), Timeout: timeout,
+		Token: tally.NewSecret(token), Timeout: timeout,
 	})
 }
 
@@ -216,7 +216,7 @@ func TestPermanentErrorFailsWithPlatformMessage(t *testing.T) {
 		t.Fatalf("summary = %+v, sleeps %v", s, sleeps.All())
 	}
 	u := uploadertest.Uploads(t, db, "meta")[0]
-	if u.State != store.UploadFailed || !strings.Contains(u.LastError, "code 190/463: Error validating access token") {
+	if u.State != tally.Failed || !strings.Contains(u.LastError, "code 190/463: Error validating access token") {
 		t.Errorf("upload = %+v", u)
 	}
 	if strings.Contains(u.LastError, token) || strings.Contains(s.Err.Error(), token) {
@@ -284,7 +284,7 @@ func TestUnreachableHost(t *testing.T) {
 		t.Fatalf("summary = %+v", s)
 	}
 	u := uploadertest.Uploads(t, db, "meta")[0]
-	if u.State != store.UploadFailed || !strings.Contains(u.LastError, "gave up after 3 attempts: network") || strings.Contains(u.LastError, token) {
+	if u.State != tally.Failed || !strings.Contains(u.LastError, "gave up after 3 attempts: network") || strings.Contains(u.LastError, token) {
 		t.Errorf("upload = %+v", u)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tally-health/tally/store"
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
 
@@ -36,7 +36,7 @@ func TestNonJSONAnswerIsNeverBisected(t *testing.T) {
 				t.Fatalf("summary = %+v, sleeps %v; want one request, then stop", s, sleeps.All())
 			}
 			u := uploadertest.Uploads(t, db, "tiktok")[0]
-			if u.State != store.UploadFailed || u.Rejected != 0 || u.Acked != 0 || !strings.Contains(u.LastError, fmt.Sprintf("HTTP %d", tt.status)) {
+			if u.State != tally.Failed || u.Rejected != 0 || u.Acked != 0 || !strings.Contains(u.LastError, fmt.Sprintf("HTTP %d", tt.status)) {
 				t.Errorf("upload = %+v", u)
 			}
 		})

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/uploaders/internal/httpx"
 )
 
@@ -28,7 +28,7 @@ type Config struct {
 	EventSourceID string
 	TestEventCode string
 	Events        map[string]string
-	Token         config.Secret // empty for dry runs
+	Token         tally.Secret // empty for dry runs
 	Timeout       time.Duration
 }
 
@@ -47,13 +47,13 @@ func New(cfg Config) *TikTok {
 		Client: httpx.NewClient(cfg.Timeout),
 		Secret: cfg.Token,
 		// The one place the token is attached: a header, never the URL.
-		Authorize: func(r *http.Request, s config.Secret) { r.Header.Set("Access-Token", s.Reveal()) },
+		Authorize: func(r *http.Request, s tally.Secret) { r.Header.Set("Access-Token", s.Reveal()) },
 	}}
 }
 
 // Spec describes TikTok's limits.
 func (t *TikTok) Spec() batch.Spec {
-	return batch.Spec{Platform: config.PlatformTikTok, MaxBatch: MaxBatch, Window: window}
+	return batch.Spec{Platform: tally.PlatformTikTok, MaxBatch: MaxBatch, Window: window}
 }
 
 type body struct {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 	"github.com/tally-health/tally/uploaders/tiktok"
@@ -19,13 +19,13 @@ import (
 const token = "tt-access-token-never-stored"
 
 var (
-	day = "2026-11-20"
+	day = tally.Day("2026-11-20")
 	now = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 )
 
 func newTikTok(endpoint string, timeout time.Duration) *tiktok.TikTok {
 	return tiktok.New(tiktok.Config{Endpoint: endpoint, EventSource: "offline", EventSourceID: "7301234567890",
-		Events: map[string]string{"booking": "Schedule"}, Token: config.NewSecret(token), Timeout: timeout})
+		Events: map[string]string{"booking": "Schedule"}, Token: tally.NewSecret(token), Timeout: timeout})
 }
 
 func run(t *testing.T, endpoint string, n, attempts int, timeout time.Duration) (batch.Summary, *store.DB, *uploadertest.Sleeps) {
@@ -137,7 +137,7 @@ func TestPermanentError(t *testing.T) {
 	if s.Requests != 1 || s.Failed != 20 || s.Err == nil {
 		t.Fatalf("summary = %+v", s)
 	}
-	if u := uploadertest.Uploads(t, db, "tiktok")[0]; u.State != store.UploadFailed || !strings.Contains(u.LastError, "code 40001: No permission") {
+	if u := uploadertest.Uploads(t, db, "tiktok")[0]; u.State != tally.Failed || !strings.Contains(u.LastError, "code 40001: No permission") {
 		t.Errorf("upload = %+v", u)
 	}
 }

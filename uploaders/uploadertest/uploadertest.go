@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store"
 )
@@ -19,8 +20,10 @@ var Key = []byte("uploadertest-key-0123456789abcdef")
 
 // Released is one released daily_counts cell.
 type Released struct {
-	Day, Platform, Campaign, Conversion string
-	N                                   int
+	Day                  tally.Day
+	Platform             tally.Platform
+	Campaign, Conversion string
+	N                    int
 }
 
 // Seed inserts released cells into daily_counts, as a sealed rollup would.
@@ -81,7 +84,7 @@ func Target(u batch.Uploader, maxAttempts int) batch.Target {
 }
 
 // Uploads returns every uploads row of platform, in order.
-func Uploads(tb testing.TB, db *store.DB, platform string) []store.Upload {
+func Uploads(tb testing.TB, db *store.DB, platform tally.Platform) []store.Upload {
 	tb.Helper()
 	rows, err := db.R.QueryContext(context.Background(), `SELECT day, platform, campaign, conversion, count, next_index,
 		acked, rejected, uncertain, state, attempts, last_error FROM uploads WHERE platform = ? ORDER BY day, campaign, conversion`, platform)

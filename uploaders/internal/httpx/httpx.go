@@ -20,8 +20,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 )
 
 // DefaultTimeout bounds one request, answer included.
@@ -49,10 +49,10 @@ func NewClient(timeout time.Duration) *http.Client {
 type Sender struct {
 	Client *http.Client
 	// Secret is the credential; it is scrubbed from every error message.
-	Secret config.Secret
+	Secret tally.Secret
 	// Authorize attaches Secret to the outgoing request (a header or a
 	// query parameter). It is the only code that reveals it.
-	Authorize func(r *http.Request, s config.Secret)
+	Authorize func(r *http.Request, s tally.Secret)
 }
 
 // Answer is a raw HTTP answer, or Err when none came.

@@ -9,8 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/config"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -32,7 +32,7 @@ func TestRetryAfter(t *testing.T) {
 
 func TestSenderNeverLeaksTheSecret(t *testing.T) {
 	const secret = "s3cr3t-t0ken"
-	queryAuth := func(r *http.Request, s config.Secret) {
+	queryAuth := func(r *http.Request, s tally.Secret) {
 		q := r.URL.Query()
 		q.Set("access_token", s.Reveal())
 		r.URL.RawQuery = q.Encode()
@@ -50,7 +50,7 @@ func TestSenderNeverLeaksTheSecret(t *testing.T) {
 		w.Write([]byte(`{"error":"bad token ` + r.URL.Query().Get("access_token") + `"}`))
 	}))
 	defer echo.Close()
-	s := &Sender{Client: NewClient(time.Second), Secret: config.NewSecret(secret), Authorize: queryAuth}
+	s := &Sender{Client: NewClient(time.Second), Secret: tally.NewSecret(secret), Authorize: queryAuth}
 
 	a := s.Do(context.Background(), &batch.Request{Method: "POST", URL: echo.URL + "/x"})
 	if strings.Contains(string(a.Body), secret) {

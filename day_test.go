@@ -1,10 +1,10 @@
-package batch_test
+package tally_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally"
 )
 
 // TestDaysAreLocalDays: a day runs from its first local instant to the
@@ -14,7 +14,7 @@ import (
 func TestDaysAreLocalDays(t *testing.T) {
 	tests := []struct {
 		zone       string
-		day        batch.Day
+		day        tally.Day
 		start, end string // UTC
 		hours      float64
 		noon       string // UTC
@@ -47,13 +47,13 @@ func TestDaysAreLocalDays(t *testing.T) {
 			t.Errorf("%s %s lasts %gh, want %g", tt.zone, tt.day, h, tt.hours)
 		}
 		// The bounds agree with DayOf at both edges.
-		if d := batch.DayOf(start, loc); d != tt.day {
+		if d := tally.DayOf(start, loc); d != tt.day {
 			t.Errorf("%s: start %s falls on %s", tt.zone, start, d)
 		}
-		if d := batch.DayOf(start.Add(-time.Nanosecond), loc); d != tt.day.Add(-1) {
+		if d := tally.DayOf(start.Add(-time.Nanosecond), loc); d != tt.day.Add(-1) {
 			t.Errorf("%s: just before start of %s falls on %s", tt.zone, tt.day, d)
 		}
-		if d := batch.DayOf(end.Add(-time.Nanosecond), loc); d != tt.day {
+		if d := tally.DayOf(end.Add(-time.Nanosecond), loc); d != tt.day {
 			t.Errorf("%s: just before end of %s falls on %s", tt.zone, tt.day, d)
 		}
 		noon := tt.day.Noon(loc)
@@ -62,11 +62,6 @@ func TestDaysAreLocalDays(t *testing.T) {
 		}
 		if h, m, _ := noon.In(loc).Clock(); h != 12 || m != 0 {
 			t.Errorf("%s %s noon is %02d:%02d local", tt.zone, tt.day, h, m)
-		}
-		// The uploaders' conversion time is that noon.
-		at, err := batch.EventTime(string(tt.day), loc)
-		if err != nil || !at.Equal(noon) {
-			t.Errorf("%s %s: EventTime %s (%v), want %s", tt.zone, tt.day, at.UTC(), err, tt.noon)
 		}
 	}
 }
