@@ -139,47 +139,22 @@ func (db *DB) CellCounts(ctx context.Context, day tally.Day) ([]CellCount, error
 	return out, nil
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // runningCounts reads the day's cells from cell_counts, which intake keeps
 // in step with events: sealing reads a row per cell, not per event.
 func runningCounts(ctx context.Context, q querier, day tally.Day) ([]CellCount, error) {
-	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, events FROM cell_counts
+	out, err := queryAll(ctx, q, scanCellCount, `SELECT platform, campaign, conversion, events FROM cell_counts
 		WHERE day = ? ORDER BY platform, campaign, conversion`, day)
 	if err != nil {
 		return nil, fmt.Errorf("read running counts: %w", err)
 	}
-	defer rows.Close()
-	var out []CellCount
-	for rows.Next() {
-		var c CellCount
-		if err := rows.Scan(&c.Platform, &c.Campaign, &c.Conversion, &c.Raw); err != nil {
-			return nil, fmt.Errorf("read running counts: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // cellCounts reads only the day's part of events (clustered by cell).
 func cellCounts(ctx context.Context, q querier, day tally.Day) ([]CellCount, error) {
-	rows, err := q.QueryContext(ctx, `SELECT platform, campaign, conversion, count(*) FROM events
+	out, err := queryAll(ctx, q, scanCellCount, `SELECT platform, campaign, conversion, count(*) FROM events
 		WHERE day = ? GROUP BY platform, campaign, conversion ORDER BY platform, campaign, conversion`, day)
 	if err != nil {
-		return nil, fmt.Errorf("roll up events: %w", err)
-	}
-	defer rows.Close()
-	var out []CellCount
-	for rows.Next() {
-		var c CellCount
-		if err := rows.Scan(&c.Platform, &c.Campaign, &c.Conversion, &c.Raw); err != nil {
-			return nil, fmt.Errorf("roll up events: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("roll up events: %w", err)
 	}
 	return out, nil

@@ -36,24 +36,13 @@ func insertDailyCounts(ctx context.Context, tx *sql.Tx, rows []DailyCount) error
 // queryDailyCounts reads rows matching where (a WHERE clause with its
 // arguments) in (day, platform, campaign, conversion) order.
 func queryDailyCounts(ctx context.Context, q querier, where string, args ...any) ([]DailyCount, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+dailyCountCols+` FROM daily_counts `+where+`
-		ORDER BY day, platform, campaign, conversion`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []DailyCount
-	for rows.Next() {
-		var r DailyCount
+	return queryAll(ctx, q, func(rows *sql.Rows, r *DailyCount) error {
 		g := &r.Gate
-		if err := rows.Scan(&r.Day, &r.Platform, &r.Campaign, &r.Conversion, &r.RawCount, &r.CarriedIn,
+		return rows.Scan(&r.Day, &r.Platform, &r.Campaign, &r.Conversion, &r.RawCount, &r.CarriedIn,
 			&r.Noise, &r.Total, &r.ReleasedCount, &r.Status, &r.CarryAge, &g.MinCount, &g.SmallCounts,
-			&g.CarryDays, &g.Noise, &g.Epsilon, &r.SealedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+			&g.CarryDays, &g.Noise, &g.Epsilon, &r.SealedAt)
+	}, `SELECT `+dailyCountCols+` FROM daily_counts `+where+`
+		ORDER BY day, platform, campaign, conversion`, args...)
 }
 
 // DailyCounts returns the daily_counts rows of the days from..to
@@ -74,20 +63,10 @@ type DayState struct {
 
 // Days returns every known day in order.
 func (db *DB) Days(ctx context.Context) ([]DayState, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT day, coalesce(sealed_at, '') FROM days ORDER BY day`)
+	out, err := queryAll(ctx, db.R, func(rows *sql.Rows, d *DayState) error {
+		return rows.Scan(&d.Day, &d.SealedAt)
+	}, `SELECT day, coalesce(sealed_at, '') FROM days ORDER BY day`)
 	if err != nil {
-		return nil, fmt.Errorf("store: days: %w", err)
-	}
-	defer rows.Close()
-	var out []DayState
-	for rows.Next() {
-		var d DayState
-		if err := rows.Scan(&d.Day, &d.SealedAt); err != nil {
-			return nil, fmt.Errorf("store: days: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: days: %w", err)
 	}
 	return out, nil

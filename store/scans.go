@@ -97,20 +97,11 @@ func (db *DB) LatestScan(ctx context.Context) (s Scan, ok bool, err error) {
 	if err := json.Unmarshal([]byte(targets), &s.Targets); err != nil {
 		return Scan{}, false, fmt.Errorf("store: latest scan: bad targets: %w", err)
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT page, tracker, tracker_id, evidence, source
+	s.Findings, err = queryAll(ctx, db.R, func(rows *sql.Rows, f *ScanFinding) error {
+		return rows.Scan(&f.Page, &f.Tracker, &f.TrackerID, &f.Evidence, &f.Source)
+	}, `SELECT page, tracker, tracker_id, evidence, source
 		FROM scan_findings WHERE scan_id = ? ORDER BY id`, s.ID)
 	if err != nil {
-		return Scan{}, false, fmt.Errorf("store: latest scan findings: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f ScanFinding
-		if err := rows.Scan(&f.Page, &f.Tracker, &f.TrackerID, &f.Evidence, &f.Source); err != nil {
-			return Scan{}, false, fmt.Errorf("store: latest scan findings: %w", err)
-		}
-		s.Findings = append(s.Findings, f)
-	}
-	if err := rows.Err(); err != nil {
 		return Scan{}, false, fmt.Errorf("store: latest scan findings: %w", err)
 	}
 	if len(s.Findings) != n {

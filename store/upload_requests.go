@@ -153,21 +153,11 @@ type UploadRequestRow struct {
 
 // UploadRequests returns every request to platform ("" for all), oldest first.
 func (db *DB) UploadRequests(ctx context.Context, platform string) ([]UploadRequestRow, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT id, platform, url, body, status, response, error FROM upload_requests
+	out, err := queryAll(ctx, db.R, func(rows *sql.Rows, r *UploadRequestRow) error {
+		return rows.Scan(&r.ID, &r.Platform, &r.URL, &r.Body, &r.Status, &r.Response, &r.Error)
+	}, `SELECT id, platform, url, body, status, response, error FROM upload_requests
 		WHERE ? = '' OR platform = ? ORDER BY id`, platform, platform)
 	if err != nil {
-		return nil, fmt.Errorf("store: upload requests: %w", err)
-	}
-	defer rows.Close()
-	var out []UploadRequestRow
-	for rows.Next() {
-		var r UploadRequestRow
-		if err := rows.Scan(&r.ID, &r.Platform, &r.URL, &r.Body, &r.Status, &r.Response, &r.Error); err != nil {
-			return nil, fmt.Errorf("store: upload requests: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: upload requests: %w", err)
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -120,21 +121,11 @@ func (db *DB) settleUnanswered(ctx context.Context, id int64, rows map[tally.Cel
 
 // requestParts returns the conversions request id carried.
 func (db *DB) requestParts(ctx context.Context, id int64) ([]RequestPart, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT day, platform, campaign, conversion, first_index, n
+	out, err := queryAll(ctx, db.R, func(rows *sql.Rows, p *RequestPart) error {
+		return rows.Scan(&p.Day, &p.Platform, &p.Campaign, &p.Conversion, &p.First, &p.N)
+	}, `SELECT day, platform, campaign, conversion, first_index, n
 		FROM upload_request_cells WHERE request_id = ? ORDER BY rowid`, id)
 	if err != nil {
-		return nil, fmt.Errorf("store: request %d parts: %w", id, err)
-	}
-	defer rows.Close()
-	var out []RequestPart
-	for rows.Next() {
-		var p RequestPart
-		if err := rows.Scan(&p.Day, &p.Platform, &p.Campaign, &p.Conversion, &p.First, &p.N); err != nil {
-			return nil, fmt.Errorf("store: request %d parts: %w", id, err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: request %d parts: %w", id, err)
 	}
 	return out, nil

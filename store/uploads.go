@@ -69,23 +69,17 @@ func (db *DB) UnfinishedUploads(ctx context.Context, platform tally.Platform, da
 // queryUploads returns the uploads rows matching where, in (day, campaign,
 // conversion) order.
 func (db *DB) queryUploads(ctx context.Context, where string, args ...any) ([]*Upload, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT day, platform, campaign, conversion, count, next_index, acked, rejected,
+	ups, err := queryAll(ctx, db.R, func(rows *sql.Rows, u *Upload) error {
+		return rows.Scan(&u.Day, &u.Platform, &u.Campaign, &u.Conversion, &u.Count, &u.Next, &u.Acked,
+			&u.Rejected, &u.Uncertain, &u.State, &u.Attempts, &u.LastError)
+	}, `SELECT day, platform, campaign, conversion, count, next_index, acked, rejected,
 		uncertain, state, attempts, last_error
 		FROM uploads `+where+` ORDER BY day, campaign, conversion`, args...)
-	if err != nil {
-		return nil, err
+	out := make([]*Upload, len(ups))
+	for i := range ups {
+		out[i] = &ups[i]
 	}
-	defer rows.Close()
-	var out []*Upload
-	for rows.Next() {
-		u := &Upload{}
-		if err := rows.Scan(&u.Day, &u.Platform, &u.Campaign, &u.Conversion, &u.Count, &u.Next, &u.Acked,
-			&u.Rejected, &u.Uncertain, &u.State, &u.Attempts, &u.LastError); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return out, err
 }
 
 // SaveUploads writes the progress of each row (next_index, acked, rejected,

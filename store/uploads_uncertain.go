@@ -21,23 +21,13 @@ type UncertainRange struct {
 // OpenUncertain returns platform's uncertain ranges not yet resent (only
 // day when day is not empty), oldest request first.
 func (db *DB) OpenUncertain(ctx context.Context, platform tally.Platform, day tally.Day) ([]UncertainRange, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT id, request_id, day, platform, campaign, conversion, first_index, n
+	out, err := queryAll(ctx, db.R, func(rows *sql.Rows, r *UncertainRange) error {
+		return rows.Scan(&r.ID, &r.RequestID, &r.Day, &r.Platform, &r.Campaign, &r.Conversion, &r.First, &r.N)
+	}, `SELECT id, request_id, day, platform, campaign, conversion, first_index, n
 		FROM upload_uncertain
 		WHERE resent_by IS NULL AND platform = ? AND (? = '' OR day = ?)
 		ORDER BY request_id, id`, platform, day, day)
 	if err != nil {
-		return nil, fmt.Errorf("store: open uncertain: %w", err)
-	}
-	defer rows.Close()
-	var out []UncertainRange
-	for rows.Next() {
-		var r UncertainRange
-		if err := rows.Scan(&r.ID, &r.RequestID, &r.Day, &r.Platform, &r.Campaign, &r.Conversion, &r.First, &r.N); err != nil {
-			return nil, fmt.Errorf("store: open uncertain: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: open uncertain: %w", err)
 	}
 	return out, nil

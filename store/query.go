@@ -1,0 +1,35 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// querier is what read helpers need: a *sql.DB, *sql.Conn or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryAll runs query on q and scans every row into a T with scan. The
+// caller wraps the error with its operation.
+func queryAll[T any](ctx context.Context, q querier, scan func(*sql.Rows, *T) error, query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanCellCount scans (platform, campaign, conversion, count).
+func scanCellCount(rows *sql.Rows, c *CellCount) error {
+	return rows.Scan(&c.Platform, &c.Campaign, &c.Conversion, &c.Raw)
+}
