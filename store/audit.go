@@ -89,18 +89,9 @@ func (db *DB) appendAudit(ctx context.Context, tx execer, kind string, detail an
 // AppendAudit adds one entry in its own transaction (see appendAudit for
 // its times).
 func (db *DB) AppendAudit(ctx context.Context, kind string, detail any) error {
-	tx, err := db.W.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: audit: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := db.appendAudit(ctx, tx, kind, detail); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: audit: commit: %w", err)
-	}
-	return nil
+	return db.inTx(ctx, "store: audit", func(tx *sql.Tx) error {
+		return db.appendAudit(ctx, tx, kind, detail)
+	})
 }
 
 // AuditEntries calls fn for each entry in id order, optionally only those

@@ -261,20 +261,7 @@ func (db *DB) checkPurges(ctx context.Context, ix auditIndex, c *DataCheck) erro
 
 // strings runs a query of one text column.
 func (db *DB) strings(ctx context.Context, query string) ([]string, error) {
-	rows, err := db.R.QueryContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.R, func(rows *sql.Rows, s *string) error { return rows.Scan(s) }, query)
 }
 
 func sha256Hex(s string) string {

@@ -53,31 +53,22 @@ func (db *DB) KeyState(ctx context.Context) (fingerprint string, keyed bool, err
 // processes starting at once with different keys cannot both succeed.
 func (db *DB) CheckKey(ctx context.Context, key []byte, now time.Time) error {
 	want := KeyFingerprint(key)
-	tx, err := db.W.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: check key: begin: %w", err)
-	}
-	defer tx.Rollback()
-	have, err := recordedFingerprint(ctx, tx)
-	switch {
-	case err != nil:
-		return fmt.Errorf("store: check key: read fingerprint: %w", err)
-	case have != "" && !hmac.Equal([]byte(have), []byte(want)):
-		return ErrKeyMismatch
-	case have != "":
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO key_fingerprint (id, fingerprint, recorded_at) VALUES (1, ?, ?)`,
-		want, FormatTime(now)); err != nil {
-		return fmt.Errorf("store: check key: record fingerprint: %w", err)
-	}
-	if err := db.appendAudit(ctx, tx, AuditKeyFingerprint, map[string]any{"fingerprint": want}); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: check key: commit: %w", err)
-	}
-	return nil
+	return db.inTx(ctx, "store: check key", func(tx *sql.Tx) error {
+		have, err := recordedFingerprint(ctx, tx)
+		switch {
+		case err != nil:
+			return fmt.Errorf("store: check key: read fingerprint: %w", err)
+		case have != "" && !hmac.Equal([]byte(have), []byte(want)):
+			return ErrKeyMismatch
+		case have != "":
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO key_fingerprint (id, fingerprint, recorded_at) VALUES (1, ?, ?)`,
+			want, FormatTime(now)); err != nil {
+			return fmt.Errorf("store: check key: record fingerprint: %w", err)
+		}
+		return db.appendAudit(ctx, tx, AuditKeyFingerprint, map[string]any{"fingerprint": want})
+	})
 }
 
 // recordedFingerprint is the fingerprint the database was first used with:

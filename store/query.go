@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 // querier is what read helpers need: a *sql.DB, *sql.Conn or *sql.Tx.
@@ -32,4 +33,22 @@ func queryAll[T any](ctx context.Context, q querier, scan func(*sql.Rows, *T) er
 // scanCellCount scans (platform, campaign, conversion, count).
 func scanCellCount(rows *sql.Rows, c *CellCount) error {
 	return rows.Scan(&c.Platform, &c.Campaign, &c.Conversion, &c.Raw)
+}
+
+// inTx runs fn in one transaction on the writer connection and commits it
+// when fn returns nil; op names the operation in the begin and commit
+// errors (fn wraps its own).
+func (db *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", op, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", op, err)
+	}
+	return nil
 }

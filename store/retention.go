@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -49,29 +50,28 @@ func (db *DB) PurgeEvents(ctx context.Context, cutoff string, now time.Time) ([]
 }
 
 func (db *DB) purgeDay(ctx context.Context, day tally.Day, now time.Time) (int64, error) {
-	tx, err := db.W.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("store: purge %s: begin: %w", day, err)
-	}
-	defer tx.Rollback()
-	// Re-check inside the write transaction: only a sealed day is purged.
-	r, err := tx.ExecContext(ctx, `DELETE FROM events WHERE day = ?
-		AND EXISTS (SELECT 1 FROM days WHERE day = ? AND sealed_at IS NOT NULL)`, day, day)
-	if err != nil {
-		return 0, fmt.Errorf("store: purge %s: delete: %w", day, err)
-	}
-	n, _ := r.RowsAffected()
-	if n > 0 {
+	var n int64
+	err := db.inTx(ctx, fmt.Sprintf("store: purge %s", day), func(tx *sql.Tx) error {
+		// Re-check inside the write transaction: only a sealed day is purged.
+		r, err := tx.ExecContext(ctx, `DELETE FROM events WHERE day = ?
+			AND EXISTS (SELECT 1 FROM days WHERE day = ? AND sealed_at IS NOT NULL)`, day, day)
+		if err != nil {
+			return fmt.Errorf("store: purge %s: delete: %w", day, err)
+		}
+		if n, _ = r.RowsAffected(); n == 0 {
+			return nil
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO purges (day, events, purged_at) VALUES (?, ?, ?)`,
 			day, n, FormatTime(now)); err != nil {
-			return 0, fmt.Errorf("store: purge %s: record: %w", day, err)
+			return fmt.Errorf("store: purge %s: record: %w", day, err)
 		}
 		if err := db.appendAudit(ctx, tx, AuditPurge, map[string]any{"day": day, "events": n}); err != nil {
-			return 0, fmt.Errorf("store: purge %s: %w", day, err)
+			return fmt.Errorf("store: purge %s: %w", day, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("store: purge %s: commit: %w", day, err)
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	return n, nil
 }

@@ -85,21 +85,12 @@ func (db *DB) queryUploads(ctx context.Context, where string, args ...any) ([]*U
 // SaveUploads writes the progress of each row (next_index, acked, rejected,
 // uncertain, state, attempts, last_error) in one transaction.
 func (db *DB) SaveUploads(ctx context.Context, ups []*Upload, now time.Time) error {
-	tx, err := db.W.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: save uploads: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := db.checkFence(ctx, tx); err != nil {
-		return err
-	}
-	if err := saveUploads(ctx, tx, ups, now); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: save uploads: commit: %w", err)
-	}
-	return nil
+	return db.inTx(ctx, "store: save uploads", func(tx *sql.Tx) error {
+		if err := db.checkFence(ctx, tx); err != nil {
+			return err
+		}
+		return saveUploads(ctx, tx, ups, now)
+	})
 }
 
 func saveUploads(ctx context.Context, tx *sql.Tx, ups []*Upload, now time.Time) error {
