@@ -5,7 +5,10 @@
 // the Kind of an error (which the command line maps to an exit code).
 //
 // It holds types and their rules only: no I/O, no SQL, no configuration
-// files. Each type is a distinct named type, so a literal such as
-// "released" does not compile where a Status is expected unless it is
-// written as one.
+// files. The closed vocabularies (Outcome, Reason, Status, State,
+// SmallCounts, Noise) are Enum types: a string literal such as "released"
+// does not compile where a Status is expected, and a value read from a
+// file or a row is checked. Day and Platform are named strings, since
+// they arrive as input (a flag, a config key, a column); ParseDay,
+// ParsePlatform and Platform.Valid check them at that boundary.
 package tally

@@ -1,52 +1,86 @@
 package tally
 
 // Status is the release status of one daily_counts row.
-type Status string
+type Status = Enum[statuses]
+
+type statuses struct{}
+
+func (statuses) name() string     { return "release status" }
+func (statuses) values() []string { return []string{"released", "held", "suppressed"} }
 
 // The release statuses.
-const (
-	Released   Status = "released"
-	Held       Status = "held"
-	Suppressed Status = "suppressed"
+var (
+	Released   = Status{"released"}
+	Held       = Status{"held"}
+	Suppressed = Status{"suppressed"}
 )
 
 // State is the delivery state of one uploads row: the ledger vocabulary of
 // DESIGN.md.
-type State string
+type State = Enum[states]
+
+type states struct{}
+
+func (states) name() string { return "upload state" }
+func (states) values() []string {
+	return []string{"pending", "sent", "failed", "expired", "dry_run", "partial", "uncertain"}
+}
 
 // The upload states.
-const (
-	Pending State = "pending"
-	Sent    State = "sent"
-	Failed  State = "failed"
-	Expired State = "expired"
-	DryRun  State = "dry_run"
+var (
+	Pending = State{"pending"}
+	Sent    = State{"sent"}
+	Failed  = State{"failed"}
+	Expired = State{"expired"}
+	DryRun  = State{"dry_run"}
 	// Partial: every conversion resolved, some acknowledged and some
 	// refused for good.
-	Partial State = "partial"
+	Partial = State{"partial"}
 	// Uncertain: some conversions went out in a request whose outcome is
 	// unknown, to a platform without dedup; they wait for
 	// `tally upload --resend-uncertain`.
-	Uncertain State = "uncertain"
+	Uncertain = State{"uncertain"}
 )
 
 // SmallCounts is what the release gate does with a count below MinCount.
-type SmallCounts string
+type SmallCounts = Enum[smallCounts]
+
+type smallCounts struct{}
+
+func (smallCounts) name() string     { return "privacy.small_counts" }
+func (smallCounts) values() []string { return []string{"carry", "suppress"} }
 
 // The small-count modes.
-const (
-	Carry    SmallCounts = "carry"    // hold it and add it to the next day
-	Suppress SmallCounts = "suppress" // never release it
+var (
+	Carry    = SmallCounts{"carry"}    // hold it and add it to the next day
+	Suppress = SmallCounts{"suppress"} // never release it
 )
 
 // Noise is the kind of noise the release gate adds to a count.
-type Noise string
+type Noise = Enum[noises]
+
+type noises struct{}
+
+func (noises) name() string     { return "privacy.noise" }
+func (noises) values() []string { return []string{"none", "geometric"} }
 
 // The noise kinds.
-const (
-	NoNoise   Noise = "none"
-	Geometric Noise = "geometric" // two-sided geometric, scale 1/Epsilon
+var (
+	NoNoise   = Noise{"none"}
+	Geometric = Noise{"geometric"} // two-sided geometric, scale 1/Epsilon
 )
+
+// ParseStatus checks s is a release status.
+func ParseStatus(s string) (Status, error) { return parseEnum[statuses](s) }
+
+// ParseState checks s is an upload state.
+func ParseState(s string) (State, error) { return parseEnum[states](s) }
+
+// ParseSmallCounts checks s is a small-count mode.
+func ParseSmallCounts(s string) (SmallCounts, error) { return parseEnum[smallCounts](s) }
+
+// ParseNoise checks s is a noise kind.
+func ParseNoise(s string) (Noise, error) { return parseEnum[noises](s) }
 
 // GateParams are the release gate parameters, stored with every
 // daily_counts row so that each decision can be checked later.

@@ -10,9 +10,9 @@ import (
 )
 
 func gate(k int, mode tally.SmallCounts, carryDays int, noise ...int64) batch.Gate {
-	g := batch.Gate{GateParams: tally.GateParams{MinCount: k, SmallCounts: mode, CarryDays: carryDays, Noise: "none", Epsilon: 1}}
+	g := batch.Gate{GateParams: tally.GateParams{MinCount: k, SmallCounts: mode, CarryDays: carryDays, Noise: tally.NoNoise, Epsilon: 1}}
 	if noise != nil {
-		g.Noise = "geometric"
+		g.Noise = tally.Geometric
 		g.Draw = func(float64) (int64, error) {
 			if len(noise) == 0 {
 				return 0, errors.New("no more noise")
@@ -48,25 +48,25 @@ func TestGateRules(t *testing.T) {
 		carriedIn  int64
 		age        int
 	}{
-		{name: "exactly k is released", g: gate(11, "carry", 7), raw: []store.CellCount{raw("c", 11)}, status: "released", total: 11, rel: 11},
-		{name: "one below k is held", g: gate(11, "carry", 7), raw: []store.CellCount{raw("c", 10)}, status: "held", total: 10},
-		{name: "one below k suppressed in suppress mode", g: gate(11, "suppress", 7), raw: []store.CellCount{raw("c", 10)}, status: "suppressed", total: 10},
-		{name: "carry reaches k on day 2", g: gate(11, "carry", 7), raw: []store.CellCount{raw("c", 4)}, held: []store.DailyCount{held("c", 7, 0)},
-			status: "released", total: 11, rel: 11, carriedIn: 7, age: 1},
-		{name: "carry with no events that day", g: gate(11, "carry", 7), held: []store.DailyCount{held("c", 7, 2)},
-			status: "held", total: 7, carriedIn: 7, age: 3},
-		{name: "carry waited carry_days: suppressed", g: gate(11, "carry", 3), raw: []store.CellCount{raw("c", 1)}, held: []store.DailyCount{held("c", 7, 2)},
-			status: "suppressed", total: 8, carriedIn: 7, age: 3},
-		{name: "carry_days 0 is suppress", g: gate(11, "carry", 0), raw: []store.CellCount{raw("c", 3)}, status: "suppressed", total: 3},
-		{name: "next day already sealed: cannot carry", g: gate(11, "carry", 7), raw: []store.CellCount{raw("c", 3)}, nextSealed: true, status: "suppressed", total: 3},
-		{name: "k 0 still never releases zero", g: gate(0, "carry", 7, -5), raw: []store.CellCount{raw("c", 2)}, status: "suppressed", total: 0, noise: -5},
-		{name: "k 0 releases one", g: gate(0, "carry", 7), raw: []store.CellCount{raw("c", 1)}, status: "released", total: 1, rel: 1},
-		{name: "noise added before threshold", g: gate(11, "carry", 7, 2), raw: []store.CellCount{raw("c", 9)}, status: "released", total: 11, rel: 11, noise: 2},
-		{name: "negative noise clamps at 0", g: gate(11, "carry", 7, -40), raw: []store.CellCount{raw("c", 30)}, status: "suppressed", total: 0, noise: -40},
-		{name: "clamp does not eat the carried count", g: gate(11, "carry", 7, -40), raw: []store.CellCount{raw("c", 3)}, held: []store.DailyCount{held("c", 9, 0)},
-			status: "held", total: 9, noise: -40, carriedIn: 9, age: 1},
-		{name: "carry-only cell draws no noise", g: gate(11, "carry", 7, 100), held: []store.DailyCount{held("c", 12, 0)},
-			status: "released", total: 12, rel: 12, carriedIn: 12, age: 1},
+		{name: "exactly k is released", g: gate(11, tally.Carry, 7), raw: []store.CellCount{raw("c", 11)}, status: tally.Released, total: 11, rel: 11},
+		{name: "one below k is held", g: gate(11, tally.Carry, 7), raw: []store.CellCount{raw("c", 10)}, status: tally.Held, total: 10},
+		{name: "one below k suppressed in suppress mode", g: gate(11, tally.Suppress, 7), raw: []store.CellCount{raw("c", 10)}, status: tally.Suppressed, total: 10},
+		{name: "carry reaches k on day 2", g: gate(11, tally.Carry, 7), raw: []store.CellCount{raw("c", 4)}, held: []store.DailyCount{held("c", 7, 0)},
+			status: tally.Released, total: 11, rel: 11, carriedIn: 7, age: 1},
+		{name: "carry with no events that day", g: gate(11, tally.Carry, 7), held: []store.DailyCount{held("c", 7, 2)},
+			status: tally.Held, total: 7, carriedIn: 7, age: 3},
+		{name: "carry waited carry_days: suppressed", g: gate(11, tally.Carry, 3), raw: []store.CellCount{raw("c", 1)}, held: []store.DailyCount{held("c", 7, 2)},
+			status: tally.Suppressed, total: 8, carriedIn: 7, age: 3},
+		{name: "carry_days 0 is suppress", g: gate(11, tally.Carry, 0), raw: []store.CellCount{raw("c", 3)}, status: tally.Suppressed, total: 3},
+		{name: "next day already sealed: cannot carry", g: gate(11, tally.Carry, 7), raw: []store.CellCount{raw("c", 3)}, nextSealed: true, status: tally.Suppressed, total: 3},
+		{name: "k 0 still never releases zero", g: gate(0, tally.Carry, 7, -5), raw: []store.CellCount{raw("c", 2)}, status: tally.Suppressed, total: 0, noise: -5},
+		{name: "k 0 releases one", g: gate(0, tally.Carry, 7), raw: []store.CellCount{raw("c", 1)}, status: tally.Released, total: 1, rel: 1},
+		{name: "noise added before threshold", g: gate(11, tally.Carry, 7, 2), raw: []store.CellCount{raw("c", 9)}, status: tally.Released, total: 11, rel: 11, noise: 2},
+		{name: "negative noise clamps at 0", g: gate(11, tally.Carry, 7, -40), raw: []store.CellCount{raw("c", 30)}, status: tally.Suppressed, total: 0, noise: -40},
+		{name: "clamp does not eat the carried count", g: gate(11, tally.Carry, 7, -40), raw: []store.CellCount{raw("c", 3)}, held: []store.DailyCount{held("c", 9, 0)},
+			status: tally.Held, total: 9, noise: -40, carriedIn: 9, age: 1},
+		{name: "carry-only cell draws no noise", g: gate(11, tally.Carry, 7, 100), held: []store.DailyCount{held("c", 12, 0)},
+			status: tally.Released, total: 12, rel: 12, carriedIn: 12, age: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,8 +92,8 @@ func TestGateRules(t *testing.T) {
 }
 
 func TestGateNoiseError(t *testing.T) {
-	g := gate(11, "carry", 7) // geometric with an empty noise source
-	g.Noise = "geometric"
+	g := gate(11, tally.Carry, 7) // geometric with an empty noise source
+	g.Noise = tally.Geometric
 	g.Draw = func(float64) (int64, error) { return 0, errors.New("entropy gone") }
 	if _, err := g.Apply(store.SealInput{Day: "2026-11-20", Raw: []store.CellCount{raw("c", 3)}}); err == nil {
 		t.Error("a failing noise source must fail the seal, not release un-noised counts")

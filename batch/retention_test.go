@@ -18,7 +18,7 @@ func TestPurgeRetention(t *testing.T) {
 		addEvents(t, db, d, "meta", "c", "booking", 2)
 	}
 	// 2026-11-27 stays open: its events are never purged, however old.
-	if _, err := roller(db, gate(1, "carry", 7), "2026-11-27T03:00:00Z").RollupDue(ctx); err != nil {
+	if _, err := roller(db, gate(1, tally.Carry, 7), "2026-11-27T03:00:00Z").RollupDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ny, _ := time.LoadLocation("America/New_York")

@@ -66,13 +66,13 @@ func TestRollupCarry(t *testing.T) {
 		events map[string]int // day -> events in campaign c (and 20 in campaign big)
 		want   string
 	}{
-		{"carry releases on day 2", gate(11, "carry", 7), map[string]int{"2026-11-01": 6, "2026-11-02": 5},
+		{"carry releases on day 2", gate(11, tally.Carry, 7), map[string]int{"2026-11-01": 6, "2026-11-02": 5},
 			"2026-11-01 c held 6 0\n2026-11-02 c released 11 11\n"},
-		{"carry ends suppressed after carry_days", gate(11, "carry", 2), map[string]int{"2026-11-01": 2, "2026-11-02": 2, "2026-11-03": 2, "2026-11-04": 20},
+		{"carry ends suppressed after carry_days", gate(11, tally.Carry, 2), map[string]int{"2026-11-01": 2, "2026-11-02": 2, "2026-11-03": 2, "2026-11-04": 20},
 			"2026-11-01 c held 2 0\n2026-11-02 c held 4 0\n2026-11-03 c suppressed 6 0\n2026-11-04 c released 20 20\n"},
-		{"carry across a day with no events for the cell", gate(11, "carry", 7), map[string]int{"2026-11-01": 6, "2026-11-03": 5},
+		{"carry across a day with no events for the cell", gate(11, tally.Carry, 7), map[string]int{"2026-11-01": 6, "2026-11-03": 5},
 			"2026-11-01 c held 6 0\n2026-11-02 c held 6 0\n2026-11-03 c released 11 11\n"},
-		{"suppress mode", gate(11, "suppress", 7), map[string]int{"2026-11-01": 6, "2026-11-02": 5},
+		{"suppress mode", gate(11, tally.Suppress, 7), map[string]int{"2026-11-01": 6, "2026-11-02": 5},
 			"2026-11-01 c suppressed 6 0\n2026-11-02 c suppressed 5 0\n"},
 	}
 	for _, tt := range tests {
@@ -105,7 +105,7 @@ func TestRollupDueAndOrder(t *testing.T) {
 	addEvents(t, db, "2026-11-03", "meta", "c", "booking", 12)
 	addEvents(t, db, "2026-11-05", "meta", "c", "booking", 12)
 
-	r := roller(db, gate(11, "carry", 7), "2026-11-04T02:59:59Z") // 11-03 ends 3h before 11-04T03:00Z
+	r := roller(db, gate(11, tally.Carry, 7), "2026-11-04T02:59:59Z") // 11-03 ends 3h before 11-04T03:00Z
 	due, err := r.Due(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestRollupDueAndOrder(t *testing.T) {
 	if _, err := r.RollupRange(ctx, "2026-11-03", "2026-11-03"); !errors.Is(err, batch.ErrNotDue) {
 		t.Errorf("not yet due day: err = %v", err)
 	}
-	r = roller(db, gate(11, "carry", 7), "2026-11-04T03:00:00Z")
+	r = roller(db, gate(11, tally.Carry, 7), "2026-11-04T03:00:00Z")
 	if _, err := r.RollupRange(ctx, "2026-11-02", "2026-11-03"); !errors.Is(err, batch.ErrOutOfOrder) || !strings.Contains(err.Error(), "2026-11-01") {
 		t.Errorf("skipping 11-01: err = %v", err)
 	}
@@ -163,7 +163,7 @@ func TestRollupLateDayBeforeSealed(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
 	addEvents(t, db, "2026-11-10", "meta", "c", "booking", 3)
-	r := roller(db, gate(11, "carry", 7), "2026-11-11T03:00:00Z")
+	r := roller(db, gate(11, tally.Carry, 7), "2026-11-11T03:00:00Z")
 	if _, err := r.RollupDue(ctx); err != nil {
 		t.Fatal(err)
 	}

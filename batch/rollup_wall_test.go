@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -18,7 +19,7 @@ func TestRollupNeverSealsBeyondTheWallClock(t *testing.T) {
 	db := storetest.Open(t)
 	addEvents(t, db, "2026-11-18", "google", "c", "booking", 11)
 	addEvents(t, db, "2026-11-19", "google", "c", "booking", 11)
-	r := roller(db, gate(11, "carry", 7), "2026-11-25T00:00:00Z")
+	r := roller(db, gate(11, tally.Carry, 7), "2026-11-25T00:00:00Z")
 	wall := time.Date(2026, 11, 19, 12, 0, 0, 0, time.UTC) // 2026-11-19 has not ended
 	r.Wall = func() time.Time { return wall }
 	if last := r.LastDue(); last != "2026-11-18" {

@@ -42,8 +42,8 @@ func TestNoiseDrawnOnce(t *testing.T) {
 	for i := range 40 {
 		addEvents(t, db, "2026-11-01", "meta", fmt.Sprintf("c%02d", i), "booking", 1+i%15)
 	}
-	g := gate(5, "carry", 7)
-	g.Noise, g.Epsilon = "geometric", 0.5 // crypto noise: re-drawing would change rows
+	g := gate(5, tally.Carry, 7)
+	g.Noise, g.Epsilon = tally.Geometric, 0.5 // crypto noise: re-drawing would change rows
 	r := roller(db, g, "2026-11-02T03:00:00Z")
 	first, err := r.RollupDue(ctx)
 	if err != nil {
@@ -89,7 +89,7 @@ func TestSealForgetsContributions(t *testing.T) {
 	db := storetest.Open(t)
 	addEvents(t, db, "2026-11-01", "meta", "c", "booking", 5)
 	addEvents(t, db, "2026-11-02", "meta", "c", "booking", 5)
-	if _, err := roller(db, gate(11, "carry", 7), "2026-11-02T03:00:00Z").RollupDue(ctx); err != nil {
+	if _, err := roller(db, gate(11, tally.Carry, 7), "2026-11-02T03:00:00Z").RollupDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	q := func(sql string, args ...any) int {
@@ -159,7 +159,7 @@ func TestRollupDST(t *testing.T) {
 		ctx := context.Background()
 		db := storetest.Open(t)
 		addEvents(t, db, tt.day, "google", "c", "booking", 11)
-		r := &batch.Roller{DB: db, Loc: ny, CloseAfter: 3 * time.Hour, Gate: gate(11, "carry", 7)}
+		r := &batch.Roller{DB: db, Loc: ny, CloseAfter: 3 * time.Hour, Gate: gate(11, tally.Carry, 7)}
 		r.Now = func() time.Time { return due.Add(-time.Millisecond) }
 		if got, _ := r.Due(ctx); len(got) != 0 {
 			t.Errorf("%s due 1ms early: %v", tt.day, got)

@@ -84,11 +84,11 @@ type Rollup struct {
 
 // Privacy configures the release gate.
 type Privacy struct {
-	MinCount    int               `toml:"min_count"`
-	SmallCounts tally.SmallCounts `toml:"small_counts"`
-	CarryDays   int               `toml:"carry_days"`
-	Noise       tally.Noise       `toml:"noise"`
-	Epsilon     float64           `toml:"epsilon"`
+	MinCount    int     `toml:"min_count"`
+	SmallCounts string  `toml:"small_counts"`
+	CarryDays   int     `toml:"carry_days"`
+	Noise       string  `toml:"noise"`
+	Epsilon     float64 `toml:"epsilon"`
 }
 
 // Schedule configures `tally schedule`.
@@ -207,7 +207,7 @@ func Default() *Config {
 			"linkedin":  tally.PlatformLinkedIn,
 		},
 		Rollup:   Rollup{Timezone: "UTC", CloseAfter: Duration(3 * time.Hour)},
-		Privacy:  Privacy{MinCount: 11, SmallCounts: tally.Carry, CarryDays: 7, Noise: tally.NoNoise, Epsilon: 1.0},
+		Privacy:  Privacy{MinCount: 11, SmallCounts: "carry", CarryDays: 7, Noise: "none", Epsilon: 1.0},
 		Schedule: Schedule{Cron: "30 3 * * *"},
 		Uploaders: Uploaders{
 			Meta: Meta{
@@ -343,8 +343,11 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// GateParams are the release gate parameters [privacy] describes.
+// GateParams are the release gate parameters [privacy] describes. The
+// configuration must have passed Validate, which checks the names.
 func (p Privacy) GateParams() tally.GateParams {
-	return tally.GateParams{MinCount: p.MinCount, SmallCounts: p.SmallCounts, CarryDays: p.CarryDays,
-		Noise: p.Noise, Epsilon: p.Epsilon}
+	small, _ := tally.ParseSmallCounts(p.SmallCounts)
+	noise, _ := tally.ParseNoise(p.Noise)
+	return tally.GateParams{MinCount: p.MinCount, SmallCounts: small, CarryDays: p.CarryDays,
+		Noise: noise, Epsilon: p.Epsilon}
 }

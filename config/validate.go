@@ -159,7 +159,7 @@ func (c *Config) validatePrivacy() error {
 	if p.MinCount < 0 {
 		return bad("privacy.min_count", "must be >= 0, got %d", p.MinCount)
 	}
-	if p.SmallCounts != tally.Carry && p.SmallCounts != tally.Suppress {
+	if _, err := tally.ParseSmallCounts(p.SmallCounts); err != nil {
 		return bad("privacy.small_counts", `must be "carry" or "suppress", got %q`, p.SmallCounts)
 	}
 	if p.CarryDays < 0 {
@@ -168,7 +168,7 @@ func (c *Config) validatePrivacy() error {
 	if p.CarryDays > maxCarryDays {
 		return bad("privacy.carry_days", "must be <= %d, got %d", maxCarryDays, p.CarryDays)
 	}
-	if p.Noise != tally.NoNoise && p.Noise != tally.Geometric {
+	if _, err := tally.ParseNoise(p.Noise); err != nil {
 		return bad("privacy.noise", `must be "none" or "geometric", got %q`, p.Noise)
 	}
 	if !(p.Epsilon > 0) || p.Epsilon > 100 {

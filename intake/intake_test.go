@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/store"
@@ -76,7 +77,7 @@ func outcome(s intake.Summary) string {
 	}
 	for r, n := range s.Dropped {
 		if n == 1 {
-			return "dropped/" + string(r)
+			return "dropped/" + r.String()
 		}
 	}
 	return fmt.Sprintf("?%+v", s)
@@ -159,10 +160,10 @@ func TestStatefulOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[store.OutcomeKey]int{
-		{Day: "2026-11-20", Outcome: "accepted"}:                      4,
-		{Day: "2026-11-20", Outcome: "duplicate"}:                     1,
-		{Day: "2026-11-20", Outcome: "dropped", Reason: "over_bound"}: 1,
-		{Day: "2026-11-20", Outcome: "dropped", Reason: "late"}:       1,
+		{Day: "2026-11-20", Outcome: tally.Accepted}:                               4,
+		{Day: "2026-11-20", Outcome: tally.Duplicate}:                              1,
+		{Day: "2026-11-20", Outcome: tally.Dropped, Reason: tally.ReasonOverBound}: 1,
+		{Day: "2026-11-20", Outcome: tally.Dropped, Reason: tally.ReasonLate}:      1,
 	}
 	for k, n := range want {
 		if counts[k] != n {

@@ -60,7 +60,7 @@ func (m *Metrics) countOutcome(outcome tally.Outcome, reason tally.Reason, n int
 	if m == nil || n == 0 {
 		return
 	}
-	m.outcomes.WithLabelValues(string(outcome), string(reason)).Add(float64(n))
+	m.outcomes.WithLabelValues(outcome.String(), reason.String()).Add(float64(n))
 }
 
 func (m *Metrics) countLabelDropped(label string) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 )
@@ -146,7 +147,7 @@ func TestMaxCellsPerDayFromConfig(t *testing.T) {
 		ev("m1", "appointment_booked", "v-ok", `,"source":"facebook","campaign":"spring"`),
 		ev("m2", "appointment_booked", "v-ok", `,"source":"facebook","campaign":"summer"`),
 		ev("m3", "contact_form_submitted", "v-ok", `,"source":"facebook","campaign":"spring"`))
-	if sum.Accepted != 1 || sum.Dropped["cell_limit"] != 2 {
+	if sum.Accepted != 1 || sum.Dropped[tally.ReasonCellLimit] != 2 {
 		t.Errorf("summary %+v, want 1 accepted and 2 dropped as cell_limit", sum)
 	}
 }

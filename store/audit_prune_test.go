@@ -125,7 +125,7 @@ func TestPurgedConsentLeavesTheWriterCache(t *testing.T) {
 		if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{{Events: []*store.NewEvent{ev}}}); err != nil {
 			t.Fatal(err)
 		}
-		return string(ev.Outcome) + "/" + string(ev.Reason)
+		return ev.Outcome.String() + "/" + ev.Reason.String()
 	}
 	if got := send(1); got != "accepted/" {
 		t.Fatalf("with the grant: %s", got)

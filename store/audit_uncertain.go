@@ -61,7 +61,7 @@ func (db *DB) checkUncertain(ctx context.Context, ix auditIndex, c *DataCheck) e
 			c.problem("upload_uncertain", key, "request %d was answered %d: its outcome is known", request, status)
 		case !carried:
 			c.problem("upload_uncertain", key, "request %d did not carry these conversions", request)
-		case ans.Outcome != string(tally.Uncertain):
+		case ans.Outcome != tally.Uncertain.String():
 			c.problem("upload_uncertain", key, "the audit log does not record request %d's outcome as uncertain", request)
 		case resentBy != nil && !resends(ix.answers[*resentBy], id):
 			c.problem("upload_uncertain", key, "resent_by %d, but that request's answer does not resend it", *resentBy)

@@ -40,7 +40,7 @@ func TestCellLimit(t *testing.T) {
 		}
 		var out []string
 		for _, e := range evs {
-			out = append(out, string(e.Outcome)+"/"+string(e.Reason))
+			out = append(out, e.Outcome.String()+"/"+e.Reason.String())
 		}
 		return out
 	}
@@ -60,7 +60,7 @@ func TestCellLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k := (store.OutcomeKey{Day: day, Outcome: "dropped", Reason: "cell_limit"}); counts[k] != 3 {
+	if k := (store.OutcomeKey{Day: day, Outcome: tally.Dropped, Reason: tally.ReasonCellLimit}); counts[k] != 3 {
 		t.Errorf("intake_outcomes %v = %d, want 3", k, counts[k])
 	}
 	var cells int

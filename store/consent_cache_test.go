@@ -28,7 +28,7 @@ func TestWriterSeesEveryConsentChange(t *testing.T) {
 		if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{{Events: []*store.NewEvent{ev}}}); err != nil {
 			t.Fatal(err)
 		}
-		return string(ev.Outcome) + "/" + string(ev.Reason)
+		return ev.Outcome.String() + "/" + ev.Reason.String()
 	}
 	choice := func(t *testing.T, db *store.DB, visitor string, granted bool, at time.Time) {
 		t.Helper()

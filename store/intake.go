@@ -190,7 +190,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		ev.Outcome, ev.Reason = tally.Dropped, tally.ReasonNoConsent
 		return nil
 	}
-	if ev.Pending != "" {
+	if ev.Pending != tally.ReasonNone {
 		ev.Outcome, ev.Reason = tally.Dropped, ev.Pending
 		return nil
 	}
@@ -224,7 +224,7 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		}
 		ev.Outcome, ev.Reason = tally.Dropped, tally.ReasonOverBound
 		if dup {
-			ev.Outcome, ev.Reason = tally.Duplicate, ""
+			ev.Outcome, ev.Reason = tally.Duplicate, tally.ReasonNone
 		}
 		return nil
 	}
@@ -239,10 +239,10 @@ func (w *intakeTx) write(ev *NewEvent) error {
 		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM `+table+` WHERE key = ?`, key); err != nil {
 			return fmt.Errorf("store: intake: undo contribution: %w", err)
 		}
-		ev.Outcome, ev.Reason = tally.Duplicate, ""
+		ev.Outcome, ev.Reason = tally.Duplicate, tally.ReasonNone
 		return nil
 	}
-	ev.Outcome, ev.Reason = tally.Accepted, ""
+	ev.Outcome, ev.Reason = tally.Accepted, tally.ReasonNone
 	w.cells[ev.Cell]++
 	w.limit.opened(ev.Cell)
 	return nil

@@ -28,7 +28,7 @@ func releaseAll(_ context.Context, in store.SealInput) ([]store.DailyCount, erro
 	for _, c := range in.Raw {
 		out = append(out, store.DailyCount{Cell: tally.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
 			RawCount: c.Raw, Total: c.Raw, ReleasedCount: c.Raw, Status: tally.Released,
-			Gate: tally.GateParams{MinCount: 1, SmallCounts: "carry", Noise: "none", Epsilon: 1}})
+			Gate: tally.GateParams{MinCount: 1, SmallCounts: tally.Carry, Noise: tally.NoNoise, Epsilon: 1}})
 	}
 	return out, nil
 }
@@ -112,7 +112,8 @@ func TestSealDayHeldAndNext(t *testing.T) {
 		var out []store.DailyCount
 		for _, c := range in.Raw {
 			out = append(out, store.DailyCount{Cell: tally.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
-				RawCount: c.Raw, Total: c.Raw, Status: tally.Held})
+				RawCount: c.Raw, Total: c.Raw, Status: tally.Held,
+				Gate: tally.GateParams{MinCount: 11, SmallCounts: tally.Carry, CarryDays: 7, Noise: tally.NoNoise, Epsilon: 1}})
 		}
 		return out, nil
 	}

@@ -95,13 +95,13 @@ func TestWriteIntakeOutcomes(t *testing.T) {
 		ev("3", "a", other), // same visitor, other cell: accepted
 		ev("4", "q", cell),  // no consent record
 	}
-	w := &store.IntakeWrite{Events: batch, Drops: map[store.OutcomeKey]int{{Day: cell.Day, Outcome: "dropped", Reason: "gpc"}: 2}}
+	w := &store.IntakeWrite{Events: batch, Drops: map[store.OutcomeKey]int{{Day: cell.Day, Outcome: tally.Dropped, Reason: tally.ReasonGPC}: 2}}
 	if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{w}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"accepted/", "duplicate/", "dropped/over_bound", "accepted/", "dropped/no_consent"}
 	for i, e := range batch {
-		if got := string(e.Outcome) + "/" + string(e.Reason); got != want[i] {
+		if got := e.Outcome.String() + "/" + e.Reason.String(); got != want[i] {
 			t.Errorf("event %d: %s, want %s", i, got, want[i])
 		}
 	}
@@ -110,10 +110,10 @@ func TestWriteIntakeOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCounts := map[store.OutcomeKey]int{
-		{cell.Day, "accepted", ""}:          2,
-		{cell.Day, "duplicate", ""}:         1,
-		{cell.Day, "dropped", "over_bound"}: 1,
-		{cell.Day, "dropped", "gpc"}:        2,
+		{cell.Day, tally.Accepted, tally.ReasonNone}:     2,
+		{cell.Day, tally.Duplicate, tally.ReasonNone}:    1,
+		{cell.Day, tally.Dropped, tally.ReasonOverBound}: 1,
+		{cell.Day, tally.Dropped, tally.ReasonGPC}:       2,
 	}
 	for k, n := range wantCounts {
 		if counts[k] != n {
@@ -129,7 +129,7 @@ func TestWriteIntakeOutcomes(t *testing.T) {
 	if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{{Events: []*store.NewEvent{late}}}); err != nil {
 		t.Fatal(err)
 	}
-	if late.Outcome != "dropped" || late.Reason != "late" {
+	if late.Outcome != tally.Dropped || late.Reason != tally.ReasonLate {
 		t.Errorf("sealed day: %s/%s, want dropped/late", late.Outcome, late.Reason)
 	}
 }

@@ -147,7 +147,7 @@ func toExportRow(r store.DailyCount) exportRow {
 	// Escaped for whoever reads the export in a terminal or an editor:
 	// intake refuses control and bidirectional characters, but a row
 	// stored before it did may hold them.
-	x := exportRow{Day: string(r.Day), Platform: termSafe(string(r.Platform)), Campaign: termSafe(r.Campaign), Conversion: termSafe(r.Conversion), Status: string(r.Status)}
+	x := exportRow{Day: string(r.Day), Platform: termSafe(string(r.Platform)), Campaign: termSafe(r.Campaign), Conversion: termSafe(r.Conversion), Status: r.Status.String()}
 	if r.Status == tally.Released {
 		n := r.ReleasedCount
 		x.Count = &n

@@ -141,7 +141,7 @@ func formatSummary(s intake.Summary) string {
 		reasons = append(reasons, r)
 		dropped += n
 	}
-	slices.Sort(reasons)
+	slices.SortFunc(reasons, func(a, b tally.Reason) int { return strings.Compare(a.String(), b.String()) })
 	fmt.Fprintf(&b, ", dropped %d", dropped)
 	for _, r := range reasons {
 		fmt.Fprintf(&b, " %s=%d", r, s.Dropped[r])
