@@ -9,8 +9,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
+
+	"github.com/tally-health/tally"
 )
 
 // Exit codes shared by every command.
@@ -35,6 +36,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	// An unknown command is reported by cobra's Find before any hook of
+	// ours runs; Find fails on these arguments only then.
+	if _, _, ferr := root.Find(args); ferr != nil {
+		err = usageErr(err)
+	}
 	code := exitCode(err)
 	if code == exitInterrupted && ctx.Err() != nil {
 		fmt.Fprintln(stderr, "tally: interrupted")
@@ -44,7 +50,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return code
 }
 
-// codeError carries an exit code with its error.
+// usageErr marks err as a usage or configuration error (exit 2).
+func usageErr(err error) error { return tally.WithKind(tally.KindUsage, err) }
+
+// failed reports a runtime failure whose details were already printed
+// (exit 1 with a one-line message).
+func failed(format string, args ...any) error {
+	return tally.WithKind(tally.KindFailure, fmt.Errorf(format, args...))
+}
+
+// codeError carries an exit code of one command's own (scan's 3) that no
+// error kind names.
 type codeError struct {
 	code int
 	err  error
@@ -53,30 +69,17 @@ type codeError struct {
 func (e *codeError) Error() string { return e.err.Error() }
 func (e *codeError) Unwrap() error { return e.err }
 
-// usageErr marks err as a usage or configuration error (exit 2).
-func usageErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &codeError{code: exitUsage, err: err}
-}
-
-// failed reports a runtime failure whose details were already printed
-// (exit 1 with a one-line message).
-func failed(format string, args ...any) error {
-	return &codeError{code: exitFailure, err: fmt.Errorf(format, args...)}
-}
-
+// exitCode is the one place an error becomes an exit code.
 func exitCode(err error) int {
-	var ce *codeError
-	if errors.As(err, &ce) {
+	if ce := (*codeError)(nil); errors.As(err, &ce) {
 		return ce.code
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") {
+	switch tally.KindOf(err) {
+	case tally.KindUsage, tally.KindConfig:
 		return exitUsage
-	}
-	if errors.Is(err, context.Canceled) {
+	case tally.KindInterrupted:
 		return exitInterrupted
+	default: // KindFailure, KindConflict
+		return exitFailure
 	}
-	return exitFailure
 }
