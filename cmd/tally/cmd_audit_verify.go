@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/store"
 )
 
@@ -128,35 +127,6 @@ func newAuditHeadCmd(g *globalOptions) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// logAuditHead logs the chain's head at the end of a run: shipped to a
-// SIEM, these lines anchor the chain outside the file.
-func (e *env) logAuditHead(ctx context.Context, db *store.DB) {
-	a, ok, err := db.AuditHead(context.WithoutCancel(ctx))
-	if err != nil {
-		e.log.Error("audit head", "err", err)
-		return
-	}
-	if ok {
-		e.log.Info("audit head", "audit_head", a.String())
-	}
-}
-
-// pruneHistory is the run's second retention step: the upload ledger's
-// bodies past store.ledger_retention_days and consent histories past
-// store.consent_retention_days. It returns what failed, if anything.
-func (e *env) pruneHistory(ctx context.Context, db *store.DB) error {
-	s := e.cfg.Store
-	p, err := batch.PruneHistory(ctx, db, s.LedgerRetentionDays, s.ConsentRetentionDays, e.now())
-	if p.Ledger.Requests > 0 {
-		e.log.Info("upload ledger pruned", "requests", p.Ledger.Requests, "ledger_retention_days", s.LedgerRetentionDays)
-	}
-	if p.Consents.Visitors > 0 {
-		e.log.Info("consent history purged", "visitors", p.Consents.Visitors, "records", p.Consents.Records,
-			"consent_retention_days", s.ConsentRetentionDays)
-	}
-	return err
 }
 
 // auditClock tells a just-opened database whether this command runs as of

@@ -17,6 +17,7 @@ import (
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
 )
 
@@ -129,7 +130,7 @@ func runDemo(ctx context.Context, e *env) error {
 	fmt.Fprintf(w, "\n2. rollup: sealed the finished days through the release gate (min_count %d, small counts carried up to %d days)\n",
 		e.cfg.Privacy.MinCount, e.cfg.Privacy.CarryDays)
 	var sealedOut bytes.Buffer
-	printSealed(&sealedOut, sealed, roller.LastDue())
+	job.PrintSealed(&sealedOut, sealed, roller.LastDue())
 	for _, line := range bytes.SplitAfter(sealedOut.Bytes(), []byte("\n")) {
 		if len(line) > 0 {
 			fmt.Fprintf(w, "   %s", line)
@@ -140,13 +141,14 @@ func runDemo(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	sums, outbox, err := e.deliver(ctx, db, targets, "")
+	d := e.delivery()
+	sums, err := d.Send(ctx, db, targets, "", false)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\n3. upload (dry run): each released count became that many synthetic conversions with no user identifier")
 	var upOut bytes.Buffer
-	bad := printUploadSummary(&upOut, sums, outbox)
+	bad := job.PrintUploads(&upOut, sums, d.Outbox)
 	for _, line := range bytes.SplitAfter(upOut.Bytes(), []byte("\n")) {
 		if len(line) > 0 {
 			fmt.Fprintf(w, "   %s", line)
@@ -165,7 +167,7 @@ Where to look:
    go run ./cmd/tally --db %[1]s export    # daily counts for marketers (CSV)
    go run ./cmd/tally --db %[1]s audit log # every decision, hash-chained
 Run the demo again to start over. docs/SCHEMA.md explains every table.
-`, dbName, outbox)
+`, dbName, d.Outbox)
 	return nil
 }
 

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally"
-	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/job"
 )
 
 func init() { register(newRollupCmd) }
@@ -82,80 +81,16 @@ func flagErr(flag string, err error) error {
 	return fmt.Errorf("%s: %w", flag, err)
 }
 
-func runRollup(ctx context.Context, e *env, from, to tally.Day, lockWait time.Duration) (err error) {
+func runRollup(ctx context.Context, e *env, from, to tally.Day, lockWait time.Duration) error {
 	db, err := e.openDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	r, err := newRoller(db, e.cfg, e.now)
-	if err != nil {
-		return usageErr(err)
-	}
-	r.Wall = e.wall
-	r.OnSealed = e.logSealed
-	// Exclusive with run and upload: one process seals at a time.
-	release, err := e.takeRunLock(ctx, db, "rollup", lockWait)
+	r, err := e.roller(db)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if rerr := release(); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
-	var sealed []batch.Sealed
-	if from == "" {
-		sealed, err = r.RollupDue(ctx)
-	} else {
-		sealed, err = r.RollupRange(ctx, from, to)
-	}
-	printSealed(e.stdout, sealed, r.LastDue())
-	if errors.Is(err, batch.ErrNotDue) || errors.Is(err, batch.ErrOutOfOrder) {
-		return usageErr(err)
-	}
-	if err != nil {
-		return err
-	}
-	// Retention runs after every rollup: it only ever deletes events of
-	// sealed days past store.retention_days, whose counts are final.
-	p, err := batch.Purge(ctx, db, e.cfg.Store.RetentionDays, r.Loc, e.now())
-	if len(p.Days) > 0 {
-		fmt.Fprintf(e.stdout, "purged %d events of %d sealed days before %s (store.retention_days = %d)\n",
-			p.Events, len(p.Days), p.Cutoff, e.cfg.Store.RetentionDays)
-		e.log.Info("events purged", "days", len(p.Days), "events", p.Events, "cutoff", string(p.Cutoff))
-	}
-	return err
-}
-
-// logSealed logs one day's seal as it commits.
-func (e *env) logSealed(s batch.Sealed) {
-	if !s.AlreadySealed {
-		e.log.Info("day sealed", "day", s.Day, "events", s.Events, "released", s.Released,
-			"held", s.Held, "suppressed", s.Suppressed, "min_count", s.Gate.MinCount,
-			"small_counts", s.Gate.SmallCounts, "noise", s.Gate.Noise)
-	}
-}
-
-func printSealed(w io.Writer, sealed []batch.Sealed, lastDue tally.Day) {
-	if len(sealed) == 0 {
-		fmt.Fprintf(w, "nothing to seal: every day up to %s (the last due day) is sealed or has no events\n", lastDue)
-		return
-	}
-	for _, s := range sealed {
-		if s.AlreadySealed {
-			fmt.Fprintf(w, "%s already sealed at %s; nothing changed\n", s.Day, s.SealedAt)
-			continue
-		}
-		if len(s.Rows) == 0 {
-			fmt.Fprintf(w, "sealed %s: no events\n", s.Day)
-			continue
-		}
-		held := fmt.Sprintf("%d held", s.Held)
-		if s.Held > 0 {
-			held += fmt.Sprintf(" (%d carried to %s)", s.HeldTotal, tally.Day(s.Day).Add(1))
-		}
-		fmt.Fprintf(w, "sealed %s: %d events in %d cells: %d released (%d conversions), %s, %d suppressed\n",
-			s.Day, s.Events, len(s.Rows), s.Released, s.ReleasedTotal, held, s.Suppressed)
-	}
+	return job.Rollup{DB: db, Roller: r, Lock: e.lock(lockWait), RetentionDays: e.cfg.Store.RetentionDays,
+		Out: e.stdout, Log: e.log}.Do(ctx, from, to)
 }

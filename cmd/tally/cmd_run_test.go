@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
 )
 
@@ -117,12 +118,12 @@ func TestRunExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The holder is this (live) test process.
-	lock, err := db.AcquireLock(context.Background(), "run", time.Now(), time.Hour, runLockOptions())
+	lock, err := db.AcquireLock(context.Background(), "run", time.Now(), time.Hour, job.LockOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	code, _, errOut := runTally(t, "--config", cfg, "--now", "2026-11-19T04:00:00Z", "run")
-	if code != exitFailure || !strings.Contains(errOut, "run: another tally process ("+lockOwner()) {
+	if code != exitFailure || !strings.Contains(errOut, "run: another tally process ("+job.LockOwner()) {
 		t.Errorf("locked: exit %d %q, want 1", code, errOut)
 	}
 	var sealed int

@@ -6,13 +6,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/job"
 )
 
 func init() { register(newScheduleCmd) }
-
-// jobGrace is how long shutdown lets a running job finish before
-// cancelling it (it then stops between requests; nothing is lost).
-const jobGrace = 2 * time.Minute
 
 func newScheduleCmd(g *globalOptions) *cobra.Command {
 	var listen string
@@ -49,34 +48,30 @@ func runSchedule(ctx context.Context, e *env) error {
 	if _, err := uploadTargets(e.cfg, "", false); err != nil {
 		return usageErr(err)
 	}
-	warnDSTClashes(e.log, e.cfg.Schedule.Cron, loc, e.wall())
+	spec, err := config.CronParser.Parse(e.cfg.Schedule.Cron)
+	if err != nil {
+		return usageErr(fmt.Errorf("schedule.cron: %w", err))
+	}
+	job.WarnDSTClashes(e.log, e.cfg.Schedule.Cron, spec, loc, e.wall())
 	db, err := e.openIntakeDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	sched, err := newScheduler(e.cfg.Schedule.Cron, loc, e.log, func(jobCtx context.Context) {
+	run := func(jobCtx context.Context) {
 		e.log.Info("scheduled run starting")
 		res, err := e.runJob(jobCtx, db, 0)
-		res.print(e, err)
+		res.Print(e.stdout, e.log, err)
 		if err != nil {
 			e.log.Error("scheduled run failed", "err", err)
 		}
+	}
+	sched := job.Schedule{Spec: e.cfg.Schedule.Cron, Cron: spec, Loc: loc, Log: e.log}
+	return sched.Run(ctx, run, func() (func() error, error) {
+		srv, err := e.startIntakeServer(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		return srv.shutdown, nil
 	})
-	if err != nil {
-		return usageErr(err)
-	}
-	srv, err := e.startIntakeServer(ctx, db)
-	if err != nil {
-		return err
-	}
-	next := sched.start()
-	e.log.Info("schedule started", "cron", e.cfg.Schedule.Cron, "timezone", loc.String(), "next_run", next.Format(time.RFC3339))
-	<-ctx.Done()
-	e.log.Info("schedule stopping")
-	serr := srv.shutdown()
-	if sched.stop(jobGrace) {
-		e.log.Warn("running job cancelled after the grace period; it resumes on the next run")
-	}
-	return serr
 }

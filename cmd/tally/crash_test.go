@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
 )
 
@@ -322,7 +323,7 @@ func rerunAfterCrash(t *testing.T, cfg, dbPath, now string) string {
 		t.Errorf("integrity_check = %q, %v", check, err)
 	}
 	var held int
-	db.R.QueryRow(`SELECT count(*) FROM locks WHERE name = ?`, runLockName).Scan(&held)
+	db.R.QueryRow(`SELECT count(*) FROM locks WHERE name = ?`, job.LockName).Scan(&held)
 	db.Close()
 	if held != 1 {
 		t.Errorf("the killed run left %d locks, want its own", held)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
 )
 
@@ -31,7 +32,7 @@ func holdRunLock(t *testing.T, dbPath string) (*store.DB, *store.Lock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	lock, err := db.AcquireLock(context.Background(), runLockName, time.Now(), time.Hour, runLockOptions())
+	lock, err := db.AcquireLock(context.Background(), job.LockName, time.Now(), time.Hour, job.LockOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestUploadAndRollupTakeTheRunLock(t *testing.T) {
 		t.Fatalf("rollup: %d\n%s\n%s", code, out, errOut)
 	}
 	db, lock := holdRunLock(t, dbPath)
-	holder := lockOwner()
+	holder := job.LockOwner()
 
 	code, out, errOut := runTally(t, "--config", cfg, "--now", "2026-11-19T04:00:00Z", "upload")
 	if code != exitFailure || !strings.Contains(errOut, "upload: another tally process ("+holder+",") {
@@ -124,7 +125,7 @@ func TestRunReportsTheFailedStep(t *testing.T) {
 			t.Errorf("%s: reports a rollup that did not run:\n%s", name, out)
 		}
 	}
-	check("lock held", exitFailure, "run: step lock failed: run: another tally process ("+lockOwner(), "step=lock")
+	check("lock held", exitFailure, "run: step lock failed: run: another tally process ("+job.LockOwner(), "step=lock")
 	if err := lock.Release(context.Background()); err != nil {
 		t.Fatal(err)
 	}

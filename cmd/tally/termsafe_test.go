@@ -12,6 +12,7 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -93,7 +94,7 @@ func TestOutputsEscapeControlCharacters(t *testing.T) {
 		outputs[name] = out
 	}
 	var sum bytes.Buffer
-	printUploadSummary(&sum, []batch.Summary{{Platform: "meta", Err: errors.New("meta: 400: campaign " + evil + "\nforged line")}}, "")
+	job.PrintUploads(&sum, []batch.Summary{{Platform: "meta", Err: errors.New("meta: 400: campaign " + evil + "\nforged line")}}, "")
 	outputs["upload summary"] = sum.String()
 	_, _, outputs["error line"] = runTally(t, "--config", filepath.Join(dir, "missing\x1b[2J\u202e.toml"), "export")
 

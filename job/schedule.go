@@ -1,16 +1,46 @@
-package main
+package job
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
-
-	"github.com/tally-health/tally/config"
 )
+
+// grace is how long shutdown lets a running job finish before cancelling
+// it (it then stops between requests; nothing is lost).
+const grace = 2 * time.Minute
+
+// Schedule is `tally schedule`: the run job on a cron schedule, beside a
+// server (the HTTP intake).
+type Schedule struct {
+	Spec string        // the schedule as configured, for the log
+	Cron cron.Schedule // Spec parsed
+	Loc  *time.Location
+	Log  *slog.Logger
+}
+
+// Run schedules job, starts the server with start and serves until ctx
+// is done. It then stops the server (the error Run returns) and lets a
+// running job finish, cancelling it after the grace period.
+func (s Schedule) Run(ctx context.Context, job func(context.Context), start func() (stop func() error, err error)) error {
+	sched := newScheduler(s.Cron, s.Loc, s.Log, job)
+	stopServer, err := start()
+	if err != nil {
+		return err
+	}
+	next := sched.start()
+	s.Log.Info("schedule started", "cron", s.Spec, "timezone", s.Loc.String(), "next_run", next.Format(time.RFC3339))
+	<-ctx.Done()
+	s.Log.Info("schedule stopping")
+	serr := stopServer()
+	if sched.stop(grace) {
+		s.Log.Warn("running job cancelled after the grace period; it resumes on the next run")
+	}
+	return serr
+}
 
 // scheduler runs one job on a cron schedule. robfig/cron recovers no
 // panics and cancels nothing by itself: the job is wrapped with Recover and
@@ -23,24 +53,19 @@ type scheduler struct {
 	running sync.WaitGroup // jobs in flight, however they were started
 }
 
-// newScheduler parses spec (in loc) and schedules job. The job's context
-// is cancelled only when stop's grace period runs out.
-func newScheduler(spec string, loc *time.Location, log *slog.Logger, job func(ctx context.Context)) (*scheduler, error) {
-	sched, err := config.CronParser.Parse(spec)
-	if err != nil {
-		return nil, fmt.Errorf("schedule.cron: %w", err)
-	}
+// newScheduler schedules job on sched (in loc). The job's context is
+// cancelled only when stop's grace period runs out.
+func newScheduler(sched cron.Schedule, loc *time.Location, log *slog.Logger, job func(ctx context.Context)) *scheduler {
 	logger := cronLogger{log}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &scheduler{ctx: ctx, cancel: cancel}
-	s.cron = cron.New(cron.WithLocation(loc), cron.WithParser(config.CronParser),
-		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+	s.cron = cron.New(cron.WithLocation(loc), cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
 	s.entry = s.cron.Schedule(sched, cron.FuncJob(func() {
 		s.running.Add(1)
 		defer s.running.Done()
 		job(ctx)
 	}))
-	return s, nil
+	return s
 }
 
 // start begins running the schedule and returns the next run time.

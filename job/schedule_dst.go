@@ -1,12 +1,10 @@
-package main
+package job
 
 import (
 	"log/slog"
 	"time"
 
 	"github.com/robfig/cron/v3"
-
-	"github.com/tally-health/tally/config"
 )
 
 // dstClash is a wall-clock time the cron schedule names on a day whose
@@ -64,13 +62,10 @@ func wallTime(t time.Time, offset int) time.Time {
 	return t.UTC().Add(time.Duration(offset) * time.Second)
 }
 
-// warnDSTClashes logs a warning for each clash of spec in the coming year:
-// on that day a scheduled run may be skipped (gap) or run twice (repeat).
-func warnDSTClashes(log *slog.Logger, spec string, loc *time.Location, now time.Time) {
-	sched, err := config.CronParser.Parse(spec)
-	if err != nil {
-		return // reported where the scheduler is built
-	}
+// WarnDSTClashes logs a warning for each clash of sched (spec parsed) in
+// the coming year: on that day a scheduled run may be skipped (gap) or run
+// twice (repeat).
+func WarnDSTClashes(log *slog.Logger, spec string, sched cron.Schedule, loc *time.Location, now time.Time) {
 	for _, c := range dstClashes(sched, loc, now, dstHorizon) {
 		msg := "schedule.cron names a time that daylight saving skips on that day: the run may not happen"
 		if c.kind == "repeat" {

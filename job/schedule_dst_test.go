@@ -1,15 +1,12 @@
-package main
+package job
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tally-health/tally/config"
 )
 
 func TestCronDSTClashes(t *testing.T) {
@@ -38,7 +35,7 @@ func TestCronDSTClashes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sched, err := config.CronParser.Parse(tt.spec)
+		sched, err := parser.Parse(tt.spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,25 +49,25 @@ func TestCronDSTClashes(t *testing.T) {
 	}
 }
 
-// TestScheduleWarnsOfDSTClashAtStart: `tally schedule` logs the clash
-// before anything else (here the start then stops at once: ctx is done).
-func TestScheduleWarnsOfDSTClashAtStart(t *testing.T) {
-	cfg := config.Default()
-	cfg.Store.Path = t.TempDir() + "/tally.db"
-	cfg.Rollup.Timezone = "America/Havana"
-	cfg.Schedule.Cron = "30 0 * * *"
+// TestWarnDSTClashes: each clash in the coming year is one warning that
+// names the day and the wall times skipped or repeated.
+func TestWarnDSTClashes(t *testing.T) {
+	loc, err := time.LoadLocation("America/Havana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched, err := parser.Parse("30 0 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var logs bytes.Buffer
 	wall := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
-	e := &env{cfg: cfg, log: slog.New(slog.NewTextHandler(&logs, nil)), now: time.Now,
-		wall: func() time.Time { return wall }, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = runSchedule(ctx, e)
+	WarnDSTClashes(slog.New(slog.NewTextHandler(&logs, nil)), "30 0 * * *", sched, loc, wall)
 	out := logs.String()
 	for _, want := range []string{"level=WARN msg=\"schedule.cron names a time that daylight saving skips", "day=2026-03-08", "dst_gap=00:00-01:00",
 		"daylight saving repeats", "day=2026-11-01"} {
 		if !strings.Contains(out, want) {
-			t.Errorf("schedule start log lacks %q:\n%s", want, out)
+			t.Errorf("warnings lack %q:\n%s", want, out)
 		}
 	}
 }
