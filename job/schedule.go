@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -19,14 +20,22 @@ type Schedule struct {
 	Spec string        // the schedule as configured, for the log
 	Cron cron.Schedule // Spec parsed
 	Loc  *time.Location
+	Out  io.Writer // each run's summary
 	Log  *slog.Logger
 }
 
-// Run schedules job, starts the server with start and serves until ctx
+// Run schedules run, starts the server with start and serves until ctx
 // is done. It then stops the server (the error Run returns) and lets a
 // running job finish, cancelling it after the grace period.
-func (s Schedule) Run(ctx context.Context, job func(context.Context), start func() (stop func() error, err error)) error {
-	sched := newScheduler(s.Cron, s.Loc, s.Log, job)
+func (s Schedule) Run(ctx context.Context, run func(context.Context) (Result, error), start func() (stop func() error, err error)) error {
+	sched := newScheduler(s.Cron, s.Loc, s.Log, func(ctx context.Context) {
+		s.Log.Info("scheduled run starting")
+		res, err := run(ctx)
+		res.Print(s.Out, s.Log, err)
+		if err != nil {
+			s.Log.Error("scheduled run failed", "err", err)
+		}
+	})
 	stopServer, err := start()
 	if err != nil {
 		return err

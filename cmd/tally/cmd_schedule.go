@@ -58,15 +58,8 @@ func runSchedule(ctx context.Context, e *env) error {
 		return err
 	}
 	defer db.Close()
-	run := func(jobCtx context.Context) {
-		e.log.Info("scheduled run starting")
-		res, err := e.runJob(jobCtx, db, 0)
-		res.Print(e.stdout, e.log, err)
-		if err != nil {
-			e.log.Error("scheduled run failed", "err", err)
-		}
-	}
-	sched := job.Schedule{Spec: e.cfg.Schedule.Cron, Cron: spec, Loc: loc, Log: e.log}
+	run := func(ctx context.Context) (job.Result, error) { return e.runJob(ctx, db, 0) }
+	sched := job.Schedule{Spec: e.cfg.Schedule.Cron, Cron: spec, Loc: loc, Out: e.stdout, Log: e.log}
 	return sched.Run(ctx, run, func() (func() error, error) {
 		srv, err := e.startIntakeServer(ctx, db)
 		if err != nil {
