@@ -133,20 +133,6 @@ func (g *globalOptions) load() (*env, error) {
 	}, nil
 }
 
-// loadDB resolves the global options and opens the configured database.
-// Close the database when done.
-func (g *globalOptions) loadDB(ctx context.Context) (*env, *store.DB, error) {
-	e, err := g.load()
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := e.openDB(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return e, db, nil
-}
-
 // loadReadOnlyDB resolves the global options and opens the configured
 // database read-only, for report commands. Close the database when done,
 // and check db.Stable before reporting what was read.
