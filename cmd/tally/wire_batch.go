@@ -93,6 +93,13 @@ func uploadTargets(cfg *config.Config, platform tally.Platform, dryRun bool) ([]
 	if platform != "" && !u.Delivery(platform).Enabled {
 		return nil, fmt.Errorf("--platform %s: uploaders.%s.enabled is false", platform, platform)
 	}
+	// Where each platform's credential comes from: its key and variable.
+	creds := map[tally.Platform][2]string{
+		tally.PlatformMeta:     {"access_token_env", u.Meta.AccessTokenEnv},
+		tally.PlatformGoogle:   {"api_secret_env", u.Google.APISecretEnv},
+		tally.PlatformTikTok:   {"access_token_env", u.TikTok.AccessTokenEnv},
+		tally.PlatformLinkedIn: {"access_token_env", u.LinkedIn.AccessTokenEnv},
+	}
 	var out []batch.Target
 	for _, p := range tally.UploadPlatforms {
 		d := u.Delivery(p)
@@ -100,40 +107,25 @@ func uploadTargets(cfg *config.Config, platform tally.Platform, dryRun bool) ([]
 			continue
 		}
 		dry := dryRun || d.DryRun
-		secret := func(key, env string) (tally.Secret, error) {
-			if dry {
-				return tally.Secret{}, nil // a dry run never needs a credential
+		var tok tally.Secret // a dry run never needs a credential
+		if !dry {
+			var err error
+			if tok, err = config.EnvSecret("uploaders."+string(p)+"."+creds[p][0], creds[p][1]); err != nil {
+				return nil, err
 			}
-			return config.EnvSecret("uploaders."+string(p)+"."+key, env)
 		}
 		var up batch.Uploader
 		switch p {
 		case tally.PlatformMeta:
-			tok, err := secret("access_token_env", u.Meta.AccessTokenEnv)
-			if err != nil {
-				return nil, err
-			}
 			up = meta.New(meta.Config{Endpoint: d.Endpoint, APIVersion: u.Meta.APIVersion, DatasetID: u.Meta.DatasetID,
 				ActionSource: u.Meta.ActionSource, TestEventCode: u.Meta.TestEventCode, Events: d.Events, Token: tok, Timeout: d.Timeout.D()})
 		case tally.PlatformGoogle:
-			sec, err := secret("api_secret_env", u.Google.APISecretEnv)
-			if err != nil {
-				return nil, err
-			}
 			up = google.New(google.Config{Endpoint: d.Endpoint, MeasurementID: u.Google.MeasurementID, Events: d.Events,
-				Validate: u.Google.Validate, Secret: sec, Timeout: d.Timeout.D()})
+				Validate: u.Google.Validate, Secret: tok, Timeout: d.Timeout.D()})
 		case tally.PlatformTikTok:
-			tok, err := secret("access_token_env", u.TikTok.AccessTokenEnv)
-			if err != nil {
-				return nil, err
-			}
 			up = tiktok.New(tiktok.Config{Endpoint: d.Endpoint, EventSource: u.TikTok.EventSource, EventSourceID: u.TikTok.EventSourceID,
 				TestEventCode: u.TikTok.TestEventCode, Events: d.Events, Token: tok, Timeout: d.Timeout.D()})
 		case tally.PlatformLinkedIn:
-			tok, err := secret("access_token_env", u.LinkedIn.AccessTokenEnv)
-			if err != nil {
-				return nil, err
-			}
 			up = linkedin.New(linkedin.Config{Endpoint: d.Endpoint, Version: u.LinkedIn.Version, Rules: u.LinkedIn.Rules, Token: tok, Timeout: d.Timeout.D()})
 		}
 		out = append(out, batch.Target{Uploader: up, MaxAttempts: d.MaxAttempts, Rate: d.Rate, DryRun: dry})
