@@ -42,15 +42,15 @@ between requests) and exits 0.`,
 func runSchedule(ctx context.Context, e *env) error {
 	loc, err := time.LoadLocation(e.cfg.Rollup.Timezone)
 	if err != nil {
-		return usageErr(fmt.Errorf("rollup.timezone: %w", err))
+		return configErr(fmt.Errorf("rollup.timezone: %w", err))
 	}
 	// Check the job's configuration now rather than at 03:30.
 	if _, err := uploadTargets(e.cfg, "", false); err != nil {
-		return usageErr(err)
+		return configErr(err)
 	}
 	spec, err := config.CronParser.Parse(e.cfg.Schedule.Cron)
 	if err != nil {
-		return usageErr(fmt.Errorf("schedule.cron: %w", err))
+		return configErr(fmt.Errorf("schedule.cron: %w", err))
 	}
 	job.WarnDSTClashes(e.log, e.cfg.Schedule.Cron, spec, loc, e.wall())
 	db, err := e.openIntakeDB(ctx)

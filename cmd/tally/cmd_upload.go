@@ -75,7 +75,7 @@ reports, then --resend-uncertain sends each such request once more.`,
 func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 	targets, err := uploadTargets(e.cfg, tally.Platform(opts.platform), opts.dryRun)
 	if err != nil {
-		return usageErr(err)
+		return configErr(err)
 	}
 	if len(targets) == 0 {
 		fmt.Fprintln(e.stdout, "no uploader enabled: set enabled = true in an [uploaders.<platform>] section")

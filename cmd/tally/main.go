@@ -50,8 +50,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return code
 }
 
-// usageErr marks err as a usage or configuration error (exit 2).
+// usageErr marks err as a usage error: bad flags or arguments (exit 2).
 func usageErr(err error) error { return tally.WithKind(tally.KindUsage, err) }
+
+// configErr marks err as a configuration error: the config, the key or a
+// file it names (exit 2).
+func configErr(err error) error { return tally.WithKind(tally.KindConfig, err) }
 
 // failed reports a runtime failure whose details were already printed
 // (exit 1 with a one-line message).

@@ -99,11 +99,11 @@ var wallClock = time.Now
 // time zones of slack for a backfill, never a day that has not come.
 const maxNowAhead = 24 * time.Hour
 
-// load resolves config, logger and clock. Every error is a usage error.
+// load resolves config, logger and clock. Every error is exit 2.
 func (g *globalOptions) load() (*env, error) {
 	cfg, file, err := config.Load(g.configPath)
 	if err != nil {
-		return nil, usageErr(err)
+		return nil, configErr(err)
 	}
 	if g.dbPath != "" {
 		cfg.Store.Path = g.dbPath
@@ -193,17 +193,17 @@ func (e *env) hashKey(ctx context.Context, db *store.DB) ([]byte, error) {
 	key, err := e.cfg.LoadHashKey(fp == "" && !keyed)
 	switch {
 	case errors.Is(err, config.ErrNoKeyFile) && fp != "":
-		return nil, usageErr(fmt.Errorf("key file %s is missing, but %s was first used with a key (its fingerprint is in table key_fingerprint): "+
+		return nil, configErr(fmt.Errorf("key file %s is missing, but %s was first used with a key (its fingerprint is in table key_fingerprint): "+
 			"restore that key file or set $TALLY_SECRET to its key; tally does not create a new key for an existing database", e.cfg.KeyPath(), db.Path))
 	case errors.Is(err, config.ErrNoKeyFile):
-		return nil, usageErr(fmt.Errorf("key file %s is missing, but %s already holds data hashed with a key: restore that key file "+
+		return nil, configErr(fmt.Errorf("key file %s is missing, but %s already holds data hashed with a key: restore that key file "+
 			"(a relative store.key_file is read from the database's folder; older versions read it from the working directory)", e.cfg.KeyPath(), db.Path))
 	case err != nil:
-		return nil, usageErr(err)
+		return nil, configErr(err)
 	}
 	err = db.CheckKey(ctx, key, time.Now())
 	if errors.Is(err, store.ErrKeyMismatch) {
-		return nil, usageErr(fmt.Errorf("the key from %s is not the key %s was first used with (its fingerprint is in table key_fingerprint): "+
+		return nil, configErr(fmt.Errorf("the key from %s is not the key %s was first used with (its fingerprint is in table key_fingerprint): "+
 			"use that key; a new key would drop every event as no_consent", e.cfg.KeySource(), db.Path))
 	}
 	if err != nil {

@@ -41,7 +41,7 @@ func (e *env) lock(wait time.Duration) job.Lock {
 func (e *env) roller(db *store.DB) (*batch.Roller, error) {
 	r, err := newRoller(db, e.cfg, e.now)
 	if err != nil {
-		return nil, usageErr(err)
+		return nil, configErr(err)
 	}
 	r.Wall = e.wall
 	return r, nil
@@ -64,7 +64,7 @@ func (e *env) delivery() job.Delivery {
 func (e *env) runJob(ctx context.Context, db *store.DB, lockWait time.Duration) (res job.Result, err error) {
 	targets, err := uploadTargets(e.cfg, "", false)
 	if err != nil {
-		return res, res.Fail("config", usageErr(err))
+		return res, res.Fail("config", configErr(err))
 	}
 	roller, err := e.roller(db)
 	if err != nil {
