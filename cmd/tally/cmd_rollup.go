@@ -49,36 +49,29 @@ days older than store.retention_days are purged.`,
 	return cmd
 }
 
-// days resolves the flags to a range; both empty means every due day.
+// days resolves the flags to a range; none means every due day.
 func (o rollupOptions) days() (from, to tally.Day, err error) {
+	fromFlag, toFlag := "--from", "--to"
 	switch {
 	case o.date != "" && (o.from != "" || o.to != ""):
 		return "", "", errors.New("rollup: --date and --from/--to exclude each other")
 	case o.date != "":
-		d, err := tally.ParseDay(o.date)
-		return d, d, flagErr("--date", err)
-	case o.from != "" || o.to != "":
-		if o.from == "" || o.to == "" {
-			return "", "", errors.New("rollup: --from and --to go together")
-		}
-		if from, err = tally.ParseDay(o.from); err != nil {
-			return "", "", flagErr("--from", err)
-		}
-		if to, err = tally.ParseDay(o.to); err != nil {
-			return "", "", flagErr("--to", err)
-		}
-		if from > to {
-			return "", "", fmt.Errorf("rollup: --from %s is after --to %s", from, to)
-		}
+		o.from, o.to, fromFlag, toFlag = o.date, o.date, "--date", "--date"
+	case o.from == "" && o.to == "":
+		return "", "", nil
+	case o.from == "" || o.to == "":
+		return "", "", errors.New("rollup: --from and --to go together")
+	}
+	if from, err = tally.ParseDay(o.from); err != nil {
+		return "", "", fmt.Errorf("%s: %w", fromFlag, err)
+	}
+	if to, err = tally.ParseDay(o.to); err != nil {
+		return "", "", fmt.Errorf("%s: %w", toFlag, err)
+	}
+	if from > to {
+		return "", "", fmt.Errorf("rollup: --from %s is after --to %s", from, to)
 	}
 	return from, to, nil
-}
-
-func flagErr(flag string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", flag, err)
 }
 
 func runRollup(ctx context.Context, e *env, from, to tally.Day, lockWait time.Duration) error {
