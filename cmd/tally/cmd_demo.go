@@ -141,7 +141,10 @@ func runDemo(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	d := e.delivery()
+	d, err := e.delivery()
+	if err != nil {
+		return err
+	}
 	sums, err := d.Send(ctx, db, targets, "", false)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,9 +39,9 @@ between requests) and exits 0.`,
 }
 
 func runSchedule(ctx context.Context, e *env) error {
-	loc, err := time.LoadLocation(e.cfg.Rollup.Timezone)
+	loc, err := e.location()
 	if err != nil {
-		return configErr(fmt.Errorf("rollup.timezone: %w", err))
+		return err
 	}
 	// Check the job's configuration now rather than at 03:30.
 	if _, err := uploadTargets(e.cfg, "", false); err != nil {

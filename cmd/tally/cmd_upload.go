@@ -81,12 +81,16 @@ func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
 		fmt.Fprintln(e.stdout, "no uploader enabled: set enabled = true in an [uploaders.<platform>] section")
 		return nil
 	}
+	delivery, err := e.delivery()
+	if err != nil {
+		return err
+	}
 	db, err := e.openDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return job.Upload{DB: db, Targets: targets, Lock: e.lock(opts.lockWait), Delivery: e.delivery(),
+	return job.Upload{DB: db, Targets: targets, Lock: e.lock(opts.lockWait), Delivery: delivery,
 		Day: tally.Day(opts.date), Resend: opts.resendUncertain, Out: e.stdout}.Do(ctx)
 }
 

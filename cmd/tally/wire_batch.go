@@ -47,15 +47,24 @@ func (e *env) roller(db *store.DB) (*batch.Roller, error) {
 	return r, nil
 }
 
+// location is rollup.timezone.
+func (e *env) location() (*time.Location, error) {
+	loc, err := time.LoadLocation(e.cfg.Rollup.Timezone)
+	if err != nil {
+		return nil, configErr(fmt.Errorf("rollup.timezone: %w", err))
+	}
+	return loc, nil
+}
+
 // delivery is what sending needs besides the targets.
-func (e *env) delivery() job.Delivery {
-	loc, _ := time.LoadLocation(e.cfg.Rollup.Timezone) // validated by config
+func (e *env) delivery() (job.Delivery, error) {
+	loc, err := e.location()
 	d := job.Delivery{Key: e.hashKey, Loc: loc, Now: e.now, Wall: windowClock(e), Log: e.log,
 		Outbox: filepath.Join(filepath.Dir(e.cfg.Store.Path), "outbox")}
 	if isTerminal(e.stderr) {
 		d.Progress = e.stderr
 	}
-	return d
+	return d, err
 }
 
 // runJob builds the run job over db and runs it. Bad configuration and a
@@ -74,12 +83,16 @@ func (e *env) runJob(ctx context.Context, db *store.DB, lockWait time.Duration) 
 	if _, err := e.hashKey(ctx, db); err != nil {
 		return res, res.Fail("key", err)
 	}
+	delivery, err := e.delivery()
+	if err != nil {
+		return res, res.Fail("config", err)
+	}
 	var effective strings.Builder
 	if err := toml.NewEncoder(&effective).Encode(e.cfg); err != nil {
 		return res, res.Fail("audit", fmt.Errorf("run: encode effective config: %w", err))
 	}
 	s := e.cfg.Store
-	return job.Run{DB: db, Roller: roller, Targets: targets, Lock: e.lock(lockWait), Delivery: e.delivery(), Log: e.log,
+	return job.Run{DB: db, Roller: roller, Targets: targets, Lock: e.lock(lockWait), Delivery: delivery, Log: e.log,
 		Config: job.Effective{Version: version, File: e.configFile, TOML: effective.String()},
 		Retain: job.Retention{Events: s.RetentionDays, Ledger: s.LedgerRetentionDays, Consents: s.ConsentRetentionDays},
 	}.Do(ctx)
