@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/tally-health/tally/config"
 )
 
 // TestScheduleBinary starts `tally schedule`: it logs its next run, serves
@@ -29,6 +35,29 @@ func TestScheduleBinary(t *testing.T) {
 	for _, want := range []string{"schedule started", "next_run=", "intake stopped"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+}
+
+// TestScheduleWarnsOfDSTClashAtStart: `tally schedule` logs the clash
+// before anything else (here the start then stops at once: ctx is done).
+func TestScheduleWarnsOfDSTClashAtStart(t *testing.T) {
+	cfg := config.Default()
+	cfg.Store.Path = t.TempDir() + "/tally.db"
+	cfg.Rollup.Timezone = "America/Havana"
+	cfg.Schedule.Cron = "30 0 * * *"
+	var logs bytes.Buffer
+	wall := time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)
+	e := &env{cfg: cfg, log: slog.New(slog.NewTextHandler(&logs, nil)), now: time.Now,
+		wall: func() time.Time { return wall }, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = runSchedule(ctx, e)
+	out := logs.String()
+	for _, want := range []string{"level=WARN msg=\"schedule.cron names a time that daylight saving skips", "day=2026-03-08", "dst_gap=00:00-01:00",
+		"daylight saving repeats", "day=2026-11-01"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("schedule start log lacks %q:\n%s", want, out)
 		}
 	}
 }
