@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -132,4 +133,26 @@ func daily(t *testing.T) cron.Schedule {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestScheduleRunStopsItsServer: Run starts the server, and when ctx ends
+// stops it and returns what stopping it returned; a server that does not
+// start is Run's error.
+func TestScheduleRunStopsItsServer(t *testing.T) {
+	s := Schedule{Spec: "@daily", Cron: daily(t), Loc: time.UTC, Out: io.Discard, Log: quiet}
+	never := func(context.Context) (Result, error) { t.Error("job ran"); return Result{}, nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stopErr := errors.New("drain failed")
+	stopped := false
+	err := s.Run(ctx, never, func() (func() error, error) {
+		return func() error { stopped = true; return stopErr }, nil
+	})
+	if !stopped || !errors.Is(err, stopErr) {
+		t.Errorf("stopped %v, err %v; want the server stopped and %v", stopped, err, stopErr)
+	}
+	startErr := errors.New("listen: address in use")
+	if err := s.Run(context.Background(), never, func() (func() error, error) { return nil, startErr }); !errors.Is(err, startErr) {
+		t.Errorf("server that did not start: %v", err)
+	}
 }
