@@ -52,16 +52,9 @@ var _ batch.Uploader = (*Google)(nil)
 func New(cfg Config) *Google {
 	base := strings.TrimRight(cfg.Endpoint, "/")
 	q := "?measurement_id=" + url.QueryEscape(cfg.MeasurementID)
-	return &Google{cfg: cfg, url: base + "/mp/collect" + q, debugURL: base + "/debug/mp/collect" + q, sender: &httpx.Sender{
-		Client: httpx.NewClient(cfg.Timeout),
-		Secret: cfg.Secret,
-		// The one place the api_secret is attached.
-		Authorize: func(r *http.Request, s tally.Secret) {
-			q := r.URL.Query()
-			q.Set("api_secret", s.Reveal())
-			r.URL.RawQuery = q.Encode()
-		},
-	}}
+	// The one place the api_secret is attached.
+	return &Google{cfg: cfg, url: base + "/mp/collect" + q, debugURL: base + "/debug/mp/collect" + q,
+		sender: httpx.NewSender(cfg.Timeout, cfg.Secret, httpx.QueryParam("api_secret"))}
 }
 
 // Spec describes GA4's limits. GA4 has no dedup, so each request carries

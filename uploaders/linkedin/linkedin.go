@@ -43,12 +43,9 @@ var _ batch.Uploader = (*LinkedIn)(nil)
 
 // New returns a LinkedIn uploader with its HTTP client built once.
 func New(cfg Config) *LinkedIn {
-	return &LinkedIn{cfg: cfg, url: strings.TrimRight(cfg.Endpoint, "/") + "/rest/conversionEvents", sender: &httpx.Sender{
-		Client: httpx.NewClient(cfg.Timeout),
-		Secret: cfg.Token,
-		// The one place the token is attached.
-		Authorize: func(r *http.Request, s tally.Secret) { r.Header.Set("Authorization", "Bearer "+s.Reveal()) },
-	}}
+	// The one place the token is attached.
+	return &LinkedIn{cfg: cfg, url: strings.TrimRight(cfg.Endpoint, "/") + "/rest/conversionEvents",
+		sender: httpx.NewSender(cfg.Timeout, cfg.Token, httpx.Header("Authorization", "Bearer "))}
 }
 
 // Spec describes LinkedIn's limits.
@@ -110,21 +107,6 @@ func (l *LinkedIn) Build(b *batch.Batch) (*batch.Request, error) {
 
 // Send sends the request with the token and judges LinkedIn's answer.
 func (l *LinkedIn) Send(ctx context.Context, r *batch.Request) *batch.Reply {
-	a := l.sender.Do(ctx, r)
-	if a.Err != "" {
-		return a.Reply()
-	}
-	return judge(a, sentElements(r.Body))
-}
-
-// sentElements counts the conversions of a body Build made; -1 when it
-// cannot be read, which no answer matches.
-func sentElements(body []byte) int {
-	var b struct {
-		Elements []json.RawMessage `json:"elements"`
-	}
-	if err := json.Unmarshal(body, &b); err != nil {
-		return -1
-	}
-	return len(b.Elements)
+	sent := httpx.Count(r.Body, "elements")
+	return l.sender.Send(ctx, r, func(a *httpx.Answer) *batch.Reply { return judge(a, sent) })
 }

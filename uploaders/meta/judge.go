@@ -92,15 +92,3 @@ func judge(a *httpx.Answer, sent int) *batch.Reply {
 	}
 	return r
 }
-
-// sentEvents counts the events of a body Build made; -1 when it cannot be
-// read, which no events_received matches.
-func sentEvents(body []byte) int {
-	var b struct {
-		Data []json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &b); err != nil {
-		return -1
-	}
-	return len(b.Data)
-}

@@ -54,17 +54,9 @@ var _ batch.Uploader = (*Meta)(nil)
 // New returns a Meta uploader with its HTTP client built once.
 func New(cfg Config) *Meta {
 	u := strings.TrimRight(cfg.Endpoint, "/") + "/" + url.PathEscape(cfg.APIVersion) + "/" + url.PathEscape(cfg.DatasetID) + "/events"
-	return &Meta{cfg: cfg, url: u, sender: &httpx.Sender{
-		Client: httpx.NewClient(cfg.Timeout),
-		Secret: cfg.Token,
-		// The one place the token is attached: Graph API reads it from the
-		// query. The stored URL (r.URL before this) never holds it.
-		Authorize: func(r *http.Request, s tally.Secret) {
-			q := r.URL.Query()
-			q.Set("access_token", s.Reveal())
-			r.URL.RawQuery = q.Encode()
-		},
-	}}
+	// The one place the token is attached: Graph API reads it from the
+	// query. The stored URL (r.URL before this) never holds it.
+	return &Meta{cfg: cfg, url: u, sender: httpx.NewSender(cfg.Timeout, cfg.Token, httpx.QueryParam("access_token"))}
 }
 
 // Spec describes Meta's limits.
@@ -129,9 +121,6 @@ func (m *Meta) Build(b *batch.Batch) (*batch.Request, error) {
 
 // Send sends the request with the token and judges Meta's answer.
 func (m *Meta) Send(ctx context.Context, r *batch.Request) *batch.Reply {
-	a := m.sender.Do(ctx, r)
-	if a.Err != "" {
-		return a.Reply()
-	}
-	return judge(a, sentEvents(r.Body))
+	sent := httpx.Count(r.Body, "data")
+	return m.sender.Send(ctx, r, func(a *httpx.Answer) *batch.Reply { return judge(a, sent) })
 }

@@ -43,12 +43,9 @@ var _ batch.Uploader = (*TikTok)(nil)
 
 // New returns a TikTok uploader with its HTTP client built once.
 func New(cfg Config) *TikTok {
-	return &TikTok{cfg: cfg, url: strings.TrimRight(cfg.Endpoint, "/") + "/open_api/v1.3/event/track/", sender: &httpx.Sender{
-		Client: httpx.NewClient(cfg.Timeout),
-		Secret: cfg.Token,
-		// The one place the token is attached: a header, never the URL.
-		Authorize: func(r *http.Request, s tally.Secret) { r.Header.Set("Access-Token", s.Reveal()) },
-	}}
+	// The one place the token is attached: a header, never the URL.
+	return &TikTok{cfg: cfg, url: strings.TrimRight(cfg.Endpoint, "/") + "/open_api/v1.3/event/track/",
+		sender: httpx.NewSender(cfg.Timeout, cfg.Token, httpx.Header("Access-Token", ""))}
 }
 
 // Spec describes TikTok's limits.
@@ -103,9 +100,5 @@ func (t *TikTok) Build(b *batch.Batch) (*batch.Request, error) {
 
 // Send sends the request with the token and judges TikTok's answer.
 func (t *TikTok) Send(ctx context.Context, r *batch.Request) *batch.Reply {
-	a := t.sender.Do(ctx, r)
-	if a.Err != "" {
-		return a.Reply()
-	}
-	return judge(a)
+	return t.sender.Send(ctx, r, judge)
 }

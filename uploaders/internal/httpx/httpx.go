@@ -7,6 +7,7 @@ package httpx
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +56,28 @@ type Sender struct {
 	Authorize func(r *http.Request, s tally.Secret)
 }
 
+// NewSender returns a Sender whose client is built once, with timeout (0:
+// DefaultTimeout).
+func NewSender(timeout time.Duration, secret tally.Secret, authorize func(*http.Request, tally.Secret)) *Sender {
+	return &Sender{Client: NewClient(timeout), Secret: secret, Authorize: authorize}
+}
+
+// QueryParam attaches the secret as the query parameter name (Graph API's
+// access_token, GA4's api_secret). The request the ledger stores was built
+// before, so it never holds it.
+func QueryParam(name string) func(*http.Request, tally.Secret) {
+	return func(r *http.Request, s tally.Secret) {
+		q := r.URL.Query()
+		q.Set(name, s.Reveal())
+		r.URL.RawQuery = q.Encode()
+	}
+}
+
+// Header attaches the secret as the header name, after prefix ("Bearer ").
+func Header(name, prefix string) func(*http.Request, tally.Secret) {
+	return func(r *http.Request, s tally.Secret) { r.Header.Set(name, prefix+s.Reveal()) }
+}
+
 // Answer is a raw HTTP answer, or Err when none came.
 type Answer struct {
 	Status     int
@@ -100,6 +123,16 @@ func (s *Sender) Do(ctx context.Context, r *batch.Request) *Answer {
 	}
 	return &Answer{Status: resp.StatusCode, Header: resp.Header, Body: body,
 		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now()), Written: true}
+}
+
+// Send sends r and judges the answer; without an answer the reply is
+// retryable (Answer.Reply).
+func (s *Sender) Send(ctx context.Context, r *batch.Request, judge func(*Answer) *batch.Reply) *batch.Reply {
+	a := s.Do(ctx, r)
+	if a.Err != "" {
+		return a.Reply()
+	}
+	return judge(a)
 }
 
 // scrub removes the secret from a message, whatever put it there.
@@ -171,4 +204,19 @@ func Excerpt(b []byte, n int) string {
 		s = string([]rune(s)[:n]) + "…"
 	}
 	return s
+}
+
+// Count returns how many items the JSON array under key holds in body (the
+// events of a request an adapter built); -1 when it cannot be read, which
+// no platform's count matches.
+func Count(body []byte, key string) int {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(body, &obj) != nil {
+		return -1
+	}
+	var items []json.RawMessage
+	if raw, ok := obj[key]; ok && json.Unmarshal(raw, &items) != nil {
+		return -1
+	}
+	return len(items)
 }

@@ -32,11 +32,6 @@ func TestRetryAfter(t *testing.T) {
 
 func TestSenderNeverLeaksTheSecret(t *testing.T) {
 	const secret = "s3cr3t-t0ken"
-	queryAuth := func(r *http.Request, s tally.Secret) {
-		q := r.URL.Query()
-		q.Set("access_token", s.Reveal())
-		r.URL.RawQuery = q.Encode()
-	}
 	// A redirect would carry the query credential to another host.
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("redirect followed to %s", r.URL)
@@ -50,7 +45,7 @@ func TestSenderNeverLeaksTheSecret(t *testing.T) {
 		w.Write([]byte(`{"error":"bad token ` + r.URL.Query().Get("access_token") + `"}`))
 	}))
 	defer echo.Close()
-	s := &Sender{Client: NewClient(time.Second), Secret: tally.NewSecret(secret), Authorize: queryAuth}
+	s := &Sender{Client: NewClient(time.Second), Secret: tally.NewSecret(secret), Authorize: QueryParam("access_token")}
 
 	a := s.Do(context.Background(), &batch.Request{Method: "POST", URL: echo.URL + "/x"})
 	if strings.Contains(string(a.Body), secret) {
@@ -75,5 +70,35 @@ func TestExcerptCountsCharacters(t *testing.T) {
 	}
 	if got := Excerpt([]byte(" short "), 200); got != "short" {
 		t.Errorf("short excerpt = %q", got)
+	}
+}
+
+// Count reads the events of a body an adapter built; an unreadable body
+// counts -1, which no platform's count matches.
+func TestCount(t *testing.T) {
+	tests := map[string]int{
+		`{"data":[{},{"a":1},3]}`: 3,
+		`{"data":[]}`:             0,
+		`{"data":null}`:           0,
+		`{"other":[1]}`:           0,
+		`{"data":"x"}`:            -1,
+		`[1,2]`:                   -1,
+		`not json`:                -1,
+	}
+	for body, want := range tests {
+		if got := Count([]byte(body), "data"); got != want {
+			t.Errorf("Count(%s) = %d, want %d", body, got, want)
+		}
+	}
+}
+
+// Header and QueryParam put the secret where the platform reads it.
+func TestAuthorize(t *testing.T) {
+	s := tally.NewSecret("tok")
+	r := httptest.NewRequest("POST", "http://x/p?a=1", nil)
+	QueryParam("api_secret")(r, s)
+	Header("Authorization", "Bearer ")(r, s)
+	if r.URL.RawQuery != "a=1&api_secret=tok" || r.Header.Get("Authorization") != "Bearer tok" {
+		t.Errorf("query %q, header %q", r.URL.RawQuery, r.Header.Get("Authorization"))
 	}
 }
