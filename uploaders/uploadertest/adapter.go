@@ -1,0 +1,124 @@
+package uploadertest
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/batch"
+)
+
+// The cell every conformance case delivers: one day, one campaign, the
+// conversion "booking" (an adapter's configuration must map it), seen from
+// the morning after, inside every platform's window.
+const (
+	Day        tally.Day = "2026-11-20"
+	Campaign             = "cmp_42"
+	Conversion           = "booking"
+)
+
+// Now is the suite's clock: Day's next morning.
+var Now = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
+
+// Secret is the credential the suite hands to Adapter.New: the fake
+// platform checks it arrives, and no stored byte may hold it.
+const Secret = "uploadertest-SECRET-3f9a-never-stored"
+
+// EventID is the event id of conversion i of the suite's cell on platform.
+func EventID(platform tally.Platform, i int) string {
+	return batch.EventID(Key, platform, Day, Campaign, Conversion, i)
+}
+
+// NewFunc builds an uploader against endpoint with secret as its
+// credential and timeout per request (0: the default).
+type NewFunc func(endpoint string, secret tally.Secret, timeout time.Duration) batch.Uploader
+
+// Adapter describes one platform's uploader to the conformance suite: how
+// to build it, how the platform reads a request, and the platform's canned
+// answers (files under the adapter package's testdata/) for each case.
+type Adapter struct {
+	New NewFunc
+	// Credential returns the credential as the platform read it from c (a
+	// query parameter, a header).
+	Credential func(c Call) string
+	// Check says what is wrong with c as a request to the platform
+	// (method, path, query, headers, body shape); nil when nothing. The fake
+	// platform checks every request of every case.
+	Check func(c Call) error
+	// Events returns the event ids a request body carries.
+	Events func(body []byte) []string
+	// Accept writes the platform's answer acknowledging every event of c.
+	Accept func(tb testing.TB, w http.ResponseWriter, c Call)
+
+	// Transient and RateLimit are answers after which the same request may
+	// succeed; at least one of them carries a Retry-After header.
+	Transient, RateLimit []Answer
+	// Permanent answers stop the platform with no retry and no split;
+	// Refused answers refuse the credential.
+	Permanent, Refused []Answer
+	// Reject lists the ways the platform refuses one event inside a
+	// batch. A platform that cannot say so leaves it empty and says why in
+	// NoReject.
+	Reject   []Rejection
+	NoReject string
+}
+
+// Answer is one canned answer of the platform.
+type Answer struct {
+	Status int
+	File   string   // under testdata/
+	Header []string // pairs: "Retry-After", "9"
+	// Want is a part of the error the ledger stores for the request.
+	Want string
+	// Unknown: the platform may have processed the request before it
+	// answered so (a 5xx). An at-most-once platform does not resend it.
+	Unknown bool
+	// New, when set, builds the uploader for this answer instead of
+	// Adapter.New (GA4 names a bad credential only when validating).
+	New NewFunc
+}
+
+// Rejection is one way the platform refuses a single event.
+type Rejection struct {
+	Name string
+	// Answer writes the platform's answer to c, refusing the event bad when
+	// c carries it, and returns the event ids the answer acknowledges.
+	Answer func(tb testing.TB, w http.ResponseWriter, c Call, bad string) (acked []string)
+	// Alone: the platform refuses the event alone in an answer that takes
+	// the rest (one request). Otherwise it refuses the whole request and
+	// the engine bisects to the bad event.
+	Alone bool
+	Want  string
+	New   NewFunc // as Answer.New
+}
+
+func (a Answer) name() string {
+	if w := a.retryAfter(); w > 0 {
+		return fmt.Sprintf("%d %s Retry-After %v", a.Status, a.File, w)
+	}
+	return fmt.Sprintf("%d %s", a.Status, a.File)
+}
+
+// retryAfter is the wait the answer asks for, 0 when it names none.
+func (a Answer) retryAfter() time.Duration {
+	for i := 0; i+1 < len(a.Header); i += 2 {
+		if http.CanonicalHeaderKey(a.Header[i]) == "Retry-After" {
+			n, _ := strconv.Atoi(a.Header[i+1])
+			return time.Duration(n) * time.Second
+		}
+	}
+	return 0
+}
+
+func (a Answer) build(ad Adapter) NewFunc {
+	if a.New != nil {
+		return a.New
+	}
+	return ad.New
+}
+
+// spec is the uploader's description of its platform.
+func (a Adapter) spec() batch.Spec { return a.New("http://x", tally.Secret{}, 0).Spec() }
