@@ -16,7 +16,7 @@ import (
 // and the campaign and generic conversion in custom_data.
 func TestBuild(t *testing.T) {
 	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	u := newMeta("http://graph.test/", tally.NewSecret("tok"), 0)
+	u := newMeta("http://graph.test/", tally.NewSecret("tok-9f1"), 0)
 	req, err := u.Build(&batch.Batch{Items: []batch.Conversion{
 		{Campaign: "cmp_42", Conversion: "booking", EventID: "e1", ExternalID: "x1", Time: at},
 		{Conversion: "call", EventID: "e2", ExternalID: "x2", Time: at},
@@ -44,7 +44,7 @@ func TestBuild(t *testing.T) {
 	if e := b.Data[1]; e.EventName != "call" || len(e.CustomData) != 1 {
 		t.Errorf("unmapped event without campaign = %+v", e)
 	}
-	if strings.Contains(string(req.Body)+req.URL, "tok") {
+	if strings.Contains(string(req.Body)+req.URL, "tok-9f1") {
 		t.Error("the request holds the token before Send")
 	}
 }
