@@ -51,14 +51,14 @@ func TestUnknownOutcomeIsNotResent(t *testing.T) {
 					tt.first(w, r)
 					return
 				}
-				noContent(n, c, w, r)
+				accept(t, w, c)
 			})
 			ctx := context.Background()
 			db := storetest.Open(t)
 			// 30 conversions: a chunk of 25 and one of 5.
-			uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "google", Campaign: "spring_2026", Conversion: "booking", N: 30})
+			uploadertest.Seed(t, db, uploadertest.Released{Day: uploadertest.Day, Platform: "google", Campaign: "spring_2026", Conversion: "booking", N: 30})
 			d, sleeps := uploadertest.Delivery(db, now)
-			g := newGoogle(srv.URL, false, 200*time.Millisecond, nil)
+			g := newGoogle(srv.URL, tally.NewSecret("ga4-secret"), 200*time.Millisecond)
 			target := uploadertest.Target(g, 5)
 
 			s := d.Run(ctx, []batch.Target{target})[0]
@@ -119,9 +119,9 @@ func TestResendUnknownAgain(t *testing.T) {
 	})
 	ctx := context.Background()
 	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "google", Campaign: "c", Conversion: "booking", N: 12})
+	uploadertest.Seed(t, db, uploadertest.Released{Day: uploadertest.Day, Platform: "google", Campaign: "c", Conversion: "booking", N: 12})
 	d, _ := uploadertest.Delivery(db, now)
-	target := uploadertest.Target(newGoogle(srv.URL, false, 0, nil), 5)
+	target := uploadertest.Target(newGoogle(srv.URL, tally.NewSecret("ga4-secret"), 0), 5)
 	d.Run(ctx, []batch.Target{target})
 	d.ResendUncertain = true
 	s := d.Run(ctx, []batch.Target{target})[0]
@@ -138,20 +138,9 @@ func TestResendUnknownAgain(t *testing.T) {
 	}
 }
 
-// Connection refused: nothing was written, so GA4 is retried as before.
-func TestRefusedConnectionIsRetried(t *testing.T) {
-	s, db, sleeps := run(t, newGoogle(uploadertest.DeadURL(t), false, 0, nil), 20, 3)
-	if s.Requests != 3 || s.Uncertain != 0 || len(sleeps.All()) != 2 {
-		t.Fatalf("summary = %+v, sleeps %v", s, sleeps.All())
-	}
-	if u := uploadertest.Uploads(t, db, "google")[0]; u.State != tally.Failed || u.Uncertain != 0 {
-		t.Fatalf("upload = %+v", u)
-	}
-}
-
 // GA4 limits count characters: 64 "é" is 128 bytes and 64 characters.
 func TestLimitsCountCharacters(t *testing.T) {
-	g := newGoogle("http://x", false, 0, nil)
+	g := newGoogle("http://x", tally.Secret{}, 0)
 	for _, tt := range []struct {
 		campaign string
 		ok       bool
@@ -166,7 +155,7 @@ func TestLimitsCountCharacters(t *testing.T) {
 			t.Errorf("campaign of %d characters: err = %v, want ok=%v", len([]rune(tt.campaign)), err, tt.ok)
 		}
 	}
-	g2 := newGoogle("http://x", false, 0, map[string]string{"booking": "réservation"})
+	g2 := withEvents(map[string]string{"booking": "réservation"}, false)("http://x", tally.Secret{}, 0)
 	if _, err := g2.Build(&batch.Batch{Items: []batch.Conversion{{Conversion: "booking", Time: now}}}); err == nil {
 		t.Error("a name with a non-ASCII letter was accepted")
 	}
@@ -175,16 +164,16 @@ func TestLimitsCountCharacters(t *testing.T) {
 // A cell that cannot be built fails alone, with its reason; the platform's
 // later cells are sent.
 func TestBadCellFailsAlone(t *testing.T) {
-	srv := uploadertest.NewServer(t, noContent)
+	srv := uploadertest.NewServer(t, func(_ int, c uploadertest.Call, w http.ResponseWriter, _ *http.Request) { accept(t, w, c) })
 	db := storetest.Open(t)
 	long := strings.Repeat("x", 101)
 	uploadertest.Seed(t, db,
 		uploadertest.Released{Day: "2026-11-19", Platform: "google", Campaign: long, Conversion: "booking", N: 12},
 		uploadertest.Released{Day: "2026-11-19", Platform: "google", Campaign: strings.Repeat("é", 64), Conversion: "booking", N: 12},
-		uploadertest.Released{Day: day, Platform: "google", Campaign: "spring", Conversion: "booking", N: 30},
+		uploadertest.Released{Day: uploadertest.Day, Platform: "google", Campaign: "spring", Conversion: "booking", N: 30},
 	)
 	d, _ := uploadertest.Delivery(db, now)
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(newGoogle(srv.URL, false, 0, nil), 3)})[0]
+	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(newGoogle(srv.URL, tally.NewSecret("ga4-secret"), 0), 3)})[0]
 	if s.Sent != 42 || s.Failed != 12 || s.Err != nil || len(collected(srv)) != 3 {
 		t.Fatalf("summary = %+v, %d requests", s, len(collected(srv)))
 	}
