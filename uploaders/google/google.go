@@ -7,9 +7,7 @@ package google
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -97,15 +95,11 @@ func (g *Google) Build(b *batch.Batch) (*batch.Request, error) {
 		}
 		out.Events[i] = event{Name: name, Params: params}
 	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("google: encode: %w", err)
+	req, err := httpx.PostJSON("google", g.url, out, nil)
+	if err == nil && len(req.Body) >= maxBody {
+		return nil, fmt.Errorf("google: request body %d bytes, GA4 takes under %d", len(req.Body), maxBody)
 	}
-	if len(data) >= maxBody {
-		return nil, fmt.Errorf("google: request body %d bytes, GA4 takes under %d", len(data), maxBody)
-	}
-	return &batch.Request{Method: http.MethodPost, URL: g.url,
-		Header: http.Header{"Content-Type": {"application/json"}}, Body: data}, nil
+	return req, err
 }
 
 // Send sends the request (after the debug endpoint when Validate is set)

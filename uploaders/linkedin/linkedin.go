@@ -5,7 +5,6 @@ package linkedin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -93,16 +92,11 @@ func (l *LinkedIn) Build(b *batch.Batch) (*batch.Request, error) {
 			User:                 user{UserIDs: []string{}, ExternalIDs: []string{c.ExternalID}},
 		}
 	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("linkedin: encode: %w", err)
-	}
-	return &batch.Request{Method: http.MethodPost, URL: l.url, Body: data, Header: http.Header{
-		"Content-Type":              {"application/json"},
+	return httpx.PostJSON("linkedin", l.url, out, http.Header{
 		"Linkedin-Version":          {l.cfg.Version},
 		"X-Restli-Protocol-Version": {"2.0.0"},
 		"X-Restli-Method":           {"BATCH_CREATE"},
-	}}, nil
+	})
 }
 
 // Send sends the request with the token and judges LinkedIn's answer.

@@ -5,9 +5,6 @@ package meta
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -107,16 +104,7 @@ func (m *Meta) Build(b *batch.Batch) (*batch.Request, error) {
 			CustomData: customData{CampaignID: c.Campaign, Conversion: c.Conversion},
 		}
 	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("meta: encode: %w", err)
-	}
-	return &batch.Request{
-		Method: http.MethodPost,
-		URL:    m.url,
-		Header: http.Header{"Content-Type": {"application/json"}},
-		Body:   data,
-	}, nil
+	return httpx.PostJSON("meta", m.url, out, nil)
 }
 
 // Send sends the request with the token and judges Meta's answer.

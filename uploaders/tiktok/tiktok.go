@@ -4,9 +4,6 @@ package tiktok
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -90,12 +87,7 @@ func (t *TikTok) Build(b *batch.Batch) (*batch.Request, error) {
 		out.Data[i] = event{Event: name, EventTime: c.Time.Unix(), EventID: c.EventID,
 			User: user{ExternalID: c.ExternalID}, Properties: properties{CampaignID: c.Campaign, Conversion: c.Conversion}}
 	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("tiktok: encode: %w", err)
-	}
-	return &batch.Request{Method: http.MethodPost, URL: t.url,
-		Header: http.Header{"Content-Type": {"application/json"}}, Body: data}, nil
+	return httpx.PostJSON("tiktok", t.url, out, nil)
 }
 
 // Send sends the request with the token and judges TikTok's answer.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -43,6 +44,19 @@ func NewClient(timeout time.Duration) *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
+}
+
+// PostJSON encodes body as a JSON POST to url, with header's fields beside
+// Content-Type; an encoding error names the platform. The request holds no
+// credential: the Sender attaches it.
+func PostJSON(platform, url string, body any, header http.Header) (*batch.Request, error) {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: encode: %w", platform, err)
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	maps.Copy(h, header)
+	return &batch.Request{Method: http.MethodPost, URL: url, Header: h, Body: data}, nil
 }
 
 // Sender sends requests built by an adapter, attaching the credential in
