@@ -164,7 +164,7 @@ func TestLimitsCountCharacters(t *testing.T) {
 // A cell that cannot be built fails alone, with its reason; the platform's
 // later cells are sent.
 func TestBadCellFailsAlone(t *testing.T) {
-	srv := uploadertest.NewServer(t, func(_ int, c uploadertest.Call, w http.ResponseWriter, _ *http.Request) { accept(t, w, c) })
+	srv := uploadertest.NewServer(t, adapter().Accepting(t))
 	db := storetest.Open(t)
 	long := strings.Repeat("x", 101)
 	uploadertest.Seed(t, db,

@@ -1,6 +1,7 @@
 package google_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,8 +9,71 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/uploaders/google"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
+
+func TestConformance(t *testing.T) { uploadertest.Conformance(t, adapter()) }
+
+// newGoogle builds the GA4 uploader the suite uses: booking is sent as
+// appointment_request.
+func newGoogle(endpoint string, secret tally.Secret, timeout time.Duration) batch.Uploader {
+	return withEvents(map[string]string{"booking": "appointment_request"}, false)(endpoint, secret, timeout)
+}
+
+// validating builds one that asks the debug endpoint before each request.
+func validating(endpoint string, secret tally.Secret, timeout time.Duration) batch.Uploader {
+	return withEvents(nil, true)(endpoint, secret, timeout)
+}
+
+func withEvents(events map[string]string, validate bool) uploadertest.NewFunc {
+	return func(endpoint string, secret tally.Secret, timeout time.Duration) batch.Uploader {
+		return google.New(google.Config{Endpoint: endpoint, MeasurementID: "G-TEST1234", Events: events,
+			Validate: validate, Secret: secret, Timeout: timeout})
+	}
+}
+
+// adapter describes the GA4 Measurement Protocol to the conformance suite.
+// The collect endpoint answers 2xx even to a malformed event or a wrong
+// api_secret: only the validation endpoint names a bad event or a refused
+// credential, so those cases validate. GA4 does not deduplicate: a 5xx may
+// come after it counted the events, so those conversions become uncertain
+// instead of being resent (atmostonce_test.go follows them further).
+func adapter() uploadertest.Adapter {
+	return uploadertest.Adapter{
+		New:        newGoogle,
+		Credential: func(c uploadertest.Call) string { return c.Query.Get("api_secret") },
+		Check:      check,
+		Events:     events,
+		Accept:     accept,
+		Transient: []uploadertest.Answer{
+			{Status: 500, File: "error_500.html", Unknown: true, Want: "HTTP 500"},
+			{Status: 503, File: "error_500.html", Header: []string{"Retry-After", "5"}, Unknown: true, Want: "HTTP 503"},
+		},
+		RateLimit: []uploadertest.Answer{
+			{Status: 429, File: "error_429.html", Header: []string{"Retry-After", "11"}, Want: "HTTP 429"},
+		},
+		Reject: []uploadertest.Rejection{{Name: "validation message on an event",
+			Answer: uploadertest.Answer{Status: 200, File: "validation_bad_event.json", Want: "too long", New: validating}}},
+		Permanent: []uploadertest.Answer{
+			{Status: 404, File: "error_404.html", Want: "HTTP 404"},
+		},
+		Refused: []uploadertest.Answer{
+			{Status: 200, File: "validation_bad_request.json", New: validating, Want: "Unable to find measurement_id"},
+		},
+	}
+}
+
+// accept answers as GA4 does: 204 from collect, which counts the events,
+// and no message from the validation endpoint, which counts none.
+func accept(tb testing.TB, w http.ResponseWriter, c uploadertest.Call) []string {
+	if c.Path == "/debug/mp/collect" {
+		uploadertest.Canned(tb, w, 200, "validation_ok.json")
+		return nil
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return events(c.Body)
+}
 
 var now = uploadertest.Now
 
@@ -17,36 +81,26 @@ var now = uploadertest.Now
 // client_id, the first event's time in microseconds, mapped event names,
 // and the campaign, generic conversion and event id as params.
 func TestBuild(t *testing.T) {
-	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	req, err := newGoogle("http://ga.test/", tally.NewSecret("sec-9f1"), 0).Build(&batch.Batch{ChunkID: "chunk-1", Items: []batch.Conversion{
-		{Campaign: "spring_2026", Conversion: "booking", EventID: "e1", Time: at},
-		{Conversion: "call", EventID: "e2", Time: at},
-	}})
-	if err != nil {
-		t.Fatal(err)
+	req := adapter().Built(t, "http://ga.test/")
+	if req.URL != "http://ga.test/mp/collect?measurement_id=G-TEST1234" {
+		t.Errorf("URL %s", req.URL)
 	}
-	if req.Method != http.MethodPost || req.URL != "http://ga.test/mp/collect?measurement_id=G-TEST1234" || req.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("request %s %s %v", req.Method, req.URL, req.Header)
-	}
-	b, err := strict(req.Body)
-	if err != nil || b.ClientID != "chunk-1" || b.TimestampMicros != at.UnixMicro() || len(b.Events) != 2 {
+	b, err := uploadertest.Strict[wireBody](req.Body)
+	if err != nil || b.ClientID != "chunk-1" || b.TimestampMicros != uploadertest.Now.UnixMicro() || len(b.Events) != 2 {
 		t.Fatalf("body %s: %v", req.Body, err)
 	}
-	if e := b.Events[0]; e.Name != "appointment_request" || len(e.Params) != 3 || e.Params["campaign_id"] != "spring_2026" ||
+	if e := b.Events[0]; e.Name != "appointment_request" || len(e.Params) != 3 || e.Params["campaign_id"] != uploadertest.Campaign ||
 		e.Params["conversion"] != "booking" || e.Params["tally_event_id"] != "e1" {
 		t.Errorf("event = %+v", e)
 	}
 	if e := b.Events[1]; e.Name != "call" || len(e.Params) != 2 {
 		t.Errorf("unmapped event without campaign = %+v", e)
 	}
-	if strings.Contains(string(req.Body)+req.URL, "sec-9f1") {
-		t.Error("the request holds the api_secret before Send")
-	}
 }
 
 // One synthetic client per chunk: two chunks never share a client_id.
 func TestClientIDPerChunk(t *testing.T) {
-	d := adapter().Deliver(t, 60, 3, func(_ int, c uploadertest.Call, w http.ResponseWriter, _ *http.Request) { accept(t, w, c) })
+	d := adapter().Deliver(t, 60, 3, adapter().Accepting(t))
 	seen := map[string]bool{}
 	for _, c := range d.Calls() {
 		id := decode(c.Body).ClientID
@@ -65,7 +119,7 @@ func TestClientIDPerChunk(t *testing.T) {
 func TestInvalidNameIsNeverSent(t *testing.T) {
 	a := adapter()
 	a.New = withEvents(map[string]string{"booking": strings.Repeat("x", 41)}, false)
-	d := a.Deliver(t, 20, 3, func(_ int, c uploadertest.Call, w http.ResponseWriter, _ *http.Request) { accept(t, w, c) })
+	d := a.Deliver(t, 20, 3, adapter().Accepting(t))
 	if len(d.Calls()) != 0 || d.Summary.Failed != 20 {
 		t.Fatalf("sent %d requests with an invalid name: %+v", len(d.Calls()), d.Summary)
 	}
@@ -89,4 +143,48 @@ func TestLocalValidation(t *testing.T) {
 	if _, err := newGoogle("http://x", tally.Secret{}, 0).Build(&batch.Batch{Items: items}); err == nil {
 		t.Error("26 events accepted")
 	}
+}
+
+type wireBody struct {
+	ClientID        string `json:"client_id"`
+	TimestampMicros int64  `json:"timestamp_micros"`
+	Events          []struct {
+		Name   string            `json:"name"`
+		Params map[string]string `json:"params"`
+	} `json:"events"`
+}
+
+// events returns the event ids of a request body.
+func events(body []byte) []string {
+	return uploadertest.Values(body, "events", "params", "tally_event_id")
+}
+
+// decode reads a body as the fake platform does; a body of another shape
+// reads as none.
+func decode(b []byte) wireBody {
+	w, _ := uploadertest.Strict[wireBody](b)
+	return w
+}
+
+// check is what the fake GA4 checks of every request.
+func check(c uploadertest.Call) error {
+	if c.Method != http.MethodPost || (c.Path != "/mp/collect" && c.Path != "/debug/mp/collect") {
+		return fmt.Errorf("request %s %s", c.Method, c.Path)
+	}
+	if _, ok := c.Query["api_secret"]; !ok || len(c.Query) != 2 || c.Query.Get("measurement_id") != "G-TEST1234" {
+		return fmt.Errorf("query with %d parameters, want measurement_id and api_secret", len(c.Query))
+	}
+	if ct := c.Header.Get("Content-Type"); ct != "application/json" {
+		return fmt.Errorf("content type %q", ct)
+	}
+	b, err := uploadertest.Strict[wireBody](c.Body)
+	if err != nil || b.ClientID == "" || b.TimestampMicros <= 0 || len(b.Events) == 0 || len(b.Events) > google.MaxBatch {
+		return fmt.Errorf("body with client %q and %d events: %v", b.ClientID, len(b.Events), err)
+	}
+	for _, e := range b.Events {
+		if e.Name == "" || e.Params["conversion"] == "" || e.Params["tally_event_id"] == "" {
+			return fmt.Errorf("event lacks a required field: %+v", e)
+		}
+	}
+	return nil
 }

@@ -18,7 +18,7 @@ func TestShortEventsReceivedIsResent(t *testing.T) {
 			received(t, w, 19)
 			return
 		}
-		received(t, w, len(decode(c.Body).Data))
+		accept(t, w, c)
 	})
 	if s := d.Summary; s.Sent != 20 || s.Retries != 1 || s.Requests != 2 || s.Err != nil {
 		t.Fatalf("summary = %+v", s)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,8 +51,10 @@ type Adapter struct {
 	Check func(c Call) error
 	// Events returns the event ids a request body carries.
 	Events func(body []byte) []string
-	// Accept writes the platform's answer acknowledging every event of c.
-	Accept func(tb testing.TB, w http.ResponseWriter, c Call)
+	// Accept writes the platform's answer acknowledging every event of c
+	// and returns their ids (none for an answer that acknowledges nothing,
+	// such as GA4's validation).
+	Accept func(tb testing.TB, w http.ResponseWriter, c Call) (acked []string)
 
 	// Transient and RateLimit are answers after which the same request may
 	// succeed; at least one of them carries a Retry-After header.
@@ -81,18 +84,19 @@ type Answer struct {
 	New NewFunc
 }
 
-// Rejection is one way the platform refuses a single event.
+// Rejection is one way the platform refuses a single event: by default,
+// Answer to every request that carries it and Accept to the others.
 type Rejection struct {
+	Answer
 	Name string
-	// Answer writes the platform's answer to c, refusing the event bad when
-	// c carries it, and returns the event ids the answer acknowledges.
-	Answer func(tb testing.TB, w http.ResponseWriter, c Call, bad string) (acked []string)
+	// Respond, when set, answers instead: it writes the platform's answer
+	// to c, refusing the event bad when c carries it, and returns the event
+	// ids the answer acknowledges.
+	Respond func(tb testing.TB, w http.ResponseWriter, c Call, bad string) (acked []string)
 	// Alone: the platform refuses the event alone in an answer that takes
 	// the rest (one request). Otherwise it refuses the whole request and
 	// the engine bisects to the bad event.
 	Alone bool
-	Want  string
-	New   NewFunc // as Answer.New
 }
 
 func (a Answer) name() string {
@@ -113,6 +117,11 @@ func (a Answer) retryAfter() time.Duration {
 	return 0
 }
 
+// Accepting answers every request with Accept.
+func (a Adapter) Accepting(tb testing.TB) Respond {
+	return func(_ int, c Call, w http.ResponseWriter, _ *http.Request) { a.Accept(tb, w, c) }
+}
+
 func (a Answer) build(ad Adapter) NewFunc {
 	if a.New != nil {
 		return a.New
@@ -122,3 +131,25 @@ func (a Answer) build(ad Adapter) NewFunc {
 
 // spec is the uploader's description of its platform.
 func (a Adapter) spec() batch.Spec { return a.New("http://x", tally.Secret{}, 0).Spec() }
+
+// Built returns the request the adapter builds for two conversions at Now:
+// the suite's booking in Campaign (event id e1, external id x1) and a
+// "call" without campaign (e2, x2), chunk "chunk-1". It checks the request
+// is a JSON POST that holds no credential before Send.
+func (a Adapter) Built(t *testing.T, endpoint string) *batch.Request {
+	t.Helper()
+	req, err := a.New(endpoint, tally.NewSecret(Secret), 0).Build(&batch.Batch{ChunkID: "chunk-1", Items: []batch.Conversion{
+		{Day: Day, Campaign: Campaign, Conversion: Conversion, EventID: "e1", ExternalID: "x1", Time: Now},
+		{Day: Day, Conversion: "call", Index: 1, EventID: "e2", ExternalID: "x2", Time: Now},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("request %s with headers %v, want a JSON POST", req.Method, req.Header)
+	}
+	if strings.Contains(fmt.Sprint(req.URL, req.Header, string(req.Body)), Secret) {
+		t.Error("the request holds the credential before Send")
+	}
+	return req
+}

@@ -66,7 +66,7 @@ func (a Adapter) described(t *testing.T) {
 // without the credential, and each answer as it came.
 func success(t *testing.T, a Adapter) {
 	max := a.spec().MaxBatch
-	d := a.Deliver(t, max+1, 3, func(_ int, c Call, w http.ResponseWriter, _ *http.Request) { a.Accept(t, w, c) })
+	d := a.Deliver(t, max+1, 3, a.Accepting(t))
 	if s := d.Summary; s.Sent != max+1 || s.Requests != 2 || s.Retries != 0 || s.Err != nil {
 		t.Fatalf("summary = %+v", s)
 	}

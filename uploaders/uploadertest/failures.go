@@ -1,6 +1,7 @@
 package uploadertest
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"strings"
@@ -20,7 +21,15 @@ func rejected(t *testing.T, a Adapter, rj Rejection) {
 	var mu sync.Mutex
 	acked := map[string]int{}
 	d := a.deliver(t, delivery{n: n, attempts: 3, build: rj.New, respond: func(_ int, c Call, w http.ResponseWriter, _ *http.Request) {
-		ids := rj.Answer(t, w, c, bad)
+		var ids []string
+		switch {
+		case rj.Respond != nil:
+			ids = rj.Respond(t, w, c, bad)
+		case bytes.Contains(c.Body, []byte(bad)):
+			Canned(t, w, rj.Status, rj.File, rj.Header...)
+		default:
+			ids = a.Accept(t, w, c)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		for _, id := range ids {
@@ -109,7 +118,7 @@ func unreachable(t *testing.T, a Adapter) {
 func cancelled(t *testing.T, a Adapter) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	srv := a.serve(t, &Delivered{answers: map[int][]byte{}}, func(_ int, c Call, w http.ResponseWriter, _ *http.Request) { a.Accept(t, w, c) })
+	srv := a.serve(t, &Delivered{answers: map[int][]byte{}}, a.Accepting(t))
 	u := a.New(srv.URL, tally.NewSecret(Secret), 0)
 	req, err := u.Build(&batch.Batch{ChunkID: "c", Items: []batch.Conversion{{Day: Day, Campaign: Campaign, Conversion: Conversion,
 		EventID: "e", ExternalID: "x", Time: Now}}})
@@ -119,7 +128,7 @@ func cancelled(t *testing.T, a Adapter) {
 	if r := u.Send(ctx, req); r.Class != batch.Retry || !strings.Contains(r.Message, "canceled") || strings.Contains(r.Message, Secret) {
 		t.Errorf("reply = %+v", r)
 	}
-	d := a.deliver(t, delivery{n: 20, attempts: 3, ctx: ctx, respond: func(_ int, c Call, w http.ResponseWriter, _ *http.Request) { a.Accept(t, w, c) }})
+	d := a.deliver(t, delivery{n: 20, attempts: 3, ctx: ctx, respond: a.Accepting(t)})
 	if s := d.Summary; s.Requests != 0 || len(d.Calls()) != 0 || len(srv.Calls()) != 0 || s.Err == nil {
 		t.Errorf("summary = %+v, calls %d", s, len(d.Calls()))
 	}

@@ -1,6 +1,8 @@
 package uploadertest
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -85,4 +87,45 @@ func DeadURL(tb testing.TB) string {
 	addr := l.Addr().String()
 	l.Close()
 	return "http://" + addr
+}
+
+// Strict decodes a request body into T, refusing a field T does not name:
+// the fake platform's check of a body's shape.
+func Strict[T any](body []byte) (T, error) {
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&v)
+	return v, err
+}
+
+// Values returns the strings at path in a JSON body, through every item of
+// the arrays on the way: Values(b, "data", "event_id") is each event's
+// event_id. A body that is not JSON has none.
+func Values(body []byte, path ...string) []string {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return nil
+	}
+	return values(v, path)
+}
+
+func values(v any, path []string) []string {
+	switch x := v.(type) {
+	case []any:
+		var out []string
+		for _, item := range x {
+			out = append(out, values(item, path)...)
+		}
+		return out
+	case map[string]any:
+		if len(path) > 0 {
+			return values(x[path[0]], path[1:])
+		}
+	case string:
+		if len(path) == 0 {
+			return []string{x}
+		}
+	}
+	return nil
 }
