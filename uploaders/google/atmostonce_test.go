@@ -14,9 +14,9 @@ import (
 )
 
 // collected returns the bodies that reached /mp/collect.
-func collected(srv *uploadertest.Server) []string {
+func collected(d *uploadertest.Delivered) []string {
 	var out []string
-	for _, c := range srv.Calls() {
+	for _, c := range d.Calls() {
 		if c.Path == "/mp/collect" {
 			out = append(out, string(c.Body))
 		}
@@ -46,7 +46,12 @@ func TestUnknownOutcomeIsNotResent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := uploadertest.NewServer(t, func(n int, c uploadertest.Call, w http.ResponseWriter, r *http.Request) {
+			a := adapter()
+			a.New = func(endpoint string, secret tally.Secret, _ time.Duration) batch.Uploader {
+				return newGoogle(endpoint, secret, 200*time.Millisecond)
+			}
+			// 30 conversions: a chunk of 25 and one of 5.
+			d := a.Deliver(t, 30, 5, func(n int, c uploadertest.Call, w http.ResponseWriter, r *http.Request) {
 				if n == 1 {
 					tt.first(w, r)
 					return
@@ -54,58 +59,50 @@ func TestUnknownOutcomeIsNotResent(t *testing.T) {
 				accept(t, w, c)
 			})
 			ctx := context.Background()
-			db := storetest.Open(t)
-			// 30 conversions: a chunk of 25 and one of 5.
-			uploadertest.Seed(t, db, uploadertest.Released{Day: uploadertest.Day, Platform: "google", Campaign: "spring_2026", Conversion: "booking", N: 30})
-			d, sleeps := uploadertest.Delivery(db, now)
-			g := newGoogle(srv.URL, tally.NewSecret("ga4-secret"), 200*time.Millisecond)
-			target := uploadertest.Target(g, 5)
-
-			s := d.Run(ctx, []batch.Target{target})[0]
-			if got := collected(srv); len(got) != 1 || len(sleeps.All()) != 0 {
-				t.Fatalf("GA4 received %d requests (sleeps %v), want exactly 1", len(got), sleeps.All())
+			s := d.Summary
+			if got := collected(d); len(got) != 1 || len(d.Sleeps) != 0 {
+				t.Fatalf("GA4 received %d requests (sleeps %v), want exactly 1", len(got), d.Sleeps)
 			}
 			if s.Uncertain != 25 || s.UncertainOpen != 25 || s.Sent != 0 || s.Requests != 1 || s.Err == nil ||
 				!strings.Contains(s.Err.Error(), "outcome unknown") {
 				t.Fatalf("summary = %+v", s)
 			}
-			u := uploadertest.Uploads(t, db, "google")[0]
+			u := d.Upload(t)
 			if u.State != tally.Uncertain || u.Uncertain != 25 || u.Next != 25 || u.Acked != 0 ||
 				!strings.Contains(u.LastError, "--resend-uncertain") {
 				t.Fatalf("upload = %+v", u)
 			}
-			open, err := db.OpenUncertain(ctx, "google", "")
+			open, err := d.DB.OpenUncertain(ctx, "google", "")
 			if err != nil || len(open) != 1 || open[0].First != 0 || open[0].N != 25 {
 				t.Fatalf("open uncertain = %+v, %v", open, err)
 			}
 
 			// A plain run sends the rest and leaves the uncertain chunk alone.
-			s = d.Run(ctx, []batch.Target{target})[0]
-			if got := collected(srv); len(got) != 2 || s.Sent != 5 || s.Uncertain != 0 || s.UncertainOpen != 25 {
+			s = d.Again(false)
+			if got := collected(d); len(got) != 2 || s.Sent != 5 || s.Uncertain != 0 || s.UncertainOpen != 25 {
 				t.Fatalf("second run: %d requests, %+v", len(got), s)
 			}
-			if u := uploadertest.Uploads(t, db, "google")[0]; u.State != tally.Uncertain || u.Acked != 5 || u.Next != 30 {
+			if u := d.Upload(t); u.State != tally.Uncertain || u.Acked != 5 || u.Next != 30 {
 				t.Fatalf("after second run: %+v", u)
 			}
-			if s := d.Run(ctx, []batch.Target{target})[0]; len(collected(srv)) != 2 || s.Requests != 0 {
+			if s := d.Again(false); len(collected(d)) != 2 || s.Requests != 0 {
 				t.Fatalf("third run sent again: %+v", s)
 			}
 
 			// The operator asks: the same body goes out exactly once more.
-			d.ResendUncertain = true
-			s = d.Run(ctx, []batch.Target{target})[0]
-			got := collected(srv)
+			s = d.Again(true)
+			got := collected(d)
 			if len(got) != 3 || got[2] != got[0] || s.Sent != 25 || s.UncertainOpen != 0 || s.Err != nil {
 				t.Fatalf("resend: %d requests (same body %v), %+v", len(got), len(got) == 3 && got[2] == got[0], s)
 			}
-			u = uploadertest.Uploads(t, db, "google")[0]
+			u = d.Upload(t)
 			if u.State != tally.Sent || u.Uncertain != 0 || u.Acked != 30 || u.LastError != "" {
 				t.Fatalf("after resend: %+v", u)
 			}
-			if open, _ := db.OpenUncertain(ctx, "google", ""); len(open) != 0 {
+			if open, _ := d.DB.OpenUncertain(ctx, "google", ""); len(open) != 0 {
 				t.Fatalf("still open: %+v", open)
 			}
-			if s := d.Run(ctx, []batch.Target{target})[0]; len(collected(srv)) != 3 || s.Requests != 0 {
+			if s := d.Again(true); len(collected(d)) != 3 || s.Requests != 0 {
 				t.Fatalf("second resend sent again: %+v", s)
 			}
 		})
@@ -114,26 +111,19 @@ func TestUnknownOutcomeIsNotResent(t *testing.T) {
 
 // An unknown answer to a resend is uncertain again, never retried.
 func TestResendUnknownAgain(t *testing.T) {
-	srv := uploadertest.NewServer(t, func(_ int, _ uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
+	d := adapter().Deliver(t, 12, 5, func(_ int, _ uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
 		uploadertest.Canned(t, w, 502, "error_500.html")
 	})
-	ctx := context.Background()
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: uploadertest.Day, Platform: "google", Campaign: "c", Conversion: "booking", N: 12})
-	d, _ := uploadertest.Delivery(db, now)
-	target := uploadertest.Target(newGoogle(srv.URL, tally.NewSecret("ga4-secret"), 0), 5)
-	d.Run(ctx, []batch.Target{target})
-	d.ResendUncertain = true
-	s := d.Run(ctx, []batch.Target{target})[0]
-	if len(collected(srv)) != 2 || s.Uncertain != 12 || s.UncertainOpen != 12 {
-		t.Fatalf("%d requests, %+v", len(collected(srv)), s)
+	s := d.Again(true)
+	if len(collected(d)) != 2 || s.Uncertain != 12 || s.UncertainOpen != 12 {
+		t.Fatalf("%d requests, %+v", len(collected(d)), s)
 	}
-	open, _ := db.OpenUncertain(ctx, "google", "")
+	open, _ := d.DB.OpenUncertain(context.Background(), "google", "")
 	if len(open) != 1 || open[0].RequestID != 2 {
 		t.Fatalf("open = %+v, want the resend's own row", open)
 	}
 	var resentBy int64
-	if err := db.R.QueryRow(`SELECT resent_by FROM upload_uncertain WHERE request_id = 1`).Scan(&resentBy); err != nil || resentBy != 2 {
+	if err := d.DB.R.QueryRow(`SELECT resent_by FROM upload_uncertain WHERE request_id = 1`).Scan(&resentBy); err != nil || resentBy != 2 {
 		t.Fatalf("first row resent_by = %d, %v", resentBy, err)
 	}
 }
@@ -174,8 +164,8 @@ func TestBadCellFailsAlone(t *testing.T) {
 	)
 	d, _ := uploadertest.Delivery(db, now)
 	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(newGoogle(srv.URL, tally.NewSecret("ga4-secret"), 0), 3)})[0]
-	if s.Sent != 42 || s.Failed != 12 || s.Err != nil || len(collected(srv)) != 3 {
-		t.Fatalf("summary = %+v, %d requests", s, len(collected(srv)))
+	if s.Sent != 42 || s.Failed != 12 || s.Err != nil || len(srv.Calls()) != 3 {
+		t.Fatalf("summary = %+v, %d requests", s, len(srv.Calls()))
 	}
 	ups := uploadertest.Uploads(t, db, "google")
 	want := map[string]tally.State{long: tally.Failed, strings.Repeat("é", 64): tally.Sent, "spring": tally.Sent}

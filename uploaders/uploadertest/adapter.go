@@ -28,6 +28,10 @@ var Now = time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
 // platform checks it arrives, and no stored byte may hold it.
 const Secret = "uploadertest-SECRET-3f9a-never-stored"
 
+// timeout bounds each request of the cases that leave one unanswered: long
+// enough that an answered request never reaches it on a loaded machine.
+const timeout = 500 * time.Millisecond
+
 // EventID is the event id of conversion i of the suite's cell on platform.
 func EventID(platform tally.Platform, i int) string {
 	return batch.EventID(Key, platform, Day, Campaign, Conversion, i)

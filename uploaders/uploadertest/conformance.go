@@ -38,7 +38,7 @@ func Conformance(t *testing.T, a Adapter) {
 	for _, ans := range a.Refused {
 		t.Run("credential refused/"+ans.name(), func(t *testing.T) { stopped(t, a, ans) })
 	}
-	t.Run("timeout", func(t *testing.T) { timeout(t, a) })
+	t.Run("timeout", func(t *testing.T) { timedOut(t, a) })
 	t.Run("unreachable", func(t *testing.T) { unreachable(t, a) })
 	t.Run("cancelled", func(t *testing.T) { cancelled(t, a) })
 	t.Run("no secret stored", func(t *testing.T) { noSecretStored(t, a) })

@@ -24,6 +24,9 @@ type Delivered struct {
 	// Server is the fake platform; nil when nothing listened.
 	Server   *Server
 	platform tally.Platform
+	run      *batch.Delivery
+	target   batch.Target
+	sleeps   *Sleeps
 
 	mu      sync.Mutex
 	answers map[int][]byte // the body each call was answered with
@@ -66,10 +69,21 @@ func (a Adapter) deliver(t *testing.T, dl delivery) *Delivered {
 	u := build(endpoint, tally.NewSecret(Secret), dl.timeout)
 	d.platform = u.Spec().Platform
 	Seed(t, db, Released{Day: Day, Platform: d.platform, Campaign: Campaign, Conversion: Conversion, N: dl.n})
-	run, sleeps := Delivery(db, Now)
-	d.Summary = run.Run(ctx, []batch.Target{Target(u, dl.attempts)})[0]
-	d.Sleeps = sleeps.All()
+	d.run, d.sleeps = Delivery(db, Now)
+	d.target = Target(u, dl.attempts)
+	d.Summary = d.run.Run(ctx, []batch.Target{d.target})[0]
+	d.Sleeps = d.sleeps.All()
 	return d
+}
+
+// Again runs the delivery once more on the same database and fake
+// platform, resending uncertain conversions when resend is set (tally
+// upload --resend-uncertain), and returns its summary.
+func (d *Delivered) Again(resend bool) batch.Summary {
+	d.run.ResendUncertain = resend
+	d.Summary = d.run.Run(context.Background(), []batch.Target{d.target})[0]
+	d.Sleeps = d.sleeps.All()
+	return d.Summary
 }
 
 // serve starts the fake platform: every request is checked, then answered

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
@@ -72,11 +71,11 @@ func stopped(t *testing.T, a Adapter, ans Answer) {
 	}
 }
 
-// timeout: a request left unanswered past the timeout is retried; an
+// timedOut: a request left unanswered past the timeout is retried; an
 // at-most-once platform, which may have counted it, marks its conversions
 // uncertain instead.
-func timeout(t *testing.T, a Adapter) {
-	d := a.deliver(t, delivery{n: 20, attempts: 3, timeout: 100 * time.Millisecond,
+func timedOut(t *testing.T, a Adapter) {
+	d := a.deliver(t, delivery{n: 20, attempts: 3, timeout: timeout,
 		respond: func(n int, c Call, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				Hang(r)

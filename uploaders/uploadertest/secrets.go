@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
@@ -41,7 +40,7 @@ func noSecretStored(t *testing.T, a Adapter) {
 		}
 		d, _ := Delivery(db, Now)
 		d.Log, d.Outbox = log, filepath.Join(dir, "outbox")
-		target := Target(build(endpoint, tally.NewSecret(Secret), 100*time.Millisecond), 2)
+		target := Target(build(endpoint, tally.NewSecret(Secret), timeout), 2)
 		target.DryRun = dry
 		if s := d.Run(ctx, []batch.Target{target})[0]; s.Err != nil {
 			errs = append(errs, s.Err.Error())
