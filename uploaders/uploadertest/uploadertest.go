@@ -1,6 +1,8 @@
 // Package uploadertest helps test the delivery engine and the platform
 // adapters: it seeds released cells into a real SQLite file and builds a
-// Delivery whose clock is fixed and whose sleeps are recorded, never slept.
+// Delivery whose clock is fixed and whose sleeps are recorded, never slept;
+// it runs a fake platform; and Conformance puts every adapter through the
+// same cases, described by each adapter's Adapter.
 package uploadertest
 
 import (
