@@ -35,6 +35,7 @@ type Config struct {
 type LinkedIn struct {
 	cfg    Config
 	url    string
+	header http.Header // Rest.li's batch headers, the same on every request
 	sender *httpx.Sender
 }
 
@@ -42,8 +43,13 @@ var _ batch.Uploader = (*LinkedIn)(nil)
 
 // New returns a LinkedIn uploader with its HTTP client built once.
 func New(cfg Config) *LinkedIn {
+	header := http.Header{
+		"Linkedin-Version":          {cfg.Version},
+		"X-Restli-Protocol-Version": {"2.0.0"},
+		"X-Restli-Method":           {"BATCH_CREATE"},
+	}
 	// The one place the token is attached.
-	return &LinkedIn{cfg: cfg, url: strings.TrimRight(cfg.Endpoint, "/") + "/rest/conversionEvents",
+	return &LinkedIn{cfg: cfg, url: strings.TrimRight(cfg.Endpoint, "/") + "/rest/conversionEvents", header: header,
 		sender: httpx.NewSender(cfg.Timeout, cfg.Token, httpx.Header("Authorization", "Bearer "))}
 }
 
@@ -92,11 +98,7 @@ func (l *LinkedIn) Build(b *batch.Batch) (*batch.Request, error) {
 			User:                 user{UserIDs: []string{}, ExternalIDs: []string{c.ExternalID}},
 		}
 	}
-	return httpx.PostJSON("linkedin", l.url, out, http.Header{
-		"Linkedin-Version":          {l.cfg.Version},
-		"X-Restli-Protocol-Version": {"2.0.0"},
-		"X-Restli-Method":           {"BATCH_CREATE"},
-	})
+	return httpx.PostJSON("linkedin", l.url, out, l.header)
 }
 
 // Send sends the request with the token and judges LinkedIn's answer.

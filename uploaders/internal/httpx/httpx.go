@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -54,8 +53,11 @@ func PostJSON(platform, url string, body any, header http.Header) (*batch.Reques
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode: %w", platform, err)
 	}
-	h := http.Header{"Content-Type": {"application/json"}}
-	maps.Copy(h, header)
+	h := header.Clone() // a request never shares the adapter's header
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Content-Type", "application/json")
 	return &batch.Request{Method: http.MethodPost, URL: url, Header: h, Body: data}, nil
 }
 
