@@ -7,13 +7,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally/intake"
-	"github.com/tally-health/tally/store"
 )
 
 func init() { register(newConsentCmd) }
-
-// consentChunk is how many records are committed per transaction.
-const consentChunk = 1000
 
 func newConsentCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
@@ -51,61 +47,9 @@ func runConsentImport(ctx context.Context, e *env, name string) error {
 		return fmt.Errorf("consent import: %w", err)
 	}
 	defer r.Close()
-	var recorded, skipped, invalid int
-	var batch []store.Consent
-	flush := func() error {
-		// A record repeating its visitor's latest state adds no row and is
-		// not counted as recorded.
-		n, err := db.RecordConsents(ctx, batch, e.now())
-		if err != nil {
-			return err
-		}
-		recorded += n
-		batch = batch[:0]
-		return nil
-	}
-	err = intake.ReadNDJSON(r, func(rec intake.Record) error {
-		bad := func(err error) {
-			invalid++
-			fmt.Fprintf(e.stderr, "%s: line %d: %v\n", name, rec.Line, err)
-		}
-		if rec.Err != nil {
-			bad(rec.Err)
-			return nil
-		}
-		c, err := intake.DecodeConsent(rec.Raw)
-		if err != nil {
-			bad(err)
-			return nil
-		}
-		if c.Source == "" {
-			// "import" is on the default consent.sources: the record
-			// says where it came from even when the export does not.
-			c.Source = "import"
-		}
-		cr, ok, err := in.Pipeline.ConsentRecord(c, false)
-		switch {
-		case err != nil:
-			bad(err)
-		case !ok:
-			skipped++
-		default:
-			batch = append(batch, cr)
-			if len(batch) >= consentChunk {
-				return flush()
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
-	fmt.Fprintf(e.stdout, "recorded %d, skipped %d (no %q purpose), invalid %d\n", recorded, skipped, e.cfg.Consent.Purpose, invalid)
+	n, err := in.ImportConsents(ctx, db, r, intake.ImportOptions{Name: name, Errors: e.stderr})
+	fmt.Fprintf(e.stdout, "recorded %d, skipped %d (no %q purpose), invalid %d\n", n.Recorded, n.Skipped, e.cfg.Consent.Purpose, n.Invalid)
 	if err != nil {
-		return fmt.Errorf("consent import %s: %w", name, err)
-	}
-	detail := map[string]int{"recorded": recorded, "skipped": skipped, "invalid": invalid}
-	if err := db.AppendAudit(ctx, store.AuditConsentImport, detail); err != nil {
 		return fmt.Errorf("consent import %s: %w", name, err)
 	}
 	return nil

@@ -116,7 +116,7 @@ func runDemo(ctx context.Context, e *env) error {
 		return fmt.Errorf("demo: intake: %w", err)
 	}
 	fmt.Fprintf(w, "1. intake: %d consent choices of the last ten days imported as from a consent tool's export; %d sample events went through POST /v1/events on %s\n", sent.consents, sent.events, base)
-	fmt.Fprintf(w, "   %s\n", formatSummary(sum))
+	fmt.Fprintf(w, "   %s\n", sum)
 	fmt.Fprintln(w, "   every event also carried an email, a phone number, a page URL and a user agent: none of it was stored")
 
 	roller, err := newRoller(db, e.cfg, e.now)
