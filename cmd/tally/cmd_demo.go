@@ -106,10 +106,10 @@ func runDemo(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	base := "http://" + srv.addr
+	base := "http://" + srv.Addr()
 	sent, sum, err := sendDemoTraffic(ctx, base, now)
 	sent.consents = consents
-	if serr := srv.shutdown(); err == nil {
+	if serr := srv.Shutdown(); err == nil {
 		err = serr
 	}
 	if err != nil {

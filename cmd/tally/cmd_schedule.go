@@ -64,6 +64,6 @@ func runSchedule(ctx context.Context, e *env) error {
 		if err != nil {
 			return nil, err
 		}
-		return srv.shutdown, nil
+		return srv.Shutdown, nil
 	})
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/snippet"
 	"github.com/tally-health/tally/store"
 )
 
@@ -31,4 +33,16 @@ func (e *env) newIntake(ctx context.Context, db *store.DB) (*intake.Intake, erro
 	w := intake.NewWriter(db, p.ConsentRule(), intake.WriterOptions{OnCommit: m.ObserveCommit, Audit: db, Now: e.now,
 		Verify: guard.Check, Log: e.log})
 	return &intake.Intake{Pipeline: p, Writer: w, Metrics: m}, nil
+}
+
+// startIntakeServer serves the HTTP intake (and the browser snippet) over
+// db on intake.listen until the listener's Shutdown.
+func (e *env) startIntakeServer(ctx context.Context, db *store.DB) (*intake.Listener, error) {
+	in, err := e.newIntake(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	s := intake.NewServer(in, db, db, e.log)
+	s.Extra = map[string]http.Handler{snippet.Path: snippet.Handler()}
+	return s.Listen(e.cfg.Intake.Listen, db.Path)
 }
