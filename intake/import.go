@@ -95,6 +95,31 @@ func (in *Intake) ImportEvents(ctx context.Context, r io.Reader, opt ImportOptio
 	return sum, flush()
 }
 
+// ImportEventFiles imports the named files one after another, opening
+// each with open, and returns the combined summary. An error names the
+// file it stopped at. opt.Name is set to each file's name.
+func (in *Intake) ImportEventFiles(ctx context.Context, names []string, open func(name string) (io.ReadCloser, error), opt ImportOptions) (Summary, error) {
+	total := NewSummary()
+	for _, name := range names {
+		opt.Name = name
+		sum, err := in.importEventFile(ctx, open, opt)
+		total.Add(sum)
+		if err != nil {
+			return total, fmt.Errorf("ingest %s: %w", name, err)
+		}
+	}
+	return total, nil
+}
+
+func (in *Intake) importEventFile(ctx context.Context, open func(name string) (io.ReadCloser, error), opt ImportOptions) (Summary, error) {
+	r, err := open(opt.Name)
+	if err != nil {
+		return NewSummary(), err
+	}
+	defer r.Close()
+	return in.ImportEvents(ctx, r, opt)
+}
+
 // String prints the outcomes in a fixed order, drop reasons sorted, as
 // the import commands and the demo show them.
 func (s Summary) String() string {

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/store"
 )
 
 func init() { register(newConsentCmd) }
@@ -25,32 +25,20 @@ func newConsentCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runConsentImport(cmd.Context(), e, args[0])
+			return e.withIntake(cmd.Context(), e.openDB, func(db *store.DB, in *intake.Intake) error {
+				r, err := e.openInput(args[0])
+				if err != nil {
+					return fmt.Errorf("consent import: %w", err)
+				}
+				defer r.Close()
+				n, err := in.ImportConsents(cmd.Context(), db, r, intake.ImportOptions{Name: args[0], Errors: e.stderr})
+				fmt.Fprintf(e.stdout, "recorded %d, skipped %d (no %q purpose), invalid %d\n", n.Recorded, n.Skipped, e.cfg.Consent.Purpose, n.Invalid)
+				if err != nil {
+					return fmt.Errorf("consent import %s: %w", args[0], err)
+				}
+				return nil
+			})
 		},
 	})
 	return cmd
-}
-
-func runConsentImport(ctx context.Context, e *env, name string) error {
-	db, err := e.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	in, err := e.newIntake(ctx, db)
-	if err != nil {
-		return err
-	}
-	defer in.Writer.Close()
-	r, err := e.openInput(name)
-	if err != nil {
-		return fmt.Errorf("consent import: %w", err)
-	}
-	defer r.Close()
-	n, err := in.ImportConsents(ctx, db, r, intake.ImportOptions{Name: name, Errors: e.stderr})
-	fmt.Fprintf(e.stdout, "recorded %d, skipped %d (no %q purpose), invalid %d\n", n.Recorded, n.Skipped, e.cfg.Consent.Purpose, n.Invalid)
-	if err != nil {
-		return fmt.Errorf("consent import %s: %w", name, err)
-	}
-	return nil
 }

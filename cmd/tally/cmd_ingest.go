@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/store"
 )
 
 func init() { register(newIngestCmd) }
@@ -17,7 +17,7 @@ func newIngestCmd(g *globalOptions) *cobra.Command {
 		Use:   "ingest FILE...",
 		Short: "Import events (NDJSON, or CSV with a header row; - for stdin) through the intake pipeline",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, files []string) error {
 			if format != "" && format != "ndjson" && format != "csv" {
 				return usageErr(fmt.Errorf("--format: want ndjson or csv, got %q", format))
 			}
@@ -25,37 +25,15 @@ func newIngestCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runIngest(cmd.Context(), e, format, args)
+			return e.withIntake(cmd.Context(), e.openIntakeDB, func(_ *store.DB, in *intake.Intake) error {
+				sum, err := in.ImportEventFiles(cmd.Context(), files, e.openInput, intake.ImportOptions{Format: format, Errors: e.stderr})
+				if err == nil {
+					fmt.Fprintln(e.stdout, sum)
+				}
+				return err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", "ndjson or csv (default: csv for *.csv files, else ndjson)")
 	return cmd
-}
-
-func runIngest(ctx context.Context, e *env, format string, files []string) error {
-	db, err := e.openIntakeDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	in, err := e.newIntake(ctx, db)
-	if err != nil {
-		return err
-	}
-	defer in.Writer.Close()
-	total := intake.NewSummary()
-	for _, name := range files {
-		r, err := e.openInput(name)
-		if err != nil {
-			return fmt.Errorf("ingest %s: %w", name, err)
-		}
-		sum, err := in.ImportEvents(ctx, r, intake.ImportOptions{Name: name, Format: format, Errors: e.stderr})
-		r.Close()
-		total.Add(sum)
-		if err != nil {
-			return fmt.Errorf("ingest %s: %w", name, err)
-		}
-	}
-	fmt.Fprintln(e.stdout, total)
-	return nil
 }

@@ -23,6 +23,21 @@ func (e *env) newIntake(ctx context.Context, db *store.DB) (*intake.Intake, erro
 	return intake.New(p, db, db.Path, intake.WriterOptions{Audit: db, Now: e.now, Log: e.log})
 }
 
+// withIntake opens the database with open and runs fn on it and its intake.
+func (e *env) withIntake(ctx context.Context, open func(context.Context) (*store.DB, error), fn func(*store.DB, *intake.Intake) error) error {
+	db, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	in, err := e.newIntake(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer in.Writer.Close()
+	return fn(db, in)
+}
+
 // startIntakeServer serves the intake and the browser snippet over db on intake.listen.
 func (e *env) startIntakeServer(ctx context.Context, db *store.DB) (*intake.Listener, error) {
 	in, err := e.newIntake(ctx, db)
