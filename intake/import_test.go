@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +209,39 @@ func (failingConsents) RecordConsents(context.Context, []store.Consent, time.Tim
 func (f *failingConsents) AppendAudit(context.Context, string, any) error {
 	f.audits++
 	return nil
+}
+
+// Files are imported in order, each bad line under its own file's name; a
+// file that cannot be opened stops the import, naming it, with the files
+// before it counted.
+func TestImportEventFiles(t *testing.T) {
+	f := newFixture(t, nil)
+	f.consentMany(t, 3)
+	files := map[string]string{
+		"a.ndjson": ev("e1", "appointment_booked", "v1", "") + "\nnot json\n",
+		"b.csv":    "event_id,event,visitor_id\ne2,appointment_booked,v2\n",
+	}
+	open := func(name string) (io.ReadCloser, error) {
+		body, ok := files[name]
+		if !ok {
+			return nil, os.ErrNotExist
+		}
+		return io.NopCloser(strings.NewReader(body)), nil
+	}
+	var errs strings.Builder
+	opt := intake.ImportOptions{Errors: &errs}
+	sum, err := f.in.ImportEventFiles(context.Background(), []string{"a.ndjson", "b.csv"}, open, opt)
+	if err != nil || sum.String() != "accepted 2, duplicate 0, invalid 1, dropped 0" {
+		t.Errorf("%q %v", sum.String(), err)
+	}
+	if want := "a.ndjson: line 2: malformed JSON: want one object per line\n"; errs.String() != want {
+		t.Errorf("errors %q, want %q", errs.String(), want)
+	}
+	sum, err = f.in.ImportEventFiles(context.Background(), []string{"a.ndjson", "gone.ndjson", "b.csv"}, open, opt)
+	if !errors.Is(err, os.ErrNotExist) || !strings.HasPrefix(err.Error(), "ingest gone.ndjson: ") {
+		t.Errorf("err = %v, want the missing file named", err)
+	}
+	if sum.String() != "accepted 0, duplicate 1, invalid 1, dropped 0" {
+		t.Errorf("summary %q, want a.ndjson's alone", sum.String())
+	}
 }
