@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/job"
@@ -50,35 +49,17 @@ did not create is never touched.`,
 	}
 }
 
-// demoEnv is the built-in demo configuration: every uploader enabled in
-// dry-run mode with placeholder ids, files in the current folder (or
-// beside --db).
+// demoEnv is the environment with the built-in demo configuration (see
+// config.Demo): never a tally.toml, the demo is self-contained.
 func (g *globalOptions) demoEnv() (*env, error) {
-	save := g.configPath
-	g.configPath = os.DevNull // never a tally.toml: the demo is self-contained
-	defer func() { g.configPath = save }()
+	g.configPath = os.DevNull
 	e, err := g.load()
 	if err != nil {
 		return nil, err
 	}
-	cfg := config.Default()
-	if g.dbPath != "" {
-		cfg.Store.Path = g.dbPath
-	}
-	cfg.Store.KeyFile = filepath.Join(filepath.Dir(cfg.Store.Path), "tally.key")
-	cfg.Intake.Listen = "127.0.0.1:0"
-	u := &cfg.Uploaders
-	u.Meta.DatasetID, u.Google.MeasurementID, u.TikTok.EventSourceID = "DEMO_DATASET", "G-DEMO", "DEMO_EVENT_SOURCE"
-	u.LinkedIn.Rules = map[string]string{"booking": "10000001", "lead": "10000002"}
-	for _, p := range tally.UploadPlatforms {
-		d := u.Delivery(p)
-		d.Enabled, d.DryRun = true, true
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	e.cfg, e.configFile = cfg, "(built-in demo configuration)"
-	return e, nil
+	e.cfg, err = config.Demo(g.dbPath)
+	e.configFile = "(built-in demo configuration)"
+	return e, err
 }
 
 func runDemo(ctx context.Context, e *env) error {
