@@ -74,6 +74,31 @@ func Run(ctx context.Context, opt Options, p Pieces) error {
 	}
 	fmt.Fprintf(w, "tally demo: a local run on sample data in %s; nothing leaves this machine.\n\n", absPath(dir))
 
+	if err := runIntake(ctx, w, p, db, now); err != nil {
+		return err
+	}
+	if err := runRollup(ctx, w, opt, p, db); err != nil {
+		return err
+	}
+	outbox, err := runUpload(ctx, w, p, db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, `
+Where to look:
+   sqlite3 %[1]s "SELECT day, outcome, reason, count FROM intake_outcomes ORDER BY 1, 2, 3"
+   sqlite3 %[1]s "SELECT day, platform, campaign, conversion, raw_count, released_count, status FROM daily_counts"
+   ls %[2]s/*/                        # the exact request bodies each platform would receive
+   go run ./cmd/tally --db %[1]s export    # daily counts for marketers (CSV)
+   go run ./cmd/tally --db %[1]s audit log # every decision, hash-chained
+Run the demo again to start over. docs/SCHEMA.md explains every table.
+`, opt.DB, outbox)
+	return nil
+}
+
+// runIntake imports the sample consents and posts the sample events
+// through the HTTP intake.
+func runIntake(ctx context.Context, w io.Writer, p Pieces, db *store.DB, now time.Time) error {
 	consents, err := importConsents(ctx, p, db, now)
 	if err != nil {
 		return fmt.Errorf("demo: consent import: %w", err)
@@ -94,7 +119,11 @@ func Run(ctx context.Context, opt Options, p Pieces) error {
 	fmt.Fprintf(w, "1. intake: %d consent choices of the last ten days imported as from a consent tool's export; %d sample events went through POST /v1/events on %s\n", sent.consents, sent.events, base)
 	fmt.Fprintf(w, "   %s\n", sum)
 	fmt.Fprintln(w, "   every event also carried an email, a phone number, a page URL and a user agent: none of it was stored")
+	return nil
+}
 
+// runRollup seals the finished days.
+func runRollup(ctx context.Context, w io.Writer, opt Options, p Pieces, db *store.DB) error {
 	roller, err := p.Roller(db)
 	if err != nil {
 		return err
@@ -107,47 +136,43 @@ func Run(ctx context.Context, opt Options, p Pieces) error {
 		opt.MinCount, opt.CarryDays)
 	var out bytes.Buffer
 	job.PrintSealed(&out, sealed, roller.LastDue())
-	indent(w, &out)
-
-	targets, err := p.Targets()
-	if err != nil {
-		return err
-	}
-	d, err := p.Delivery()
-	if err != nil {
-		return err
-	}
-	sums, err := d.Send(ctx, db, targets, "", false)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "\n3. upload (dry run): each released count became that many synthetic conversions with no user identifier")
-	failed := job.PrintUploads(&out, sums, d.Outbox)
-	indent(w, &out)
-	fmt.Fprintln(w, "   (expired: older than the platform accepts — GA4 takes events up to 72 hours old — so never sent)")
-	if failed > 0 {
-		return errors.New("demo: the dry-run upload did not complete")
-	}
-	fmt.Fprintf(w, `
-Where to look:
-   sqlite3 %[1]s "SELECT day, outcome, reason, count FROM intake_outcomes ORDER BY 1, 2, 3"
-   sqlite3 %[1]s "SELECT day, platform, campaign, conversion, raw_count, released_count, status FROM daily_counts"
-   ls %[2]s/*/                        # the exact request bodies each platform would receive
-   go run ./cmd/tally --db %[1]s export    # daily counts for marketers (CSV)
-   go run ./cmd/tally --db %[1]s audit log # every decision, hash-chained
-Run the demo again to start over. docs/SCHEMA.md explains every table.
-`, opt.DB, d.Outbox)
+	indent(w, out.Bytes())
 	return nil
 }
 
-// indent moves each line of b to w, indented under its step's heading.
-func indent(w io.Writer, b *bytes.Buffer) {
-	for _, line := range bytes.SplitAfter(b.Bytes(), []byte("\n")) {
+// runUpload writes every platform's request bodies to the outbox and
+// returns the outbox folder.
+func runUpload(ctx context.Context, w io.Writer, p Pieces, db *store.DB) (string, error) {
+	targets, err := p.Targets()
+	if err != nil {
+		return "", err
+	}
+	d, err := p.Delivery()
+	if err != nil {
+		return "", err
+	}
+	sums, err := d.Send(ctx, db, targets, "", false)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintln(w, "\n3. upload (dry run): each released count became that many synthetic conversions with no user identifier")
+	var out bytes.Buffer
+	failed := job.PrintUploads(&out, sums, d.Outbox)
+	indent(w, out.Bytes())
+	fmt.Fprintln(w, "   (expired: older than the platform accepts — GA4 takes events up to 72 hours old — so never sent)")
+	if failed > 0 {
+		return "", errors.New("demo: the dry-run upload did not complete")
+	}
+	return d.Outbox, nil
+}
+
+// indent writes each line of b to w indented under its step's heading.
+func indent(w io.Writer, b []byte) {
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
 		if len(line) > 0 {
 			fmt.Fprintf(w, "   %s", line)
 		}
 	}
-	b.Reset()
 }
 
 // reset removes an earlier demo's files, and refuses to touch a database
