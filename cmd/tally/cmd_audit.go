@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/termsafe"
 	"github.com/tally-health/tally/store"
 )
 
@@ -38,9 +39,9 @@ func newAuditCmd(g *globalOptions) *cobra.Command {
 				// always when the row was really written.
 				asOf := ""
 				if a.AsOf.Valid {
-					asOf = "as_of=" + termSafe(a.AsOf.String) + "  "
+					asOf = "as_of=" + termsafe.String(a.AsOf.String) + "  "
 				}
-				_, err := fmt.Fprintf(e.stdout, "%6d  %s  %-15s %s  %s%s\n", a.ID, a.At, termSafe(a.Kind), a.Hash[:12], asOf, termSafe(a.Detail))
+				_, err := fmt.Fprintf(e.stdout, "%6d  %s  %-15s %s  %s%s\n", a.ID, a.At, termsafe.String(a.Kind), a.Hash[:12], asOf, termsafe.String(a.Detail))
 				return err
 			})
 			if serr := db.Stable(); serr != nil {
@@ -94,7 +95,7 @@ func newRecountCmd(g *globalOptions) *cobra.Command {
 					result = "MISMATCH"
 					bad++
 				}
-				cw.Write([]string{string(c.Day), termSafe(string(c.Platform)), termSafe(c.Campaign), termSafe(c.Conversion),
+				cw.Write([]string{string(c.Day), termsafe.String(string(c.Platform)), termsafe.String(c.Campaign), termsafe.String(c.Conversion),
 					strconv.FormatInt(c.Stored, 10), strconv.FormatInt(c.Counted, 10), result})
 			}
 			if cw.Flush(); cw.Error() != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tally-health/tally/internal/termsafe"
 	"github.com/tally-health/tally/store"
 )
 
@@ -88,7 +89,7 @@ func (e *env) verifyAudit(ctx context.Context, db *store.DB, anchor *store.Ancho
 		return dataErr
 	}
 	for _, p := range data.Problems {
-		fmt.Fprintf(e.stdout, "MISMATCH %s\n", termSafe(p.String()))
+		fmt.Fprintf(e.stdout, "MISMATCH %s\n", termsafe.String(p.String()))
 	}
 	if len(data.Problems) > 0 {
 		return failed("audit verify: %d problem(s) in the data, first: %s", len(data.Problems), data.Problems[0])

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/termsafe"
 	"github.com/tally-health/tally/store"
 )
 
@@ -147,7 +148,7 @@ func toExportRow(r store.DailyCount) exportRow {
 	// Escaped for whoever reads the export in a terminal or an editor:
 	// intake refuses control and bidirectional characters, but a row
 	// stored before it did may hold them.
-	x := exportRow{Day: string(r.Day), Platform: termSafe(string(r.Platform)), Campaign: termSafe(r.Campaign), Conversion: termSafe(r.Conversion), Status: r.Status.String()}
+	x := exportRow{Day: string(r.Day), Platform: termsafe.String(string(r.Platform)), Campaign: termsafe.String(r.Campaign), Conversion: termsafe.String(r.Conversion), Status: r.Status.String()}
 	if r.Status == tally.Released {
 		n := r.ReleasedCount
 		x.Count = &n

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/termsafe"
 )
 
 // Exit codes shared by every command.
@@ -46,7 +47,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tally: interrupted")
 		return code
 	}
-	fmt.Fprintf(stderr, "tally: %s\n", termSafe(err.Error()))
+	fmt.Fprintf(stderr, "tally: %s\n", termsafe.String(err.Error()))
 	return code
 }
 

@@ -12,36 +12,16 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/internal/termsafe"
 	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
 
-func TestTermSafe(t *testing.T) {
-	for in, want := range map[string]string{
-		"spring_24":                "spring_24",
-		"café-été":                 "café-été",
-		"a\x1b[31mred":             `a\x1b[31mred`,
-		"bell\x07":                 `bell\a`,
-		"line\nforged":             `line\nforged`,
-		"nul\x00 del\x7f":          `nul\x00 del\x7f`,
-		"c1\u0085\u009b":           `c1\u0085\u009b`,
-		"abc\u202egpj.exe":         `abc\u202egpj.exe`,
-		"\u202a\u202b\u202c\u202d": `\u202a\u202b\u202c\u202d`,
-		"\u2066\u2067\u2068\u2069": `\u2066\u2067\u2068\u2069`,
-		"\u200e\u200f\u200b":       `\u200e\u200f\u200b`,
-		"\u2028\u2029":             `\u2028\u2029`,
-	} {
-		if got := termSafe(in); got != want {
-			t.Errorf("termSafe(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // rawControl reports the first control or bidirectional character in s.
 func rawControl(s string) (rune, bool) {
 	for _, r := range s {
-		if r != '\n' && unsafeRune(r) {
+		if r != '\n' && termsafe.String(string(r)) != string(r) {
 			return r, true
 		}
 	}
