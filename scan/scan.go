@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -130,6 +132,26 @@ func New(opt Options) *Scanner {
 func IsURL(target string) bool {
 	t := strings.ToLower(target)
 	return strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://")
+}
+
+// CheckTargets checks, before anything is fetched, that every target is
+// an http or https URL with a host, or a file or folder that exists.
+func CheckTargets(targets []string) error {
+	for _, t := range targets {
+		if IsURL(t) {
+			if u, err := url.Parse(t); err != nil || u.Host == "" {
+				return fmt.Errorf("scan: %q: not a URL with a host", t)
+			}
+			continue
+		}
+		if strings.Contains(t, "://") {
+			return fmt.Errorf("scan: %q: only http and https URLs can be scanned", t)
+		}
+		if _, err := os.Stat(t); err != nil {
+			return fmt.Errorf("scan: %q: not a URL, and no such file or folder", t)
+		}
+	}
+	return nil
 }
 
 // Scan reads every target (a URL to crawl, or a local HTML file or folder)
