@@ -133,19 +133,20 @@ func (g *globalOptions) load() (*env, error) {
 	}, nil
 }
 
-// loadReadOnlyDB resolves the global options and opens the configured
-// database read-only, for report commands. Close the database when done,
-// and check db.Stable before reporting what was read.
-func (g *globalOptions) loadReadOnlyDB(ctx context.Context) (*env, *store.DB, error) {
+// report resolves the global options, opens the configured database
+// read-only and runs a report command's fn on it, closing it after. fn
+// checks db.Stable before reporting what it read.
+func (g *globalOptions) report(ctx context.Context, fn func(*env, *store.DB) error) error {
 	e, err := g.load()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	db, err := e.openReadOnlyDB(ctx)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	return e, db, nil
+	defer db.Close()
+	return fn(e, db)
 }
 
 // openInput opens a named input file, or stdin for "-".
@@ -168,6 +169,16 @@ const intakeCacheMB = 64
 // openIntakeDB opens the database for a command that takes events.
 func (e *env) openIntakeDB(ctx context.Context) (*store.DB, error) {
 	return e.auditClock(store.Open(ctx, e.cfg.Store.Path, store.Options{Synchronous: e.cfg.Store.Synchronous, WriterCacheMB: intakeCacheMB}))
+}
+
+// auditClock tells a just-opened database whether this command runs as of
+// --now, so its audit rows record that instant in as_of beside the wall
+// clock (it passes Open's results through).
+func (e *env) auditClock(db *store.DB, err error) (*store.DB, error) {
+	if err == nil && e.asOf {
+		db.SetAsOf(e.now()) // the --now instant: e.now is fixed to it
+	}
+	return db, err
 }
 
 // openReadOnlyDB opens the configured database for a report command: no
