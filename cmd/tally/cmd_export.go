@@ -7,6 +7,7 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/export"
+	"github.com/tally-health/tally/store"
 )
 
 func init() { register(newExportCmd) }
@@ -30,10 +31,7 @@ Default: the last 30 sealed days.`,
 				return usageErr(fmt.Errorf("export: --format: %w", err))
 			}
 			for flag, v := range map[string]string{"--from": from, "--to": to} {
-				if v == "" {
-					continue
-				}
-				if _, err := tally.ParseDay(v); err != nil {
+				if _, err := tally.ParseDay(v); v != "" && err != nil {
 					return usageErr(fmt.Errorf("export: %s: %w", flag, err))
 				}
 			}
@@ -41,20 +39,13 @@ Default: the last 30 sealed days.`,
 				return usageErr(fmt.Errorf("export: --from %s is after --to %s", from, to))
 			}
 			opts.From, opts.To = tally.Day(from), tally.Day(to)
-			e, err := g.load()
-			if err != nil {
+			return g.report(cmd.Context(), func(e *env, db *store.DB) error {
+				w, err := export.Run(cmd.Context(), db, opts, e.stdout)
+				if err == nil && opts.File != "" {
+					fmt.Fprintf(e.stderr, "wrote %d rows (%s to %s) to %s\n", w.Rows, w.From, w.To, opts.File)
+				}
 				return err
-			}
-			db, err := e.openReadOnlyDB(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			w, err := export.Run(cmd.Context(), db, opts, e.stdout)
-			if err == nil && opts.File != "" {
-				fmt.Fprintf(e.stderr, "wrote %d rows (%s to %s) to %s\n", w.Rows, w.From, w.To, opts.File)
-			}
-			return err
+			})
 		},
 	}
 	f := cmd.Flags()
