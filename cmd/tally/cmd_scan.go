@@ -14,10 +14,6 @@ import (
 
 func init() { register(newScanCmd) }
 
-// exitIncomplete is scan's exit status when a page or script was cut at
-// the byte cap and no tracker was found: "clean" cannot be claimed.
-const exitIncomplete = 3
-
 func newScanCmd(g *globalOptions) *cobra.Command {
 	var opts scan.Options
 	var format, failOn string
@@ -64,8 +60,7 @@ explicitly, with --db or a config file; a plain scan writes nothing.`,
 			if opts.Depth == 0 {
 				opts.Depth = scan.NoDepth
 			}
-			opts.UserAgent = fmt.Sprintf("tally-scan/%s (+https://github.com/tally-health/tally)", version)
-			opts.Log = e.log
+			opts.UserAgent, opts.Log = fmt.Sprintf("tally-scan/%s (+https://github.com/tally-health/tally)", version), e.log
 			started := e.now()
 			res, err := scan.Run(cmd.Context(), targets, opts, format == "json", e.stdout)
 			if err != nil {
@@ -76,10 +71,7 @@ explicitly, with --db or a config file; a plain scan writes nothing.`,
 					return err
 				}
 			}
-			if err = res.Verdict(failOn == "any"); errors.Is(err, scan.ErrIncomplete) {
-				return &codeError{code: exitIncomplete, err: err}
-			}
-			return err
+			return res.Verdict(failOn == "any")
 		},
 	}
 	f := cmd.Flags()
@@ -91,8 +83,7 @@ explicitly, with --db or a config file; a plain scan writes nothing.`,
 	return cmd
 }
 
-// recordScan adds the scan to the database (done only when one is
-// configured explicitly).
+// recordScan adds the scan to the database configured explicitly.
 func recordScan(ctx context.Context, e *env, started time.Time, targets []string, res scan.Result) error {
 	rec := store.Scan{ScannedAt: started, Targets: targets, Pages: len(res.Pages), Scripts: res.Scripts,
 		// A truncated page counts as skipped here, as it always has: the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/internal/termsafe"
+	"github.com/tally-health/tally/scan"
 )
 
 // Exit codes shared by every command.
@@ -20,6 +21,7 @@ const (
 	exitOK          = 0
 	exitFailure     = 1
 	exitUsage       = 2
+	exitIncomplete  = 3 // scan found no tracker but cut a page or script at the byte cap
 	exitInterrupted = 130
 )
 
@@ -64,20 +66,10 @@ func failed(format string, args ...any) error {
 	return tally.WithKind(tally.KindFailure, fmt.Errorf(format, args...))
 }
 
-// codeError carries an exit code of one command's own (scan's 3) that no
-// error kind names.
-type codeError struct {
-	code int
-	err  error
-}
-
-func (e *codeError) Error() string { return e.err.Error() }
-func (e *codeError) Unwrap() error { return e.err }
-
 // exitCode is the one place an error becomes an exit code.
 func exitCode(err error) int {
-	if ce := (*codeError)(nil); errors.As(err, &ce) {
-		return ce.code
+	if errors.Is(err, scan.ErrIncomplete) {
+		return exitIncomplete
 	}
 	switch tally.KindOf(err) {
 	case tally.KindUsage, tally.KindConfig:
