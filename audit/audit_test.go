@@ -13,17 +13,6 @@ import (
 	"github.com/tally-health/tally/store/storetest"
 )
 
-// releaseAll is a trivial gate: every cell released as counted.
-func releaseAll(_ context.Context, in store.SealInput) ([]store.DailyCount, error) {
-	var out []store.DailyCount
-	for _, c := range in.Raw {
-		out = append(out, store.DailyCount{Cell: tally.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
-			RawCount: c.Raw, Total: c.Raw, ReleasedCount: c.Raw, Status: tally.Released,
-			Gate: tally.GateParams{MinCount: 1, SmallCounts: tally.Carry, Noise: tally.NoNoise, Epsilon: 1}})
-	}
-	return out, nil
-}
-
 // sealedDB holds 2026-11-20 sealed with meta/a/booking 3.
 func sealedDB(t *testing.T) *store.DB {
 	t.Helper()
@@ -35,7 +24,7 @@ func sealedDB(t *testing.T) *store.DB {
 			DedupKey: []byte(fmt.Sprintf("e%d", i)), VisitorKey: []byte(fmt.Sprintf("v%d", i))})
 	}
 	storetest.WriteEvents(t, db, w)
-	if _, err := db.SealDay(context.Background(), "2026-11-20", time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC), nil, releaseAll); err != nil {
+	if _, err := db.SealDay(context.Background(), "2026-11-20", time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC), nil, storetest.ReleaseAll); err != nil {
 		t.Fatal(err)
 	}
 	return db

@@ -22,16 +22,7 @@ func addCell(t *testing.T, db *store.DB, c tally.Cell, n int) {
 	storetest.WriteEvents(t, db, w)
 }
 
-// releaseAll is a trivial gate: every cell released as counted.
-func releaseAll(_ context.Context, in store.SealInput) ([]store.DailyCount, error) {
-	var out []store.DailyCount
-	for _, c := range in.Raw {
-		out = append(out, store.DailyCount{Cell: tally.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
-			RawCount: c.Raw, Total: c.Raw, ReleasedCount: c.Raw, Status: tally.Released,
-			Gate: tally.GateParams{MinCount: 1, SmallCounts: tally.Carry, Noise: tally.NoNoise, Epsilon: 1}})
-	}
-	return out, nil
-}
+var releaseAll = storetest.ReleaseAll
 
 func TestSealDay(t *testing.T) {
 	ctx := context.Background()

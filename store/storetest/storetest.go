@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -56,6 +57,18 @@ func WriteEvents(tb testing.TB, db *store.DB, writes ...*store.IntakeWrite) {
 }
 
 const testPurpose = "advertising"
+
+// ReleaseAll is a trivial release gate for store.SealDay: every cell
+// released as counted.
+func ReleaseAll(_ context.Context, in store.SealInput) ([]store.DailyCount, error) {
+	var out []store.DailyCount
+	for _, c := range in.Raw {
+		out = append(out, store.DailyCount{Cell: tally.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
+			RawCount: c.Raw, Total: c.Raw, ReleasedCount: c.Raw, Status: tally.Released,
+			Gate: tally.GateParams{MinCount: 1, SmallCounts: tally.Carry, Noise: tally.NoNoise, Epsilon: 1}})
+	}
+	return out, nil
+}
 
 // DirState is a folder's file names, modes, sizes and modification times,
 // one line each in name order: equal states before and after a command
