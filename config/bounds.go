@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tally-health/tally/campaign"
 )
 
 // Upper bounds on values that are valid in form but would let one request,
@@ -47,7 +49,7 @@ func (c *Config) validateIntakeBounds() error {
 		if v == "" || len([]rune(v)) > 64 {
 			return bad(key, "must be 1 to 64 characters, got %q", v)
 		}
-		if err := CheckCampaign(v); err != nil {
+		if err := campaign.Check(v); err != nil {
 			return bad(key, "%v, got %q", err, v)
 		}
 	}

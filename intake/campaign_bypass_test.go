@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/tally-health/tally/campaign"
 	"github.com/tally-health/tally/config"
 )
 
@@ -60,7 +61,7 @@ func TestCampaignUnicodeBypassRefused(t *testing.T) {
 // came, out of reach of every other check.
 func TestCampaignInvalidUTF8Refused(t *testing.T) {
 	for _, c := range []string{"jane\xffdoe", "\xc0\xaf", "spring\xed\xa0\x80"} {
-		if config.CheckCampaign(c) == nil {
+		if campaign.Check(c) == nil {
 			t.Errorf("campaign %q accepted", c)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/campaign"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/store"
 )
@@ -119,7 +120,7 @@ func (p *Pipeline) Check(ev Event, gpc bool) Verdict {
 
 // campaignAllowed reports whether a non-empty campaign may be stored: it is
 // on intake.campaigns (or matches intake.campaign_pattern when the list is
-// empty) and passes config.CheckCampaign, which no configuration relaxes.
+// empty) and passes campaign.Check, which no configuration relaxes.
 func (p *Pipeline) campaignAllowed(c string) bool {
 	if len(p.campaigns) > 0 {
 		if !p.campaigns[c] {
@@ -128,7 +129,7 @@ func (p *Pipeline) campaignAllowed(c string) bool {
 	} else if !p.campaign.MatchString(c) {
 		return false
 	}
-	return config.CheckCampaign(c) == nil
+	return campaign.Check(c) == nil
 }
 
 // ConsentRule is the consent configuration as the writer applies it, with

@@ -1,4 +1,7 @@
-package config
+// Package campaign holds the shapes a campaign value may never have: the
+// rules the intake applies to every event and the configuration to every
+// value of intake.campaigns.
+package campaign
 
 import (
 	"errors"
@@ -41,7 +44,7 @@ var (
 	encoded = regexp.MustCompile(`%[0-9A-Fa-f]{2}|&#?[A-Za-z0-9]+;`)
 )
 
-// CheckCampaign returns why campaign may never be stored, or nil. It holds
+// Check returns why campaign may never be stored, or nil. It holds
 // the rules that apply on top of any pattern or allowlist: no email
 // address, phone number (7+ digits), date, URL or whitespace (personal
 // data); no leading = + - @ (a spreadsheet formula in the export); no
@@ -51,7 +54,7 @@ var (
 // invalid UTF-8, invisible characters, digits other than ASCII 0-9,
 // lookalike (compatibility) characters such as a fullwidth @ or digit,
 // and percent-encoding or HTML character references.
-func CheckCampaign(campaign string) error {
+func Check(campaign string) error {
 	if campaign == "" {
 		return nil
 	}
