@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/tally-health/tally/campaign"
-	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/intake"
 )
 
 // campaignBypasses are PHI shapes dressed so that a check on ASCII text
@@ -35,7 +35,7 @@ var campaignBypasses = []string{
 // with non-ASCII digits, unusual separators, lookalike or invisible
 // characters or encodings, and that none of them is stored.
 func TestCampaignUnicodeBypassRefused(t *testing.T) {
-	r := newCampaignRig(t, func(c *config.Config) { c.Intake.CampaignPattern = `^(?s:.+)$` })
+	r := newCampaignRig(t, func(o *intake.Options) { o.CampaignPattern = `^(?s:.+)$` })
 	for _, campaign := range campaignBypasses {
 		if got := r.outcome(t, campaign); got != "dropped/bad_campaign" {
 			t.Errorf("campaign %q: %s, want dropped/bad_campaign", campaign, got)

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/intake"
 )
 
 // TestCheckOrder holds the order README and docs/SCHEMA.md promise for the
@@ -13,7 +13,7 @@ import (
 // events that fail two checks at once: each is counted under the earlier
 // reason. TestOutcomes checks each reason alone.
 func TestCheckOrder(t *testing.T) {
-	f := newFixture(t, func(c *config.Config) { c.Intake.MaxCellsPerDay = 1 })
+	f := newFixture(t, func(o *intake.Options) { o.MaxCellsPerDay = 1 })
 	f.consent(t, "v", true, testNow.Add(-30*24*time.Hour))
 	yesterday := `,"time":"2026-11-19T13:00:00Z"`
 	steps := []struct {

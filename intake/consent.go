@@ -96,7 +96,7 @@ func (p *Pipeline) ClientTime(t time.Time) time.Time {
 // it says nothing about the configured purpose (other purposes are not
 // kept). Under Global Privacy Control a grant is recorded as a withdrawal.
 func (p *Pipeline) ConsentRecord(c ConsentInput, gpc bool) (store.Consent, bool, error) {
-	granted, ok := c.Purposes[p.cfg.Consent.Purpose]
+	granted, ok := c.Purposes[p.opt.ConsentPurpose]
 	if !ok {
 		return store.Consent{}, false, nil
 	}
@@ -108,12 +108,12 @@ func (p *Pipeline) ConsentRecord(c ConsentInput, gpc bool) (store.Consent, bool,
 	if at.After(now.Add(futureSkew)) {
 		return store.Consent{}, false, errors.New("time: in the future")
 	}
-	if gpc && p.cfg.Consent.HonorGPC {
+	if gpc && p.opt.HonorGPC {
 		granted = false
 	}
 	return store.Consent{
 		VisitorKey: p.Hash("visitor", c.VisitorID),
-		Purpose:    p.cfg.Consent.Purpose,
+		Purpose:    p.opt.ConsentPurpose,
 		Granted:    granted,
 		Time:       at,
 		Source:     p.label("source", p.consentSources, c.Source),

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 )
 
@@ -15,7 +14,7 @@ import (
 // version is stored only when it is on consent.sources or consent.versions:
 // any other label is dropped (and counted), and the decision is kept.
 func TestConsentLabelsOnlyFromAllowlists(t *testing.T) {
-	f := newFixture(t, func(c *config.Config) { c.Consent.Versions = []string{"policy-v3"} })
+	f := newFixture(t, func(o *intake.Options) { o.ConsentVersions = []string{"policy-v3"} })
 	f.in.Metrics = intake.NewMetrics()
 	f.in.Pipeline.Metrics = f.in.Metrics
 	srv := newHTTP(t, f)
@@ -90,7 +89,7 @@ func TestConsentVersionsDefaultStoresNone(t *testing.T) {
 // byte for byte on its list: another case, a trailing space, a fullwidth or
 // decomposed form, or an invisible character appended is dropped.
 func TestConsentLabelsMatchExactly(t *testing.T) {
-	f := newFixture(t, func(c *config.Config) { c.Consent.Versions = []string{"policy-v3", "ete-2"} })
+	f := newFixture(t, func(o *intake.Options) { o.ConsentVersions = []string{"policy-v3", "ete-2"} })
 	srv := newHTTP(t, f)
 	for i, l := range [][2]string{{"TALLY.JS", "POLICY-V3"}, {"tally.js ", "policy-v3 "}, {"ｔａｌｌｙ.js", "ｐolicy-v3"},
 		{"tally.js\u200b", "policy-v3\u2060"}, {"tally.js\u00a0", "e\u0301te-2"}, {" cmp", "policy\u2011v3"}} {

@@ -35,16 +35,16 @@ type Server struct {
 	maxBat  int
 }
 
-// NewServer builds the handler set from the intake's configuration.
+// NewServer builds the handler set from the intake's options.
 func NewServer(in *Intake, consents ConsentStore, ping Pinger, log *slog.Logger) *Server {
-	cfg := in.Pipeline.cfg.Intake
+	opt := in.Pipeline.opt
 	origins := map[string]bool{}
-	for _, o := range cfg.AllowedOrigins {
+	for _, o := range opt.AllowedOrigins {
 		origins[o] = true
 	}
 	return &Server{Intake: in, Consents: consents, Store: ping, Log: log,
-		Limits:  NewClientLimits(cfg.RatePerClient, cfg.BurstPerClient, 0),
-		origins: origins, maxBody: cfg.MaxBodyBytes, maxBat: cfg.MaxBatch}
+		Limits:  NewClientLimits(opt.RatePerClient, opt.BurstPerClient, 0),
+		origins: origins, maxBody: opt.MaxBodyBytes, maxBat: opt.MaxBatch}
 }
 
 // Handler returns the routes.

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/store"
 )
@@ -47,7 +46,7 @@ func post(t *testing.T, url, ctype, body string, hdr ...string) (*http.Response,
 }
 
 func TestHTTPWholeRequestErrors(t *testing.T) {
-	f := newFixture(t, func(c *config.Config) { c.Intake.MaxBatch = 2; c.Intake.MaxBodyBytes = 2048 })
+	f := newFixture(t, func(o *intake.Options) { o.MaxBatch = 2; o.MaxBodyBytes = 2048 })
 	srv := newHTTP(t, f)
 	one := ev("x", "appointment_booked", "v", "")
 	tests := []struct {
@@ -120,7 +119,7 @@ func TestHTTPEventsSummary(t *testing.T) {
 }
 
 func TestHTTPCORS(t *testing.T) {
-	f := newFixture(t, func(c *config.Config) { c.Intake.AllowedOrigins = []string{"https://clinic.example"} })
+	f := newFixture(t, func(o *intake.Options) { o.AllowedOrigins = []string{"https://clinic.example"} })
 	srv := newHTTP(t, f)
 	preflight := func(origin string) *http.Response {
 		req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/v1/events", nil)

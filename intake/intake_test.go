@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
@@ -22,17 +21,28 @@ type fixture struct {
 	in *intake.Intake
 }
 
-func newFixture(t *testing.T, mod func(*config.Config)) *fixture {
-	t.Helper()
-	cfg := config.Default()
-	if mod != nil {
-		mod(cfg)
+// testOptions are the defaults of config.example.toml.
+func testOptions() intake.Options {
+	return intake.Options{
+		Key: []byte("test-key-0123456789"), Location: time.UTC, MaxEventAge: 168 * time.Hour,
+		Events: map[string]string{"appointment_booked": "booking", "contact_form_submitted": "lead"},
+		Sources: map[string]tally.Platform{"facebook": tally.PlatformMeta, "instagram": tally.PlatformMeta,
+			"google": tally.PlatformGoogle, "tiktok": tally.PlatformTikTok, "linkedin": tally.PlatformLinkedIn},
+		CampaignPattern: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`, MaxCellsPerDay: 1000,
+		ConsentPurpose: "advertising", ConsentMaxAge: 9480 * time.Hour, HonorGPC: true,
+		ConsentSources: []string{"tally.js", "import", "cmp"},
+		MaxBodyBytes:   1 << 20, MaxBatch: 500, RatePerClient: 20, BurstPerClient: 100,
 	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
+}
+
+func newFixture(t *testing.T, mod func(*intake.Options)) *fixture {
+	t.Helper()
+	opt := testOptions()
+	if mod != nil {
+		mod(&opt)
 	}
 	db := storetest.Open(t)
-	p, err := intake.NewPipeline(cfg, []byte("test-key-0123456789"))
+	p, err := intake.NewPipeline(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +243,7 @@ func recs(pairs ...any) []struct {
 }
 
 func TestGPCIgnoredWhenNotHonored(t *testing.T) {
-	f := newFixture(t, func(c *config.Config) { c.Consent.HonorGPC = false })
+	f := newFixture(t, func(o *intake.Options) { o.HonorGPC = false })
 	f.consent(t, "v", true, testNow.Add(-time.Hour))
 	if got := outcome(f.send(t, true, ev("x", "appointment_booked", "v", ""))); got != "accepted" {
 		t.Errorf("outcome = %s, want accepted", got)

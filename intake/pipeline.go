@@ -10,20 +10,53 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/campaign"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/store"
 )
 
 // futureSkew is how far ahead of the clock an event time may be.
 const futureSkew = 5 * time.Minute
 
+// Options are the intake's settings, as plain values: cmd/tally builds
+// them from the configuration.
+type Options struct {
+	// Key is the permanent hash key.
+	Key []byte
+	// Location is rollup.timezone: an event counts on its day there.
+	Location *time.Location
+	// MaxEventAge is intake.max_event_age.
+	MaxEventAge time.Duration
+	// Events maps event names to conversions ([events]).
+	Events map[string]string
+	// Sources maps sources to platforms ([sources]); matched ignoring case.
+	Sources map[string]tally.Platform
+	// CampaignPattern is intake.campaign_pattern; Campaigns, when not
+	// empty, is intake.campaigns and replaces it.
+	CampaignPattern string
+	Campaigns       []string
+	// MaxCellsPerDay is intake.max_cells_per_day.
+	MaxCellsPerDay int
+	// ConsentPurpose, ConsentMaxAge and HonorGPC are consent.purpose,
+	// consent.max_age and consent.honor_gpc.
+	ConsentPurpose string
+	ConsentMaxAge  time.Duration
+	HonorGPC       bool
+	// ConsentSources and ConsentVersions are the consent labels stored
+	// (consent.sources, consent.versions).
+	ConsentSources, ConsentVersions []string
+	// The HTTP server's limits: intake.max_body_bytes, intake.max_batch,
+	// intake.allowed_origins, intake.rate_per_client, intake.burst_per_client.
+	MaxBodyBytes   int64
+	MaxBatch       int
+	AllowedOrigins []string
+	RatePerClient  float64
+	BurstPerClient int
+}
+
 // Pipeline runs the checks of DESIGN.md in order. It holds no per-person
 // state: everything it decides is either a drop counted by reason or a
 // store.NewEvent carrying only a cell and keyed hashes.
 type Pipeline struct {
-	cfg      *config.Config
-	key      []byte
-	loc      *time.Location
+	opt      Options
 	campaign *regexp.Regexp
 	// campaigns, when not empty, is intake.campaigns: it replaces campaign.
 	campaigns map[string]bool
@@ -35,25 +68,20 @@ type Pipeline struct {
 	Metrics *Metrics
 }
 
-// NewPipeline builds a pipeline from a validated config and the hash key.
-func NewPipeline(cfg *config.Config, key []byte) (*Pipeline, error) {
-	loc, err := time.LoadLocation(cfg.Rollup.Timezone)
-	if err != nil {
-		return nil, fmt.Errorf("intake: timezone: %w", err)
-	}
+// NewPipeline builds a pipeline from validated options.
+func NewPipeline(opt Options) (*Pipeline, error) {
 	// The pattern must match the whole value: `^a$|^b` alone would let
 	// "b" followed by anything through.
-	re, err := regexp.Compile(`^(?:` + cfg.Intake.CampaignPattern + `)$`)
+	re, err := regexp.Compile(`^(?:` + opt.CampaignPattern + `)$`)
 	if err != nil {
 		return nil, fmt.Errorf("intake: campaign pattern: %w", err)
 	}
-	campaigns := set(cfg.Intake.Campaigns)
-	sources := make(map[string]tally.Platform, len(cfg.Sources))
-	for k, v := range cfg.Sources {
+	sources := make(map[string]tally.Platform, len(opt.Sources))
+	for k, v := range opt.Sources {
 		sources[strings.ToLower(k)] = v
 	}
-	return &Pipeline{cfg: cfg, key: key, loc: loc, campaign: re, campaigns: campaigns, sources: sources,
-		consentSources: set(cfg.Consent.Sources), consentVersions: set(cfg.Consent.Versions), Now: time.Now}, nil
+	return &Pipeline{opt: opt, campaign: re, campaigns: set(opt.Campaigns), sources: sources,
+		consentSources: set(opt.ConsentSources), consentVersions: set(opt.ConsentVersions), Now: time.Now}, nil
 }
 
 func set(vals []string) map[string]bool {
@@ -85,17 +113,17 @@ func (p *Pipeline) Check(ev Event, gpc bool) Verdict {
 		at = now
 	}
 	day := p.Day(at)
-	if at.After(now.Add(futureSkew)) || at.Before(now.Add(-p.cfg.Intake.MaxEventAge.D())) {
+	if at.After(now.Add(futureSkew)) || at.Before(now.Add(-p.opt.MaxEventAge)) {
 		// Out-of-range times are counted on the day received, so a forged
 		// time cannot create rows for arbitrary days.
 		day = p.Day(now)
 	}
-	if gpc && p.cfg.Consent.HonorGPC {
+	if gpc && p.opt.HonorGPC {
 		return Verdict{Outcome: tally.Dropped, Reason: tally.ReasonGPC, Day: day}
 	}
 	ne := &store.NewEvent{VisitorKey: p.Hash("visitor", ev.VisitorID), At: at}
 	ne.Day = day
-	conversion, ok := p.cfg.Events[ev.Name]
+	conversion, ok := p.opt.Events[ev.Name]
 	platform, known := p.sources[strings.ToLower(ev.Source)]
 	if !known {
 		platform = tally.PlatformNone
@@ -107,7 +135,7 @@ func (p *Pipeline) Check(ev Event, gpc bool) Verdict {
 		ne.Pending = tally.ReasonBadCampaign
 	case at.After(now.Add(futureSkew)):
 		ne.Pending = tally.ReasonFuture
-	case at.Before(now.Add(-p.cfg.Intake.MaxEventAge.D())):
+	case at.Before(now.Add(-p.opt.MaxEventAge)):
 		ne.Pending = tally.ReasonTooOld
 	default:
 		// Only an event that passed every check carries a cell and a
@@ -135,17 +163,17 @@ func (p *Pipeline) campaignAllowed(c string) bool {
 // ConsentRule is the consent configuration as the writer applies it, with
 // the bound on cells per day it enforces in the same transaction.
 func (p *Pipeline) ConsentRule() store.ConsentRule {
-	return store.ConsentRule{Purpose: p.cfg.Consent.Purpose, MaxAge: p.cfg.Consent.MaxAge.D(),
-		MaxCellsPerDay: p.cfg.Intake.MaxCellsPerDay}
+	return store.ConsentRule{Purpose: p.opt.ConsentPurpose, MaxAge: p.opt.ConsentMaxAge,
+		MaxCellsPerDay: p.opt.MaxCellsPerDay}
 }
 
 // Day is t's calendar day in rollup.timezone.
-func (p *Pipeline) Day(t time.Time) tally.Day { return tally.DayOf(t, p.loc) }
+func (p *Pipeline) Day(t time.Time) tally.Day { return tally.DayOf(t, p.opt.Location) }
 
 // Hash is the keyed hash of a value within a domain ("visitor",
 // "event_id"), truncated to store.KeyLen bytes.
 func (p *Pipeline) Hash(domain, v string) []byte {
-	m := hmac.New(sha256.New, p.key)
+	m := hmac.New(sha256.New, p.opt.Key)
 	m.Write([]byte(domain))
 	m.Write([]byte{0})
 	m.Write([]byte(v))

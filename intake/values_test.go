@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 )
 
@@ -39,7 +38,7 @@ type campaignRig struct {
 	n int
 }
 
-func newCampaignRig(t *testing.T, mod func(*config.Config)) *campaignRig {
+func newCampaignRig(t *testing.T, mod func(*intake.Options)) *campaignRig {
 	t.Helper()
 	f := newFixture(t, mod)
 	f.consent(t, "v-ok", true, testNow.Add(-24*time.Hour))
@@ -60,7 +59,7 @@ func (r *campaignRig) outcome(t *testing.T, campaign string) string {
 // TestCampaignPatternMatchesWholeValue checks that a pattern whose
 // alternatives are anchored separately still has to match the whole value.
 func TestCampaignPatternMatchesWholeValue(t *testing.T) {
-	r := newCampaignRig(t, func(c *config.Config) { c.Intake.CampaignPattern = `^spring$|^summer|autumn$` })
+	r := newCampaignRig(t, func(o *intake.Options) { o.CampaignPattern = `^spring$|^summer|autumn$` })
 	for campaign, want := range map[string]string{
 		"spring":                  "accepted",
 		"summer":                  "accepted",
@@ -80,7 +79,7 @@ func TestCampaignPatternMatchesWholeValue(t *testing.T) {
 // no email, phone number, date, URL, whitespace, formula prefix, control or
 // bidirectional character.
 func TestCampaignShapesRefused(t *testing.T) {
-	r := newCampaignRig(t, func(c *config.Config) { c.Intake.CampaignPattern = `^(?s:.*)$` })
+	r := newCampaignRig(t, func(o *intake.Options) { o.CampaignPattern = `^(?s:.*)$` })
 	for _, campaign := range []string{
 		"jane@example.org", "jane.doe%40example.org",
 		"5551234567", "555-123-4567", "+15551234567", "(555)123-4567", "MRN00123456",
@@ -119,7 +118,7 @@ func TestDefaultCampaignPatternStartsWithLetterOrDigit(t *testing.T) {
 // TestCampaignAllowlistReplacesPattern checks intake.campaigns: only the
 // listed values pass, whatever the pattern would allow.
 func TestCampaignAllowlistReplacesPattern(t *testing.T) {
-	r := newCampaignRig(t, func(c *config.Config) { c.Intake.Campaigns = []string{"spring_24", "flu-shots"} })
+	r := newCampaignRig(t, func(o *intake.Options) { o.Campaigns = []string{"spring_24", "flu-shots"} })
 	for campaign, want := range map[string]string{
 		"spring_24": "accepted", "flu-shots": "accepted",
 		"summer": "dropped/bad_campaign", "Spring_24": "dropped/bad_campaign", "spring_24x": "dropped/bad_campaign",
@@ -141,7 +140,7 @@ func TestCampaignAllowlistReplacesPattern(t *testing.T) {
 // TestMaxCellsPerDayFromConfig checks that intake.max_cells_per_day reaches
 // the writer and that cell_limit is reported like any other drop reason.
 func TestMaxCellsPerDayFromConfig(t *testing.T) {
-	f := newFixture(t, func(c *config.Config) { c.Intake.MaxCellsPerDay = 1 })
+	f := newFixture(t, func(o *intake.Options) { o.MaxCellsPerDay = 1 })
 	f.consent(t, "v-ok", true, testNow.Add(-24*time.Hour))
 	sum := f.send(t, false,
 		ev("m1", "appointment_booked", "v-ok", `,"source":"facebook","campaign":"spring"`),

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"time"
 
+	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/snippet"
 	"github.com/tally-health/tally/store"
@@ -15,7 +18,11 @@ func (e *env) newIntake(ctx context.Context, db *store.DB) (*intake.Intake, erro
 	if err != nil {
 		return nil, err
 	}
-	p, err := intake.NewPipeline(e.cfg, key)
+	opt, err := intakeOptions(e.cfg, key)
+	if err != nil {
+		return nil, err
+	}
+	p, err := intake.NewPipeline(opt)
 	if err != nil {
 		return nil, err
 	}
@@ -47,4 +54,19 @@ func (e *env) startIntakeServer(ctx context.Context, db *store.DB) (*intake.List
 	s := intake.NewServer(in, db, db, e.log)
 	s.Extra = map[string]http.Handler{snippet.Path: snippet.Handler()}
 	return s.Listen(e.cfg.Intake.Listen, db.Path)
+}
+
+// intakeOptions turns the configuration into the intake's options.
+func intakeOptions(cfg *config.Config, key []byte) (intake.Options, error) {
+	loc, err := time.LoadLocation(cfg.Rollup.Timezone)
+	if err != nil {
+		return intake.Options{}, fmt.Errorf("intake: timezone: %w", err)
+	}
+	in, c := cfg.Intake, cfg.Consent
+	return intake.Options{Key: key, Location: loc, MaxEventAge: in.MaxEventAge.D(), Events: cfg.Events, Sources: cfg.Sources,
+		CampaignPattern: in.CampaignPattern, Campaigns: in.Campaigns, MaxCellsPerDay: in.MaxCellsPerDay,
+		ConsentPurpose: c.Purpose, ConsentMaxAge: c.MaxAge.D(), HonorGPC: c.HonorGPC,
+		ConsentSources: c.Sources, ConsentVersions: c.Versions,
+		MaxBodyBytes: in.MaxBodyBytes, MaxBatch: in.MaxBatch, AllowedOrigins: in.AllowedOrigins,
+		RatePerClient: in.RatePerClient, BurstPerClient: in.BurstPerClient}, nil
 }

@@ -101,7 +101,11 @@ func testSealLeavesNoTrace(t *testing.T, command string) {
 	if !bytes.Contains(dbFileBytes(t, dbPath), secrets[0].b) {
 		t.Fatal("the open day's salt is not in tally.db or its WAL: the test would prove nothing")
 	}
-	p, err := intake.NewPipeline(config.Default(), []byte(scrubSecret))
+	opt, err := intakeOptions(config.Default(), []byte(scrubSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := intake.NewPipeline(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
