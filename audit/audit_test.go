@@ -17,13 +17,13 @@ import (
 func sealedDB(t *testing.T) *store.DB {
 	t.Helper()
 	db := storetest.Open(t)
-	w := &store.IntakeWrite{}
+	var evs []storetest.Event
 	for i := range 3 {
-		w.Events = append(w.Events, &store.NewEvent{
+		evs = append(evs, storetest.Event{
 			Cell:     tally.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "a", Conversion: "booking"},
-			DedupKey: []byte(fmt.Sprintf("e%d", i)), VisitorKey: []byte(fmt.Sprintf("v%d", i))})
+			EventKey: []byte(fmt.Sprintf("e%d", i)), VisitorKey: []byte(fmt.Sprintf("v%d", i))})
 	}
-	storetest.WriteEvents(t, db, w)
+	storetest.WriteEvents(t, db, evs...)
 	if _, err := db.SealDay(context.Background(), "2026-11-20", time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC), nil, storetest.ReleaseAll); err != nil {
 		t.Fatal(err)
 	}

@@ -19,20 +19,17 @@ var seq int
 // addEvents stores n accepted events (n distinct visitors) in one cell.
 func addEvents(t testing.TB, db *store.DB, day tally.Day, platform tally.Platform, campaign, conversion string, n int) {
 	t.Helper()
-	w := &store.IntakeWrite{}
+	var evs []storetest.Event
 	for range n {
 		seq++
-		w.Events = append(w.Events, &store.NewEvent{
+		evs = append(evs, storetest.Event{
 			Cell:       tally.Cell{Day: day, Platform: platform, Campaign: campaign, Conversion: conversion},
-			DedupKey:   fmt.Appendf(nil, "event-%d", seq),
+			EventKey:   fmt.Appendf(nil, "event-%d", seq),
 			VisitorKey: fmt.Appendf(nil, "visitor-%d", seq),
 		})
 	}
-	storetest.WriteEvents(t, db, w)
-	for _, e := range w.Events {
-		if e.Outcome != tally.Accepted {
-			t.Fatalf("event for %s: %s/%s", day, e.Outcome, e.Reason)
-		}
+	if got := storetest.WriteEvents(t, db, evs...); got[tally.Decision{Outcome: tally.Accepted}] != n {
+		t.Fatalf("events for %s: %v, want %d accepted", day, got, n)
 	}
 }
 
@@ -167,11 +164,10 @@ func TestRollupLateDayBeforeSealed(t *testing.T) {
 	if _, err := r.RollupDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	early := &store.NewEvent{Cell: tally.Cell{Day: "2026-11-08", Platform: "meta", Campaign: "c", Conversion: "booking"},
-		DedupKey: []byte("early-event"), VisitorKey: []byte("early-visitor")}
-	storetest.WriteEvents(t, db, &store.IntakeWrite{Events: []*store.NewEvent{early}})
-	if early.Outcome != tally.Dropped || early.Reason != tally.ReasonLate {
-		t.Errorf("event before the sealed day: %s/%s, want dropped/late", early.Outcome, early.Reason)
+	early := storetest.Event{Cell: tally.Cell{Day: "2026-11-08", Platform: "meta", Campaign: "c", Conversion: "booking"},
+		EventKey: []byte("early-event"), VisitorKey: []byte("early-visitor")}
+	if got := storetest.WriteEvents(t, db, early); got[tally.Drop(tally.ReasonLate)] != 1 {
+		t.Errorf("event before the sealed day: %v, want dropped/late", got)
 	}
 	if _, err := r.RollupDue(ctx); err != nil {
 		t.Fatal(err)

@@ -111,11 +111,10 @@ func TestSealForgetsContributions(t *testing.T) {
 	if n := q(`SELECT count(*) FROM days WHERE day = '2026-11-02' AND salt IS NOT NULL AND sealed_at IS NULL`); n != 1 {
 		t.Error("open day was touched")
 	}
-	late := &store.NewEvent{Cell: tally.Cell{Day: "2026-11-01", Platform: "meta", Campaign: "c", Conversion: "booking"},
-		DedupKey: []byte("late-event"), VisitorKey: []byte("late-visitor")}
-	storetest.WriteEvents(t, db, &store.IntakeWrite{Events: []*store.NewEvent{late}})
-	if late.Outcome != tally.Dropped || late.Reason != tally.ReasonLate {
-		t.Errorf("event for a sealed day: %s/%s, want dropped/late", late.Outcome, late.Reason)
+	late := storetest.Event{Cell: tally.Cell{Day: "2026-11-01", Platform: "meta", Campaign: "c", Conversion: "booking"},
+		EventKey: []byte("late-event"), VisitorKey: []byte("late-visitor")}
+	if got := storetest.WriteEvents(t, db, late); got[tally.Drop(tally.ReasonLate)] != 1 {
+		t.Errorf("event for a sealed day: %v, want dropped/late", got)
 	}
 	if n := q(`SELECT raw_count FROM daily_counts WHERE day = '2026-11-01'`); n != 5 {
 		t.Errorf("raw_count %d after a late event", n)

@@ -36,19 +36,19 @@ func gate(_ context.Context, in store.SealInput) ([]store.DailyCount, error) {
 func sealedDB(t *testing.T) *store.DB {
 	t.Helper()
 	db := storetest.Open(t)
-	w := &store.IntakeWrite{}
+	var evs []storetest.Event
 	add := func(day tally.Day, campaign string, n int) {
 		for i := range n {
 			id := fmt.Sprintf("%s/%s/%d", day, campaign, i)
-			w.Events = append(w.Events, &store.NewEvent{
+			evs = append(evs, storetest.Event{
 				Cell:     tally.Cell{Day: day, Platform: "meta", Campaign: campaign, Conversion: "booking"},
-				DedupKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
+				EventKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
 		}
 	}
 	add("2026-11-01", "a", 6)
 	add("2026-11-01", "b", 2)
 	add("2026-11-02", "b", 7)
-	storetest.WriteEvents(t, db, w)
+	storetest.WriteEvents(t, db, evs...)
 	now := time.Date(2026, 11, 3, 3, 0, 0, 0, time.UTC)
 	for _, day := range []tally.Day{"2026-11-01", "2026-11-02"} {
 		if _, err := db.SealDay(context.Background(), day, now, nil, gate); err != nil {

@@ -29,7 +29,7 @@ func guardedHTTP(t *testing.T, f *fixture, db intake.IntakeCommitter) (string, *
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	f.in.Writer.Close()
-	f.in.Writer = intake.NewWriter(db, f.in.Pipeline.ConsentRule(), intake.WriterOptions{QueueLen: 4, MaxEvents: 10, Verify: guard.Check, Log: log})
+	f.in.Writer = intake.NewWriter(db, f.in.Pipeline.Rules(), intake.WriterOptions{QueueLen: 4, MaxEvents: 10, Verify: guard.Check, Log: log})
 	t.Cleanup(f.in.Writer.Close)
 	srv := newHTTP(t, f)
 	return srv.URL, &logs
@@ -129,11 +129,11 @@ type flakyStore struct {
 	failing atomic.Bool
 }
 
-func (s *flakyStore) WriteIntake(ctx context.Context, rule store.ConsentRule, writes []*store.IntakeWrite) error {
+func (s *flakyStore) WriteIntake(ctx context.Context, fn func(*store.IntakeTx) error) error {
 	if s.failing.Load() {
 		return errors.New("database or disk is full")
 	}
-	return s.db.WriteIntake(ctx, rule, writes)
+	return s.db.WriteIntake(ctx, fn)
 }
 
 // TestHealthAfterCommitFailure: /healthz answers 503 while the last commit

@@ -174,14 +174,14 @@ func TestHTTPConsent(t *testing.T) {
 
 type failingStore struct{}
 
-func (failingStore) WriteIntake(context.Context, store.ConsentRule, []*store.IntakeWrite) error {
+func (failingStore) WriteIntake(context.Context, func(*store.IntakeTx) error) error {
 	return errors.New("disk I/O error")
 }
 
 func TestHTTPStoreUnavailable(t *testing.T) {
 	f := newFixture(t, nil)
 	f.consent(t, "v", true, testNow.Add(-time.Hour))
-	f.in.Writer = intake.NewWriter(failingStore{}, f.in.Pipeline.ConsentRule(), intake.WriterOptions{QueueLen: 4, MaxEvents: 10})
+	f.in.Writer = intake.NewWriter(failingStore{}, f.in.Pipeline.Rules(), intake.WriterOptions{QueueLen: 4, MaxEvents: 10})
 	t.Cleanup(f.in.Writer.Close)
 	srv := newHTTP(t, f)
 	resp, body := post(t, srv.URL+"/v1/events", "application/json", ev("1", "appointment_booked", "v", ""))

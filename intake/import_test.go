@@ -83,7 +83,7 @@ func TestImportEventsStopsOnCommitError(t *testing.T) {
 	f := newFixture(t, nil)
 	f.consentMany(t, 1200)
 	f.in.Writer.Close()
-	f.in.Writer = intake.NewWriter(&failSecond{db: f.db}, f.in.Pipeline.ConsentRule(), intake.WriterOptions{})
+	f.in.Writer = intake.NewWriter(&failSecond{db: f.db}, f.in.Pipeline.Rules(), intake.WriterOptions{})
 	t.Cleanup(f.in.Writer.Close)
 	var lines []string
 	for i := 1; i <= 1200; i++ {
@@ -106,12 +106,12 @@ type failSecond struct {
 	commits int
 }
 
-func (s *failSecond) WriteIntake(ctx context.Context, rule store.ConsentRule, writes []*store.IntakeWrite) error {
+func (s *failSecond) WriteIntake(ctx context.Context, fn func(*store.IntakeTx) error) error {
 	s.commits++
 	if s.commits > 1 {
 		return errSecondCommit
 	}
-	return s.db.WriteIntake(ctx, rule, writes)
+	return s.db.WriteIntake(ctx, fn)
 }
 
 // consentMany records a grant for visitors v1..vn a day before testNow

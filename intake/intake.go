@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/tally-health/tally"
-	"github.com/tally-health/tally/store"
 )
 
 // Summary is what one request or import chunk did, in the shape of the
@@ -27,6 +26,21 @@ type InvalidEvent struct {
 
 // NewSummary returns an empty summary whose maps and slices encode as {} and [].
 func NewSummary() Summary { return Summary{Dropped: map[tally.Reason]int{}, Invalid: []InvalidEvent{}} }
+
+// addCounts adds the accepted, duplicate and dropped events of c (invalid
+// events are listed one by one instead).
+func (s *Summary) addCounts(c Counts) {
+	for k, n := range c {
+		switch k.Outcome {
+		case tally.Accepted:
+			s.Accepted += n
+		case tally.Duplicate:
+			s.Duplicates += n
+		case tally.Dropped:
+			s.Dropped[k.Reason] += n
+		}
+	}
+}
 
 // Add folds o into s.
 func (s *Summary) Add(o Summary) {
@@ -50,45 +64,26 @@ type Intake struct {
 // (importers) over Submit (HTTP, which answers 503 when busy).
 func (in *Intake) Process(ctx context.Context, raws []json.RawMessage, gpc, wait bool) (Summary, error) {
 	sum := NewSummary()
-	iw := &store.IntakeWrite{Drops: map[store.OutcomeKey]int{}}
+	iw := &Write{Counts: Counts{}}
 	today := in.Pipeline.Day(in.Pipeline.Now())
 	for i, raw := range raws {
 		ev, err := DecodeEvent(raw)
 		if err != nil {
 			sum.Invalid = append(sum.Invalid, InvalidEvent{Index: i, Error: err.Error()})
-			iw.Drops[store.OutcomeKey{Day: today, Outcome: tally.Invalid}]++
+			iw.Counts.Add(today, tally.Decision{Outcome: tally.Invalid}, 1)
 			continue
 		}
-		v := in.Pipeline.Check(ev, gpc)
-		if v.Event != nil {
-			iw.Events = append(iw.Events, v.Event)
-			continue
-		}
-		iw.Drops[store.OutcomeKey{Day: v.Day, Outcome: v.Outcome, Reason: v.Reason}]++
+		iw.Candidates = append(iw.Candidates, in.Pipeline.Candidate(ev, gpc))
 	}
 	submit := in.Writer.Submit
 	if wait {
 		submit = in.Writer.SubmitWait
 	}
-	if err := submit(ctx, iw); err != nil {
+	counts, err := submit(ctx, iw)
+	if err != nil {
 		return Summary{}, fmt.Errorf("intake: commit: %w", err)
 	}
-	for k, n := range iw.Drops {
-		if k.Outcome == tally.Dropped {
-			sum.Dropped[k.Reason] += n
-		}
-		in.Metrics.countOutcome(k.Outcome, k.Reason, n)
-	}
-	for _, ev := range iw.Events {
-		switch ev.Outcome {
-		case tally.Accepted:
-			sum.Accepted++
-		case tally.Duplicate:
-			sum.Duplicates++
-		default:
-			sum.Dropped[ev.Reason]++
-		}
-		in.Metrics.countOutcome(ev.Outcome, ev.Reason, 1)
-	}
+	sum.addCounts(counts)
+	in.Metrics.countOutcomes(counts)
 	return sum, nil
 }

@@ -47,7 +47,7 @@ func newFixture(t *testing.T, mod func(*intake.Options)) *fixture {
 		t.Fatal(err)
 	}
 	p.Now = func() time.Time { return testNow }
-	w := intake.NewWriter(db, p.ConsentRule(), intake.WriterOptions{QueueLen: 64, MaxEvents: 1000})
+	w := intake.NewWriter(db, p.Rules(), intake.WriterOptions{QueueLen: 64, MaxEvents: 1000})
 	t.Cleanup(w.Close)
 	return &fixture{db: db, in: &intake.Intake{Pipeline: p, Writer: w}}
 }

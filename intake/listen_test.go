@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/tally-health/tally/intake"
-	"github.com/tally-health/tally/store"
 )
 
 // A listener serves the intake on the port it was given (any free one for
@@ -33,7 +32,7 @@ func TestListenServesUntilShutdown(t *testing.T) {
 	if _, err := http.Get("http://" + l.Addr() + "/healthz"); err == nil {
 		t.Error("still serving after Shutdown")
 	}
-	if err := f.in.Writer.Submit(context.Background(), &store.IntakeWrite{}); !errors.Is(err, intake.ErrClosed) {
+	if _, err := f.in.Writer.Submit(context.Background(), &intake.Write{}); !errors.Is(err, intake.ErrClosed) {
 		t.Errorf("writer after Shutdown: %v, want ErrClosed", err)
 	}
 	for _, want := range []string{"msg=\"intake listening\" addr=" + l.Addr() + " db=" + f.db.Path, "intake draining", "intake stopped"} {
@@ -56,7 +55,7 @@ func TestListenFailureClosesTheWriter(t *testing.T) {
 	if _, err := s.Listen(busy.Addr().String(), f.db.Path); err == nil || !strings.Contains(err.Error(), "serve: listen "+busy.Addr().String()) {
 		t.Errorf("err = %v", err)
 	}
-	if err := f.in.Writer.Submit(context.Background(), &store.IntakeWrite{}); !errors.Is(err, intake.ErrClosed) {
+	if _, err := f.in.Writer.Submit(context.Background(), &intake.Write{}); !errors.Is(err, intake.ErrClosed) {
 		t.Errorf("writer after a failed Listen: %v, want ErrClosed", err)
 	}
 }

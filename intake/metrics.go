@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/tally-health/tally"
 )
 
 // Metrics are the intake's Prometheus series. Labels hold only fixed
@@ -56,11 +55,15 @@ func NewMetrics() *Metrics {
 // Handler serves the registry in Prometheus text format.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
-func (m *Metrics) countOutcome(outcome tally.Outcome, reason tally.Reason, n int) {
-	if m == nil || n == 0 {
+func (m *Metrics) countOutcomes(c Counts) {
+	if m == nil {
 		return
 	}
-	m.outcomes.WithLabelValues(outcome.String(), reason.String()).Add(float64(n))
+	for k, n := range c {
+		if n != 0 {
+			m.outcomes.WithLabelValues(k.Outcome.String(), k.Reason.String()).Add(float64(n))
+		}
+	}
 }
 
 func (m *Metrics) countLabelDropped(label string) {

@@ -13,5 +13,5 @@ func New(p *Pipeline, db IntakeCommitter, path string, opt WriterOptions) (*Inta
 	m := NewMetrics()
 	p.Metrics = m
 	opt.OnCommit, opt.Verify = m.ObserveCommit, guard.Check
-	return &Intake{Pipeline: p, Writer: NewWriter(db, p.ConsentRule(), opt), Metrics: m}, nil
+	return &Intake{Pipeline: p, Writer: NewWriter(db, p.Rules(), opt), Metrics: m}, nil
 }

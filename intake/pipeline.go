@@ -52,9 +52,9 @@ type Options struct {
 	BurstPerClient int
 }
 
-// Pipeline runs the checks of DESIGN.md in order. It holds no per-person
-// state: everything it decides is either a drop counted by reason or a
-// store.NewEvent carrying only a cell and keyed hashes.
+// Pipeline runs the checks that need no database and keys what the store
+// may see. It holds no per-person state: what it returns is a Candidate
+// carrying only a day, facts and keyed hashes.
 type Pipeline struct {
 	opt      Options
 	campaign *regexp.Regexp
@@ -92,58 +92,64 @@ func set(vals []string) map[string]bool {
 	return m
 }
 
-// Verdict is the part of an event's fate decided without the database:
-// either a drop (Outcome set) or an event for the writer to judge (Event
-// set), which checks consent before anything else.
-type Verdict struct {
-	Outcome tally.Outcome
-	Reason  tally.Reason
-	Day     tally.Day
-	Event   *store.NewEvent
+// Candidate is a decoded event as decide sees it: what the checks that need
+// no database found, and keyed hashes. It holds nothing that identifies a
+// person and lives only in memory until decide has judged it.
+type Candidate struct {
+	// Day is the day the event counts on: the day of At, or the day
+	// received when At is out of range (so a forged time cannot create
+	// rows for arbitrary days).
+	Day tally.Day
+	// At is the event time; consent must hold at that instant.
+	At time.Time
+	// GPC is set when the request carried Sec-GPC and consent.honor_gpc
+	// is on. Nothing else is computed then, not even the visitor's hash.
+	GPC bool
+	// The checks that need no database and failed: an unmapped event
+	// name, a campaign refused, a time ahead of the clock or too old.
+	Unmapped, BadCampaign, Future, TooOld bool
+	// VisitorKey is the keyed hash of the visitor id: it looks up consent
+	// and, keyed again with the day's salt, marks the visitor's place in
+	// the cell.
+	VisitorKey []byte
+	// Cell and EventKey (the keyed hash of the event id) are set only when
+	// none of the checks above failed: a dropped event carries nothing
+	// but its day.
+	Cell     tally.Cell
+	EventKey []byte
 }
 
-// Check runs every check that needs no database. gpc reports the request's
-// Sec-GPC header. A later check that fails (unmapped event, bad campaign,
-// event time) is recorded as the event's Pending reason: the writer applies
-// it only when consent holds, so the outcome follows DESIGN.md's order.
-func (p *Pipeline) Check(ev Event, gpc bool) Verdict {
+// Candidate runs every check that needs no database on ev and returns it
+// for decide, which applies them in order after consent. gpc reports the
+// request's Sec-GPC header.
+func (p *Pipeline) Candidate(ev Event, gpc bool) Candidate {
 	now := p.Now()
 	at := ev.Time
 	if at.IsZero() {
 		at = now
 	}
-	day := p.Day(at)
-	if at.After(now.Add(futureSkew)) || at.Before(now.Add(-p.opt.MaxEventAge)) {
-		// Out-of-range times are counted on the day received, so a forged
-		// time cannot create rows for arbitrary days.
-		day = p.Day(now)
+	c := Candidate{Day: p.Day(at), At: at, Future: at.After(now.Add(futureSkew)), TooOld: at.Before(now.Add(-p.opt.MaxEventAge))}
+	if c.Future || c.TooOld {
+		c.Day = p.Day(now)
 	}
 	if gpc && p.opt.HonorGPC {
-		return Verdict{Outcome: tally.Dropped, Reason: tally.ReasonGPC, Day: day}
+		c.GPC = true
+		return c
 	}
-	ne := &store.NewEvent{VisitorKey: p.Hash("visitor", ev.VisitorID), At: at}
-	ne.Day = day
-	conversion, ok := p.opt.Events[ev.Name]
+	c.VisitorKey = p.Hash("visitor", ev.VisitorID)
+	conversion, mapped := p.opt.Events[ev.Name]
+	c.Unmapped = !mapped
+	c.BadCampaign = ev.Campaign != "" && !p.campaignAllowed(ev.Campaign)
+	if c.Unmapped || c.BadCampaign || c.Future || c.TooOld {
+		return c
+	}
 	platform, known := p.sources[strings.ToLower(ev.Source)]
 	if !known {
 		platform = tally.PlatformNone
 	}
-	switch {
-	case !ok:
-		ne.Pending = tally.ReasonUnmappedEvent
-	case ev.Campaign != "" && !p.campaignAllowed(ev.Campaign):
-		ne.Pending = tally.ReasonBadCampaign
-	case at.After(now.Add(futureSkew)):
-		ne.Pending = tally.ReasonFuture
-	case at.Before(now.Add(-p.opt.MaxEventAge)):
-		ne.Pending = tally.ReasonTooOld
-	default:
-		// Only an event that passed every check carries a cell and a
-		// dedup key; a dropped one carries nothing but its day.
-		ne.Cell = tally.Cell{Day: day, Platform: platform, Campaign: ev.Campaign, Conversion: conversion}
-		ne.DedupKey = p.Hash("event_id", ev.EventID)
-	}
-	return Verdict{Day: day, Event: ne}
+	c.Cell = tally.Cell{Day: c.Day, Platform: platform, Campaign: ev.Campaign, Conversion: conversion}
+	c.EventKey = p.Hash("event_id", ev.EventID)
+	return c
 }
 
 // campaignAllowed reports whether a non-empty campaign may be stored: it is
@@ -160,11 +166,9 @@ func (p *Pipeline) campaignAllowed(c string) bool {
 	return campaign.Check(c) == nil
 }
 
-// ConsentRule is the consent configuration as the writer applies it, with
-// the bound on cells per day it enforces in the same transaction.
-func (p *Pipeline) ConsentRule() store.ConsentRule {
-	return store.ConsentRule{Purpose: p.opt.ConsentPurpose, MaxAge: p.opt.ConsentMaxAge,
-		MaxCellsPerDay: p.opt.MaxCellsPerDay}
+// Rules are the settings the writer's decide applies with the database.
+func (p *Pipeline) Rules() Rules {
+	return Rules{ConsentPurpose: p.opt.ConsentPurpose, MaxConsentAge: p.opt.ConsentMaxAge, MaxCellsPerDay: p.opt.MaxCellsPerDay}
 }
 
 // Day is t's calendar day in rollup.timezone.

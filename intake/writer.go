@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 )
 
@@ -19,11 +18,6 @@ var ErrBusy = errors.New("intake: write queue full")
 // ErrClosed means the writer is shutting down.
 var ErrClosed = errors.New("intake: writer closed")
 
-// IntakeCommitter commits groups of intake writes in one transaction.
-type IntakeCommitter interface {
-	WriteIntake(ctx context.Context, rule store.ConsentRule, writes []*store.IntakeWrite) error
-}
-
 // Writer is the single writer goroutine: it drains whatever requests are
 // queued and commits them together (group commit), so each request is
 // acknowledged only after its events are durable, yet a commit carries many
@@ -31,7 +25,7 @@ type IntakeCommitter interface {
 type Writer struct {
 	queued  atomic.Int64 // events in queued, not yet committed requests
 	db      IntakeCommitter
-	rule    store.ConsentRule
+	rules   Rules
 	opt     WriterOptions
 	queue   chan *job
 	done    chan struct{}
@@ -86,22 +80,14 @@ type auditSummary struct {
 	outcomes map[string]int
 }
 
-func (s *auditSummary) add(writes []*store.IntakeWrite) {
+func (s *auditSummary) add(requests int, counts Counts) {
 	if s.outcomes == nil {
 		s.outcomes = map[string]int{}
 	}
-	key := func(outcome tally.Outcome, reason tally.Reason) string {
-		return tally.Decision{Outcome: outcome, Reason: reason}.String()
-	}
 	s.commits++
-	s.requests += len(writes)
-	for _, w := range writes {
-		for k, n := range w.Drops {
-			s.outcomes[key(k.Outcome, k.Reason)] += n
-		}
-		for _, ev := range w.Events {
-			s.outcomes[key(ev.Outcome, ev.Reason)]++
-		}
+	s.requests += requests
+	for k, n := range counts {
+		s.outcomes[k.Decision.String()] += n
 	}
 }
 
@@ -126,12 +112,14 @@ func (w *Writer) flushAudit(force bool) {
 }
 
 type job struct {
-	w    *store.IntakeWrite
-	done chan error
+	w      *Write
+	events int    // w.events()
+	counts Counts // w's outcomes, set by the writer before done
+	done   chan error
 }
 
-// NewWriter starts a writer; rule is the consent every event must hold.
-func NewWriter(db IntakeCommitter, rule store.ConsentRule, opt WriterOptions) *Writer {
+// NewWriter starts a writer that decides every candidate under rules.
+func NewWriter(db IntakeCommitter, rules Rules, opt WriterOptions) *Writer {
 	if opt.QueueLen <= 0 {
 		opt.QueueLen = 4096
 	}
@@ -150,35 +138,38 @@ func NewWriter(db IntakeCommitter, rule store.ConsentRule, opt WriterOptions) *W
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{db: db, rule: rule, opt: opt, queue: make(chan *job, opt.QueueLen), done: make(chan struct{})}
+	w := &Writer{db: db, rules: rules, opt: opt, queue: make(chan *job, opt.QueueLen), done: make(chan struct{})}
 	w.summary.since = opt.Now()
 	go w.loop()
 	return w
 }
 
-// Submit queues iw and waits for its commit. On success every event in iw
-// has its Outcome set. ErrBusy when the queue is full.
-func (w *Writer) Submit(ctx context.Context, iw *store.IntakeWrite) error {
+// Submit queues iw and waits for its commit, and returns its outcomes:
+// iw.Counts plus one per candidate. ErrBusy when the queue is full.
+func (w *Writer) Submit(ctx context.Context, iw *Write) (Counts, error) {
 	return w.submit(ctx, iw, false)
 }
 
 // SubmitWait is Submit for batch importers: when the queue is full it waits
 // for room instead of failing.
-func (w *Writer) SubmitWait(ctx context.Context, iw *store.IntakeWrite) error {
+func (w *Writer) SubmitWait(ctx context.Context, iw *Write) (Counts, error) {
 	return w.submit(ctx, iw, true)
 }
 
-func (w *Writer) submit(ctx context.Context, iw *store.IntakeWrite, wait bool) error {
-	j := &job{w: iw, done: make(chan error, 1)}
+func (w *Writer) submit(ctx context.Context, iw *Write, wait bool) (Counts, error) {
+	j := &job{w: iw, events: iw.events(), done: make(chan error, 1)}
 	if err := w.enqueue(ctx, j, wait); err != nil {
-		return err
+		return nil, err
 	}
 	select {
 	case err := <-j.done:
-		return err
+		if err != nil {
+			return nil, err
+		}
+		return j.counts, nil
 	case <-ctx.Done():
 		// The commit may still happen; it is simply not acknowledged.
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -196,7 +187,7 @@ func (w *Writer) enqueue(ctx context.Context, j *job, wait bool) error {
 	if wait {
 		// Importers wait for room in the queue instead; they submit one
 		// chunk at a time, so they cannot pile up events.
-		n := int64(len(j.w.Events))
+		n := int64(j.events)
 		w.queued.Add(n)
 		select {
 		case w.queue <- j:
@@ -206,7 +197,7 @@ func (w *Writer) enqueue(ctx context.Context, j *job, wait bool) error {
 			return ctx.Err()
 		}
 	}
-	n := int64(len(j.w.Events))
+	n := int64(j.events)
 	if w.queued.Add(n) > int64(w.opt.MaxQueuedEvents) && n > 0 {
 		w.queued.Add(-n)
 		return ErrBusy
@@ -240,7 +231,7 @@ func (w *Writer) loop() {
 	defer w.flushAudit(true)
 	for j := range w.queue {
 		group := []*job{j}
-		n := len(j.w.Events)
+		n := j.events
 	drain:
 		for n < w.opt.MaxEvents {
 			select {
@@ -249,27 +240,28 @@ func (w *Writer) loop() {
 					break drain
 				}
 				group = append(group, next)
-				n += len(next.w.Events)
+				n += next.events
 			default:
 				break drain
 			}
 		}
-		writes := make([]*store.IntakeWrite, len(group))
-		for i, g := range group {
-			writes[i] = g.w
-		}
+		var counts Counts
 		err := w.health.fatalErr()
 		if err == nil {
 			// A background context: a request whose client went away must
 			// not abort the commit of the others in its group.
-			err = w.db.WriteIntake(context.Background(), w.rule, writes)
+			ctx := context.Background()
+			err = w.db.WriteIntake(ctx, func(tx *store.IntakeTx) (err error) {
+				counts, err = w.decideGroup(ctx, tx, group)
+				return err
+			})
 			err = w.committed(err)
 		}
 		if err == nil {
 			if w.opt.OnCommit != nil {
 				w.opt.OnCommit(len(group), n)
 			}
-			w.summary.add(writes)
+			w.summary.add(len(group), counts)
 			w.flushAudit(false)
 		}
 		w.queued.Add(-int64(n))

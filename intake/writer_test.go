@@ -17,18 +17,14 @@ type blockingStore struct {
 	release chan struct{}
 }
 
-func (b *blockingStore) WriteIntake(context.Context, store.ConsentRule, []*store.IntakeWrite) error {
+func (b *blockingStore) WriteIntake(context.Context, func(*store.IntakeTx) error) error {
 	b.started <- struct{}{}
 	<-b.release
 	return nil
 }
 
-func events(n int) *store.IntakeWrite {
-	w := &store.IntakeWrite{}
-	for i := 0; i < n; i++ {
-		w.Events = append(w.Events, &store.NewEvent{})
-	}
-	return w
+func events(n int) *intake.Write {
+	return &intake.Write{Candidates: make([]intake.Candidate, n)}
 }
 
 // TestWriterBoundsQueuedEvents: while a commit is in flight, requests wait
@@ -36,13 +32,13 @@ func events(n int) *store.IntakeWrite {
 // at once (503), and room returns once the queue drains.
 func TestWriterBoundsQueuedEvents(t *testing.T) {
 	b := &blockingStore{started: make(chan struct{}, 10), release: make(chan struct{})}
-	w := intake.NewWriter(b, store.ConsentRule{}, intake.WriterOptions{QueueLen: 100, MaxQueuedEvents: 11, MaxEvents: 1})
+	w := intake.NewWriter(b, intake.Rules{}, intake.WriterOptions{QueueLen: 100, MaxQueuedEvents: 11, MaxEvents: 1})
 	ctx := context.Background()
 	first := make(chan error, 1)
-	go func() { first <- w.Submit(ctx, events(1)) }()
+	go func() { _, err := w.Submit(ctx, events(1)); first <- err }()
 	<-b.started // the first commit is in flight and holds the writer
 	queued := make(chan error, 1)
-	go func() { queued <- w.Submit(ctx, events(10)) }()
+	go func() { _, err := w.Submit(ctx, events(10)); queued <- err }()
 	deadline := time.Now().Add(10 * time.Second) // a failure guard, not a wait
 	// The in-flight event counts until its commit ends: 1 + 10 = 11.
 	for w.Queued() < 11 {
@@ -52,7 +48,7 @@ func TestWriterBoundsQueuedEvents(t *testing.T) {
 		runtime.Gosched()
 	}
 	// The bound is reached: one more event is refused at once.
-	if err := w.Submit(ctx, events(1)); !errors.Is(err, intake.ErrBusy) {
+	if _, err := w.Submit(ctx, events(1)); !errors.Is(err, intake.ErrBusy) {
 		t.Fatalf("over the bound: %v, want ErrBusy", err)
 	}
 	close(b.release)

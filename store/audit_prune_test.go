@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
@@ -110,30 +109,21 @@ func TestScansAppendOnly(t *testing.T) {
 }
 
 // TestPurgedConsentLeavesTheWriterCache: once purged, a visitor's cached
-// grant no longer lets the intake writer (same handle) accept events.
+// grant is no longer seen by the intake writer (same handle).
 func TestPurgedConsentLeavesTheWriterCache(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
 	t0 := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-	rule := store.ConsentRule{Purpose: "advertising", MaxAge: 24 * time.Hour}
 	if err := db.AddConsents(ctx, []store.Consent{{VisitorKey: []byte("v"), Purpose: "advertising", Granted: true, Time: t0}}, t0); err != nil {
 		t.Fatal(err)
 	}
-	send := func(n int) string {
-		ev := &store.NewEvent{Cell: tally.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "c", Conversion: "booking"},
-			DedupKey: []byte{byte(n)}, VisitorKey: []byte("v"), At: t0.Add(time.Duration(n) * time.Minute)}
-		if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{{Events: []*store.NewEvent{ev}}}); err != nil {
-			t.Fatal(err)
-		}
-		return ev.Outcome.String() + "/" + ev.Reason.String()
-	}
-	if got := send(1); got != "accepted/" {
+	if got := writerConsent(t, db, "v", t0.Add(time.Minute)); got != "granted since 08:00:00" {
 		t.Fatalf("with the grant: %s", got)
 	}
 	if p, err := db.PurgeConsents(ctx, t0.Add(time.Second)); err != nil || p.Visitors != 1 {
 		t.Fatalf("purge = %+v %v", p, err)
 	}
-	if got := send(2); got != "dropped/no_consent" {
-		t.Errorf("after the purge: %s, want dropped/no_consent", got)
+	if got := writerConsent(t, db, "v", t0.Add(2*time.Minute)); got != "none" {
+		t.Errorf("after the purge: %s, want none", got)
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/tally-health/tally"
@@ -15,49 +16,49 @@ const (
 // cellLimit tracks, within one intake transaction, how many cells each day
 // holds: cell_counts' rows of the day plus the cells opened since.
 type cellLimit struct {
-	max   int
 	days  map[tally.Day]int
 	cells map[tally.Cell]int8
 }
 
-func newCellLimit(max int) cellLimit {
-	return cellLimit{max: max, days: map[tally.Day]int{}, cells: map[tally.Cell]int8{}}
+func newCellLimit() cellLimit {
+	return cellLimit{days: map[tally.Day]int{}, cells: map[tally.Cell]int8{}}
 }
 
-// cellLimited reports whether ev would open a new cell on a day that already
-// holds max cells. It reads cell_counts at most once per day and once per
-// cell in a transaction.
-func (w *intakeTx) cellLimited(ev *NewEvent) (bool, error) {
+// Cells reports whether cell c already holds events (in cell_counts or
+// accepted earlier in the transaction) and, when it does not, how many
+// cells its day holds (intake.max_cells_per_day bounds that). It reads
+// cell_counts at most once per day and once per cell in a transaction.
+func (w *IntakeTx) Cells(ctx context.Context, c tally.Cell) (exists bool, onDay int, err error) {
 	l := &w.limit
-	if l.max <= 0 || l.cells[ev.Cell] == cellPresent {
-		return false, nil
+	if l.cells[c] == cellPresent {
+		return true, 0, nil
 	}
-	n, ok := l.days[ev.Day]
+	n, ok := l.days[c.Day]
 	if !ok {
-		if err := w.tx.QueryRowContext(w.ctx, `SELECT count(*) FROM cell_counts WHERE day = ?`, ev.Day).Scan(&n); err != nil {
-			return false, fmt.Errorf("store: intake: count cells of %s: %w", ev.Day, err)
+		if err := w.tx.QueryRowContext(ctx, `SELECT count(*) FROM cell_counts WHERE day = ?`, c.Day).Scan(&n); err != nil {
+			return false, 0, fmt.Errorf("store: intake: count cells of %s: %w", c.Day, err)
 		}
-		l.days[ev.Day] = n
+		l.days[c.Day] = n
 	}
-	if l.cells[ev.Cell] == 0 {
-		var exists bool
-		if err := w.tx.QueryRowContext(w.ctx, `SELECT EXISTS (SELECT 1 FROM cell_counts
+	if l.cells[c] == 0 {
+		if err := w.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM cell_counts
 			WHERE day = ? AND platform = ? AND campaign = ? AND conversion = ?)`,
-			ev.Day, ev.Platform, ev.Campaign, ev.Conversion).Scan(&exists); err != nil {
-			return false, fmt.Errorf("store: intake: find cell: %w", err)
+			c.Day, c.Platform, c.Campaign, c.Conversion).Scan(&exists); err != nil {
+			return false, 0, fmt.Errorf("store: intake: find cell: %w", err)
 		}
-		l.cells[ev.Cell] = cellAbsent
+		l.cells[c] = cellAbsent
 		if exists {
-			l.cells[ev.Cell] = cellPresent
-			return false, nil
+			l.cells[c] = cellPresent
+			return true, 0, nil
 		}
 	}
-	return n >= l.max, nil
+	return false, n, nil
 }
 
-// opened records that an accepted event may have opened its cell.
+// opened records that an accepted event may have opened its cell. Only a
+// cell Cells has seen absent is tracked: its day's count is loaded.
 func (l *cellLimit) opened(c tally.Cell) {
-	if l.max > 0 && l.cells[c] == cellAbsent {
+	if l.cells[c] == cellAbsent {
 		l.cells[c] = cellPresent
 		l.days[c.Day]++
 	}

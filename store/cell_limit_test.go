@@ -4,70 +4,72 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/store/storetest"
 )
 
-// TestCellLimit checks intake.max_cells_per_day in the writer: an event
-// that would open a cell beyond the limit on its day is dropped as
-// cell_limit, within one transaction and across transactions, while events
-// in the day's existing cells and on other days are still accepted.
-func TestCellLimit(t *testing.T) {
+// TestIntakeCells checks the facts intake.max_cells_per_day is judged on:
+// whether a cell holds events and how many cells its day holds, counting
+// the cells opened earlier in the same transaction and, in a later one,
+// those in cell_counts.
+func TestIntakeCells(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
-	rule := store.ConsentRule{Purpose: "advertising", MaxAge: time.Hour, MaxCellsPerDay: 2}
-	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	var grants []store.Consent
-	for i := 0; i < 10; i++ {
-		grants = append(grants, store.Consent{VisitorKey: []byte(fmt.Sprintf("v-%d", i)), Purpose: "advertising", Granted: true, Time: t0})
-	}
-	if err := db.AddConsents(ctx, grants, t0); err != nil {
-		t.Fatal(err)
+	day, next := tally.Day("2026-11-20"), tally.Day("2026-11-21")
+	cell := func(d tally.Day, campaign string) tally.Cell {
+		return tally.Cell{Day: d, Platform: "meta", Campaign: campaign, Conversion: "booking"}
 	}
 	n := 0
-	ev := func(visitor int, day tally.Day, campaign string) *store.NewEvent {
-		n++
-		return &store.NewEvent{Cell: tally.Cell{Day: day, Platform: "meta", Campaign: campaign, Conversion: "booking"},
-			DedupKey: []byte(fmt.Sprintf("id-%d", n)), VisitorKey: []byte(fmt.Sprintf("v-%d", visitor)), At: t0.Add(time.Minute)}
-	}
-	write := func(evs ...*store.NewEvent) []string {
+	cells := func(tx *store.IntakeTx, cs ...tally.Cell) string {
 		t.Helper()
-		if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{{Events: evs}}); err != nil {
-			t.Fatal(err)
-		}
 		var out []string
-		for _, e := range evs {
-			out = append(out, e.Outcome.String()+"/"+e.Reason.String())
+		for _, c := range cs {
+			exists, onDay, err := tx.Cells(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s:%v/%d", c.Campaign, exists, onDay))
 		}
-		return out
+		return fmt.Sprint(out)
 	}
-	day, next := tally.Day("2026-11-20"), tally.Day("2026-11-21")
-	got := write(ev(0, day, "a"), ev(1, day, "b"), ev(2, day, "c"), ev(3, day, "a"), ev(4, day, "c"))
-	want := []string{"accepted/", "accepted/", "dropped/cell_limit", "accepted/", "dropped/cell_limit"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("one transaction: %v, want %v", got, want)
+	insert := func(tx *store.IntakeTx, c tally.Cell) {
+		t.Helper()
+		n++
+		if open, err := tx.DayOpen(ctx, c.Day); err != nil || !open {
+			t.Fatalf("day %s: open %v, %v", c.Day, open, err)
+		}
+		if ok, err := tx.InsertEvent(ctx, c, fmt.Appendf(nil, "e%d", n)); err != nil || !ok {
+			t.Fatalf("insert: %v %v", ok, err)
+		}
 	}
-	// A later transaction counts the day's cells from cell_counts.
-	got = write(ev(5, day, "d"), ev(6, day, "b"), ev(7, next, "d"), ev(8, next, "e"), ev(9, next, "f"))
-	want = []string{"dropped/cell_limit", "accepted/", "accepted/", "accepted/", "dropped/cell_limit"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("later transaction: %v, want %v", got, want)
-	}
-	counts, err := db.OutcomeCounts(ctx, day)
+	err := db.WriteIntake(ctx, func(tx *store.IntakeTx) error {
+		if got := cells(tx, cell(day, "a")); got != "[a:false/0]" {
+			t.Errorf("empty day: %s", got)
+		}
+		insert(tx, cell(day, "a"))
+		if got := cells(tx, cell(day, "a"), cell(day, "b")); got != "[a:true/0 b:false/1]" {
+			t.Errorf("after opening a: %s", got)
+		}
+		insert(tx, cell(day, "b"))
+		insert(tx, cell(day, "a"))
+		if got := cells(tx, cell(day, "c"), cell(next, "c")); got != "[c:false/2 c:false/0]" {
+			t.Errorf("after opening b: %s", got)
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k := (store.OutcomeKey{Day: day, Outcome: tally.Dropped, Reason: tally.ReasonCellLimit}); counts[k] != 3 {
-		t.Errorf("intake_outcomes %v = %d, want 3", k, counts[k])
-	}
-	var cells int
-	if err := db.R.QueryRowContext(ctx, `SELECT count(*) FROM cell_counts WHERE day = ?`, day).Scan(&cells); err != nil {
+	// A later transaction counts the day's cells from cell_counts.
+	err = db.WriteIntake(ctx, func(tx *store.IntakeTx) error {
+		if got := cells(tx, cell(day, "c"), cell(day, "b")); got != "[c:false/2 b:true/0]" {
+			t.Errorf("later transaction: %s", got)
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
-	}
-	if cells != 2 {
-		t.Errorf("cell_counts of %s: %d cells, want 2", day, cells)
 	}
 }

@@ -14,12 +14,12 @@ import (
 
 func addCell(t *testing.T, db *store.DB, c tally.Cell, n int) {
 	t.Helper()
-	w := &store.IntakeWrite{}
+	var evs []storetest.Event
 	for i := range n {
 		id := fmt.Sprintf("%s/%s/%d", c.Day, c.Campaign, i)
-		w.Events = append(w.Events, &store.NewEvent{Cell: c, DedupKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
+		evs = append(evs, storetest.Event{Cell: c, EventKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
 	}
-	storetest.WriteEvents(t, db, w)
+	storetest.WriteEvents(t, db, evs...)
 }
 
 var releaseAll = storetest.ReleaseAll

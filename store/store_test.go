@@ -70,70 +70,6 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
-func TestWriteIntakeOutcomes(t *testing.T) {
-	ctx := context.Background()
-	db := storetest.Open(t)
-	rule := store.ConsentRule{Purpose: "advertising", MaxAge: time.Hour}
-	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	var grants []store.Consent
-	for _, v := range []string{"a", "b", "z"} {
-		grants = append(grants, store.Consent{VisitorKey: []byte("v-" + v), Purpose: "advertising", Granted: true, Time: t0})
-	}
-	if err := db.AddConsents(ctx, grants, t0); err != nil {
-		t.Fatal(err)
-	}
-	cell := tally.Cell{Day: "2026-11-20", Platform: "meta", Campaign: "c1", Conversion: "booking"}
-	ev := func(id, visitor string, c tally.Cell) *store.NewEvent {
-		return &store.NewEvent{Cell: c, DedupKey: []byte("id-" + id), VisitorKey: []byte("v-" + visitor), At: t0.Add(time.Minute)}
-	}
-	other := cell
-	other.Campaign = "c2"
-	batch := []*store.NewEvent{
-		ev("1", "a", cell),  // accepted
-		ev("1", "b", cell),  // duplicate event id
-		ev("2", "a", cell),  // same visitor, same cell: over_bound
-		ev("3", "a", other), // same visitor, other cell: accepted
-		ev("4", "q", cell),  // no consent record
-	}
-	w := &store.IntakeWrite{Events: batch, Drops: map[store.OutcomeKey]int{{Day: cell.Day, Outcome: tally.Dropped, Reason: tally.ReasonGPC}: 2}}
-	if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{w}); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"accepted/", "duplicate/", "dropped/over_bound", "accepted/", "dropped/no_consent"}
-	for i, e := range batch {
-		if got := e.Outcome.String() + "/" + e.Reason.String(); got != want[i] {
-			t.Errorf("event %d: %s, want %s", i, got, want[i])
-		}
-	}
-	counts, err := db.OutcomeCounts(ctx, cell.Day)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantCounts := map[store.OutcomeKey]int{
-		{cell.Day, tally.Accepted, tally.ReasonNone}:     2,
-		{cell.Day, tally.Duplicate, tally.ReasonNone}:    1,
-		{cell.Day, tally.Dropped, tally.ReasonOverBound}: 1,
-		{cell.Day, tally.Dropped, tally.ReasonGPC}:       2,
-	}
-	for k, n := range wantCounts {
-		if counts[k] != n {
-			t.Errorf("%v = %d, want %d", k, counts[k], n)
-		}
-	}
-
-	// A sealed day drops its events as late.
-	if _, err := db.W.ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, store.FormatTime(time.Now()), cell.Day); err != nil {
-		t.Fatal(err)
-	}
-	late := ev("9", "z", cell)
-	if err := db.WriteIntake(ctx, rule, []*store.IntakeWrite{{Events: []*store.NewEvent{late}}}); err != nil {
-		t.Fatal(err)
-	}
-	if late.Outcome != tally.Dropped || late.Reason != tally.ReasonLate {
-		t.Errorf("sealed day: %s/%s, want dropped/late", late.Outcome, late.Reason)
-	}
-}
-
 func TestConsentAt(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
@@ -173,22 +109,22 @@ func TestConsentAt(t *testing.T) {
 }
 
 // TestRunningCountsMatchEvents sends random events (duplicates, repeat
-// visitors, several days) through WriteIntake and checks that cell_counts
+// visitors, several days) through the intake writer and checks that cell_counts
 // always equals a GROUP BY over events.
 func TestRunningCountsMatchEvents(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 20; round++ {
-		w := &store.IntakeWrite{}
+		var evs []storetest.Event
 		for i := 0; i < 50; i++ {
 			c := tally.Cell{Day: tally.Day(fmt.Sprintf("2026-11-%02d", 10+rng.IntN(3))), Platform: []tally.Platform{"meta", "none"}[rng.IntN(2)],
 				Campaign: fmt.Sprintf("c%d", rng.IntN(3)), Conversion: "booking"}
-			w.Events = append(w.Events, &store.NewEvent{Cell: c,
-				DedupKey:   fmt.Appendf(nil, "e%d", rng.IntN(400)),
+			evs = append(evs, storetest.Event{Cell: c,
+				EventKey:   fmt.Appendf(nil, "e%d", rng.IntN(400)),
 				VisitorKey: fmt.Appendf(nil, "v%d", rng.IntN(30))})
 		}
-		storetest.WriteEvents(t, db, w)
+		storetest.WriteEvents(t, db, evs...)
 	}
 	q := func(sql string) string {
 		rows, err := db.R.QueryContext(ctx, sql)

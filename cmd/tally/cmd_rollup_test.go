@@ -32,20 +32,20 @@ func rollupFixture(t *testing.T) (cfgPath, dbPath string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	w := &store.IntakeWrite{}
+	var evs []storetest.Event
 	add := func(day tally.Day, platform tally.Platform, campaign, conversion string, n int) {
 		for i := range n {
 			id := fmt.Sprintf("%s/%s/%s/%d", day, platform, campaign, i)
-			w.Events = append(w.Events, &store.NewEvent{
+			evs = append(evs, storetest.Event{
 				Cell:     tally.Cell{Day: day, Platform: platform, Campaign: campaign, Conversion: conversion},
-				DedupKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
+				EventKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
 		}
 	}
 	add("2026-11-01", "meta", "a", "booking", 12)
 	add("2026-11-01", "meta", "b", "booking", 3)
 	add("2026-11-01", "none", "", "lead", 2)
 	add("2026-11-02", "meta", "b", "booking", 9)
-	storetest.WriteEvents(t, db, w)
+	storetest.WriteEvents(t, db, evs...)
 	return cfgPath, dbPath
 }
 

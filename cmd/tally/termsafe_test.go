@@ -45,13 +45,13 @@ func TestOutputsEscapeControlCharacters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &store.IntakeWrite{}
+	var evs []storetest.Event
 	for i := range 12 {
-		w.Events = append(w.Events, &store.NewEvent{
+		evs = append(evs, storetest.Event{
 			Cell:     tally.Cell{Day: "2026-11-01", Platform: "meta", Campaign: evil, Conversion: "booking"},
-			DedupKey: []byte(fmt.Sprintf("e%d", i)), VisitorKey: []byte(fmt.Sprintf("v%d", i))})
+			EventKey: []byte(fmt.Sprintf("e%d", i)), VisitorKey: []byte(fmt.Sprintf("v%d", i))})
 	}
-	storetest.WriteEvents(t, db, w)
+	storetest.WriteEvents(t, db, evs...)
 	if err := db.AppendAudit(ctx, "note", map[string]string{"campaign": evil}); err != nil {
 		t.Fatal(err)
 	}

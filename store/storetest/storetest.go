@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/store"
 )
 
@@ -27,33 +28,52 @@ func Open(tb testing.TB) *store.DB {
 	return db
 }
 
-// WriteEvents commits intake writes as if every visitor had consented long
-// before: tests that only need stored events use it instead of building
-// consent histories. Events without a time get one after that grant.
-func WriteEvents(tb testing.TB, db *store.DB, writes ...*store.IntakeWrite) {
+// Event is one event for WriteEvents: its cell and the permanent-key
+// hashes of its event id and visitor.
+type Event struct {
+	tally.Cell
+	EventKey, VisitorKey []byte
+	// At is the event time; zero is just after the visitor's grant.
+	At time.Time
+}
+
+// WriteEvents sends events through the intake writer in one unit, as if
+// every visitor had consented long before: tests that only need stored
+// events use it instead of building consent histories. Each event is
+// decided as intake decides it (a repeated event id is a duplicate, a
+// visitor counts once per cell), with no bound on cells per day. It
+// returns how many events got each decision.
+func WriteEvents(tb testing.TB, db *store.DB, events ...Event) map[tally.Decision]int {
 	tb.Helper()
 	grantAt := time.Unix(0, 0).UTC()
 	seen := map[string]bool{}
 	var grants []store.Consent
-	for _, w := range writes {
-		for _, ev := range w.Events {
-			if ev.At.IsZero() {
-				ev.At = grantAt.Add(time.Second)
-			}
-			if k := string(ev.VisitorKey); !seen[k] {
-				seen[k] = true
-				grants = append(grants, store.Consent{VisitorKey: ev.VisitorKey, Purpose: testPurpose, Granted: true, Time: grantAt})
-			}
+	iw := &intake.Write{}
+	for _, ev := range events {
+		if ev.At.IsZero() {
+			ev.At = grantAt.Add(time.Second)
 		}
+		if k := string(ev.VisitorKey); !seen[k] {
+			seen[k] = true
+			grants = append(grants, store.Consent{VisitorKey: ev.VisitorKey, Purpose: testPurpose, Granted: true, Time: grantAt})
+		}
+		iw.Candidates = append(iw.Candidates, intake.Candidate{Day: ev.Day, At: ev.At, Cell: ev.Cell, EventKey: ev.EventKey, VisitorKey: ev.VisitorKey})
 	}
 	ctx := context.Background()
 	if err := db.AddConsents(ctx, grants, grantAt); err != nil {
 		tb.Fatal(err)
 	}
-	rule := store.ConsentRule{Purpose: testPurpose, MaxAge: 100 * 365 * 24 * time.Hour}
-	if err := db.WriteIntake(ctx, rule, writes); err != nil {
+	w := intake.NewWriter(db, intake.Rules{ConsentPurpose: testPurpose, MaxConsentAge: 100 * 365 * 24 * time.Hour}, intake.WriterOptions{})
+	defer w.Close()
+	counts, err := w.SubmitWait(ctx, iw)
+	if err != nil {
 		tb.Fatal(err)
 	}
+	out := map[tally.Decision]int{}
+	for k, n := range counts {
+		out[k.Decision] += n
+	}
+	return out
 }
 
 const testPurpose = "advertising"
