@@ -64,7 +64,7 @@ type Intake struct {
 // (importers) over Submit (HTTP, which answers 503 when busy).
 func (in *Intake) Process(ctx context.Context, raws []json.RawMessage, gpc, wait bool) (Summary, error) {
 	sum := NewSummary()
-	iw := &Write{Counts: Counts{}}
+	iw := &Write{Candidates: make([]Candidate, 0, len(raws)), Counts: Counts{}}
 	today := in.Pipeline.Day(in.Pipeline.Now())
 	for i, raw := range raws {
 		ev, err := DecodeEvent(raw)

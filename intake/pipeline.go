@@ -112,9 +112,12 @@ type Candidate struct {
 	// and, keyed again with the day's salt, marks the visitor's place in
 	// the cell.
 	VisitorKey []byte
-	// Cell and EventKey (the keyed hash of the event id) are set only when
-	// none of the checks above failed: a dropped event carries nothing
-	// but its day.
+	// Cell and EventKey are set only when none of the checks above
+	// failed: a dropped event carries nothing but its day. EventKey, the
+	// keyed hash of the event id, is never stored: the store keys it
+	// again with the day's salt, so once the day is sealed a stored key
+	// can no longer be matched to an event id, even by whoever holds the
+	// permanent key.
 	Cell     tally.Cell
 	EventKey []byte
 }
