@@ -39,31 +39,22 @@ func (db *DB) WriteIntake(ctx context.Context, fn func(*IntakeTx) error) (err er
 			db.consents.reset()
 		}
 	}()
-	tx, err := db.W.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: intake: begin: %w", err)
-	}
-	defer tx.Rollback()
-	w := &IntakeTx{tx: tx, days: map[tally.Day]*dayState{}, cells: map[tally.Cell]int64{}, s: &db.stmts, limit: newCellLimit()}
-	defer w.close()
-	w.insert = tx.StmtContext(ctx, db.stmts.insertEvent)
-	w.dedup = tx.StmtContext(ctx, db.stmts.dedup)
-	w.consentHist = tx.StmtContext(ctx, db.stmts.consentHist)
-	w.outcome = tx.StmtContext(ctx, db.stmts.outcome)
-	w.cache = db.consents
-	if err := w.cache.sync(ctx, tx, db.stmts.dataVersion); err != nil {
-		return err
-	}
-	if err := fn(w); err != nil {
-		return err
-	}
-	if err := w.flushCells(ctx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: intake: commit: %w", err)
-	}
-	return nil
+	return db.inTx(ctx, "store: intake", func(tx *sql.Tx) error {
+		w := &IntakeTx{tx: tx, days: map[tally.Day]*dayState{}, cells: map[tally.Cell]int64{}, s: &db.stmts, limit: newCellLimit()}
+		defer w.close()
+		w.insert = tx.StmtContext(ctx, db.stmts.insertEvent)
+		w.dedup = tx.StmtContext(ctx, db.stmts.dedup)
+		w.consentHist = tx.StmtContext(ctx, db.stmts.consentHist)
+		w.outcome = tx.StmtContext(ctx, db.stmts.outcome)
+		w.cache = db.consents
+		if err := w.cache.sync(ctx, tx, db.stmts.dataVersion); err != nil {
+			return err
+		}
+		if err := fn(w); err != nil {
+			return err
+		}
+		return w.flushCells(ctx)
+	})
 }
 
 type dayState struct {
