@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -18,11 +17,11 @@ func (e *env) newIntake(ctx context.Context, db *store.DB) (*intake.Intake, erro
 	if err != nil {
 		return nil, err
 	}
-	opt, err := intakeOptions(e.cfg, key)
+	loc, err := e.location()
 	if err != nil {
 		return nil, err
 	}
-	p, err := intake.NewPipeline(opt)
+	p, err := intake.NewPipeline(intakeOptions(e.cfg, key, loc))
 	if err != nil {
 		return nil, err
 	}
@@ -56,17 +55,14 @@ func (e *env) startIntakeServer(ctx context.Context, db *store.DB) (*intake.List
 	return s.Listen(e.cfg.Intake.Listen, db.Path)
 }
 
-// intakeOptions turns the configuration into the intake's options.
-func intakeOptions(cfg *config.Config, key []byte) (intake.Options, error) {
-	loc, err := time.LoadLocation(cfg.Rollup.Timezone)
-	if err != nil {
-		return intake.Options{}, fmt.Errorf("intake: timezone: %w", err)
-	}
+// intakeOptions turns the configuration into the intake's options; loc is
+// rollup.timezone.
+func intakeOptions(cfg *config.Config, key []byte, loc *time.Location) intake.Options {
 	in, c := cfg.Intake, cfg.Consent
 	return intake.Options{Key: key, Location: loc, MaxEventAge: in.MaxEventAge.D(), Events: cfg.Events, Sources: cfg.Sources,
 		CampaignPattern: in.CampaignPattern, Campaigns: in.Campaigns, MaxCellsPerDay: in.MaxCellsPerDay,
 		ConsentPurpose: c.Purpose, ConsentMaxAge: c.MaxAge.D(), HonorGPC: c.HonorGPC,
 		ConsentSources: c.Sources, ConsentVersions: c.Versions,
 		MaxBodyBytes: in.MaxBodyBytes, MaxBatch: in.MaxBatch, AllowedOrigins: in.AllowedOrigins,
-		RatePerClient: in.RatePerClient, BurstPerClient: in.BurstPerClient}, nil
+		RatePerClient: in.RatePerClient, BurstPerClient: in.BurstPerClient}
 }

@@ -101,11 +101,7 @@ func testSealLeavesNoTrace(t *testing.T, command string) {
 	if !bytes.Contains(dbFileBytes(t, dbPath), secrets[0].b) {
 		t.Fatal("the open day's salt is not in tally.db or its WAL: the test would prove nothing")
 	}
-	opt, err := intakeOptions(config.Default(), []byte(scrubSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := intake.NewPipeline(opt)
+	p, err := intake.NewPipeline(intakeOptions(config.Default(), []byte(scrubSecret), time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
