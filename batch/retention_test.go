@@ -7,8 +7,9 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 func TestPurgeRetention(t *testing.T) {
@@ -39,7 +40,7 @@ func TestPurgeRetention(t *testing.T) {
 		t.Errorf("purge %+v", p)
 	}
 	var left int
-	db.R.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&left)
+	sqlfile.Open(t, db.Path).QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&left)
 	if left != 2 {
 		t.Errorf("%d events left, want the open day's 2", left)
 	}

@@ -10,8 +10,9 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 var seq int
@@ -120,7 +121,7 @@ func TestRollupDueAndOrder(t *testing.T) {
 	var committed []string // each day is reported as its seal commits
 	r.OnSealed = func(s batch.Sealed) {
 		var n int
-		db.R.QueryRow(`SELECT count(*) FROM days WHERE day = ? AND sealed_at IS NOT NULL`, s.Day).Scan(&n)
+		sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM days WHERE day = ? AND sealed_at IS NOT NULL`, s.Day).Scan(&n)
 		committed = append(committed, fmt.Sprintf("%s:%d", s.Day, n))
 	}
 	res, err := r.RollupDue(ctx)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/store/storetest"
+	"github.com/tally-health/tally/internal/storetest"
 )
 
 // TestRollupNeverSealsBeyondTheWallClock: a clock (--now) set days ahead

@@ -8,14 +8,15 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // dump renders every daily_counts column of every row exactly as stored.
 func dump(t *testing.T, db *store.DB) string {
 	t.Helper()
-	rows, err := db.R.QueryContext(context.Background(), `SELECT * FROM daily_counts ORDER BY day, platform, campaign, conversion`)
+	rows, err := sqlfile.Open(t, db.Path).QueryContext(context.Background(), `SELECT * FROM daily_counts ORDER BY day, platform, campaign, conversion`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +74,10 @@ func TestNoiseDrawnOnce(t *testing.T) {
 			t.Fatalf("second rollup changed daily_counts:\n%s\nwas:\n%s", after, before)
 		}
 	}
-	if _, err := db.W.ExecContext(ctx, `UPDATE daily_counts SET noise = 0`); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, `UPDATE daily_counts SET noise = 0`); err == nil {
 		t.Error("daily_counts accepted an UPDATE")
 	}
-	if _, err := db.W.ExecContext(ctx, `DELETE FROM daily_counts`); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, `DELETE FROM daily_counts`); err == nil {
 		t.Error("daily_counts accepted a DELETE")
 	}
 }
@@ -94,7 +95,7 @@ func TestSealForgetsContributions(t *testing.T) {
 	}
 	q := func(sql string, args ...any) int {
 		var n int
-		if err := db.R.QueryRowContext(ctx, sql, args...).Scan(&n); err != nil {
+		if err := sqlfile.Open(t, db.Path).QueryRowContext(ctx, sql, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

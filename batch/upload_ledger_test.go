@@ -9,7 +9,7 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/store/storetest"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
 

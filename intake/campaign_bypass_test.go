@@ -6,6 +6,7 @@ import (
 
 	"github.com/tally-health/tally/campaign"
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/internal/sqlfile"
 )
 
 // campaignBypasses are PHI shapes dressed so that a check on ASCII text
@@ -47,7 +48,7 @@ func TestCampaignUnicodeBypassRefused(t *testing.T) {
 		}
 	}
 	var n int
-	if err := r.f.db.R.QueryRowContext(context.Background(),
+	if err := sqlfile.Open(t, r.f.db.Path).QueryRowContext(context.Background(),
 		`SELECT count(*) FROM events WHERE campaign NOT IN ('', 'spring_24', 'brand_123456', 'été-2026', '春季', 'v1.2.3', 'q1-2026_b2')`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
 )
 
 // TestCellLimit checks intake.max_cells_per_day: an event that would open
@@ -36,7 +37,7 @@ func TestCellLimit(t *testing.T) {
 		t.Errorf("later transaction: %v, want %v", got, want)
 	}
 	var cells int
-	if err := r.db.R.QueryRowContext(context.Background(), `SELECT count(*) FROM cell_counts WHERE day = ?`, day).Scan(&cells); err != nil {
+	if err := sqlfile.Open(t, r.db.Path).QueryRowContext(context.Background(), `SELECT count(*) FROM cell_counts WHERE day = ?`, day).Scan(&cells); err != nil {
 		t.Fatal(err)
 	}
 	if cells != 2 {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/internal/sqlfile"
 )
 
 // TestCheckOrder holds the order README and docs/SCHEMA.md promise for the
@@ -43,7 +44,7 @@ func TestCheckOrder(t *testing.T) {
 	// Seal yesterday the way rollup records it, leaving its cell_counts row
 	// in place: a new cell there would be over the limit, but late comes
 	// first.
-	if _, err := f.db.W.Exec(`UPDATE days SET salt = NULL, sealed_at = '2026-11-20T03:00:00.000Z' WHERE day = '2026-11-19'`); err != nil {
+	if _, err := sqlfile.Open(t, f.db.Path).Exec(`UPDATE days SET salt = NULL, sealed_at = '2026-11-20T03:00:00.000Z' WHERE day = '2026-11-19'`); err != nil {
 		t.Fatal(err)
 	}
 	if got := outcome(f.send(t, false, ev("y2", "appointment_booked", "v", `,"campaign":"b"`+yesterday))); got != "dropped/late" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/internal/sqlfile"
 )
 
 // TestConsentLabelsOnlyFromAllowlists checks that a consent source or
@@ -33,7 +34,7 @@ func TestConsentLabelsOnlyFromAllowlists(t *testing.T) {
 			t.Errorf("body %d: %d %s, want 200 with the decision recorded", i, resp.StatusCode, body)
 		}
 	}
-	rows, err := f.db.R.Query(`SELECT granted, coalesce(source, '-'), coalesce(version, '-') FROM consents ORDER BY id`)
+	rows, err := sqlfile.Open(t, f.db.Path).Query(`SELECT granted, coalesce(source, '-'), coalesce(version, '-') FROM consents ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestConsentLabelsMatchExactly(t *testing.T) {
 		}
 	}
 	var n int
-	if err := f.db.R.QueryRow(`SELECT count(*) FROM consents WHERE source IS NOT NULL OR version IS NOT NULL`).Scan(&n); err != nil {
+	if err := sqlfile.Open(t, f.db.Path).QueryRow(`SELECT count(*) FROM consents WHERE source IS NOT NULL OR version IS NOT NULL`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tally-health/tally/internal/sqlfile"
 )
 
 // TestConsentRepeatAnswersRecordedZero holds README's promise for
@@ -40,7 +42,7 @@ func TestConsentRepeatAnswersRecordedZero(t *testing.T) {
 		}
 	}
 	var rows int
-	if err := f.db.R.QueryRow(`SELECT count(*) FROM consents`).Scan(&rows); err != nil || rows != 2 {
+	if err := sqlfile.Open(t, f.db.Path).QueryRow(`SELECT count(*) FROM consents`).Scan(&rows); err != nil || rows != 2 {
 		t.Errorf("consents rows = %d (%v), want 2", rows, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tally-health/tally/internal/sqlfile"
 )
 
 // TestConsentOrderedByClientTime: a visitor's records are ordered by the
@@ -51,7 +53,7 @@ func TestConsentOrderedByClientTime(t *testing.T) {
 		t.Errorf("grant stamped a year ahead, event right after: %s, want accepted", got)
 	}
 	var stored string
-	if err := f.db.R.QueryRow(`SELECT max(time) FROM consents`).Scan(&stored); err != nil || stored != "2026-11-20T12:00:00.000Z" {
+	if err := sqlfile.Open(t, f.db.Path).QueryRow(`SELECT max(time) FROM consents`).Scan(&stored); err != nil || stored != "2026-11-20T12:00:00.000Z" {
 		t.Errorf("latest stored consent time %q (%v), want the server's now", stored, err)
 	}
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/internal/sqlfile"
 )
 
 // auditSpy keeps the intake audit summaries.
@@ -56,7 +57,7 @@ func TestOutcomesCountedOnce(t *testing.T) {
 		t.Errorf("summary:\n got %s\nwant %s", got, want)
 	}
 
-	rows, err := f.db.R.Query(`SELECT outcome, reason, count FROM intake_outcomes ORDER BY outcome, reason`)
+	rows, err := sqlfile.Open(t, f.db.Path).Query(`SELECT outcome, reason, count FROM intake_outcomes ORDER BY outcome, reason`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -92,7 +93,7 @@ func TestDecideWithTheStore(t *testing.T) {
 
 	// A sealed day drops its events as late.
 	ctx := context.Background()
-	if _, err := r.db.W.ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, store.FormatTime(time.Now()), cell.Day); err != nil {
+	if _, err := sqlfile.Open(t, r.db.Path).ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, store.FormatTime(time.Now()), cell.Day); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.decideAll(t, r.event("9", "z", cell)); got[0] != "dropped/late" {

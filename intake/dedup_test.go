@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -41,7 +42,7 @@ func TestEventIDsDoNotOutliveTheirDay(t *testing.T) {
 	}
 
 	stored := func() [][]byte {
-		rows, err := f.db.R.QueryContext(ctx, `SELECT dedup_key FROM events`)
+		rows, err := sqlfile.Open(t, f.db.Path).QueryContext(ctx, `SELECT dedup_key FROM events`)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -87,7 +88,7 @@ func TestHTTPWholeRequestErrors(t *testing.T) {
 		})
 	}
 	var n int
-	f.db.R.QueryRow(`SELECT count(*) FROM intake_outcomes`).Scan(&n)
+	sqlfile.Open(t, f.db.Path).QueryRow(`SELECT count(*) FROM intake_outcomes`).Scan(&n)
 	if n != 0 {
 		t.Errorf("whole-request errors stored %d outcome rows", n)
 	}
@@ -166,7 +167,7 @@ func TestHTTPConsent(t *testing.T) {
 		}
 	}
 	var n int
-	f.db.R.QueryRow(`SELECT count(*) FROM consents`).Scan(&n)
+	sqlfile.Open(t, f.db.Path).QueryRow(`SELECT count(*) FROM consents`).Scan(&n)
 	if n != 2 {
 		t.Errorf("consents rows = %d, want 2", n)
 	}

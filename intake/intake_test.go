@@ -10,8 +10,9 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 var testNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
@@ -159,7 +160,7 @@ func TestStatefulOutcomes(t *testing.T) {
 	}
 	// Sealing the day makes further events late (the seal itself is the
 	// rollup's job; here it is simulated the way rollup records it).
-	if _, err := f.db.W.Exec(`UPDATE days SET salt = NULL, sealed_at = '2026-11-21T03:00:00.000Z' WHERE day = '2026-11-20'`); err != nil {
+	if _, err := sqlfile.Open(t, f.db.Path).Exec(`UPDATE days SET salt = NULL, sealed_at = '2026-11-21T03:00:00.000Z' WHERE day = '2026-11-20'`); err != nil {
 		t.Fatal(err)
 	}
 	if got := outcome(f.send(t, false, ev("e9", "appointment_booked", "v2", `,"campaign":"z"`))); got != "dropped/late" {
@@ -181,7 +182,7 @@ func TestStatefulOutcomes(t *testing.T) {
 		}
 	}
 	var platform, campaign, conversion string
-	if err := f.db.R.QueryRow(`SELECT platform, campaign, conversion FROM events WHERE campaign = 'c' AND conversion = 'booking' LIMIT 1`).Scan(&platform, &campaign, &conversion); err != nil {
+	if err := sqlfile.Open(t, f.db.Path).QueryRow(`SELECT platform, campaign, conversion FROM events WHERE campaign = 'c' AND conversion = 'booking' LIMIT 1`).Scan(&platform, &campaign, &conversion); err != nil {
 		t.Fatal(err)
 	}
 	if platform != "google" || campaign != "c" || conversion != "booking" {

@@ -3,6 +3,8 @@ package intake_test
 import (
 	"testing"
 	"time"
+
+	"github.com/tally-health/tally/internal/sqlfile"
 )
 
 // TestOutOfRangeTimesCountOnTheDayReceived holds docs/SCHEMA.md's promise
@@ -21,7 +23,7 @@ func TestOutOfRangeTimesCountOnTheDayReceived(t *testing.T) {
 	} {
 		f.send(t, false, e)
 	}
-	rows, err := f.db.R.Query(`SELECT day, outcome, reason, count FROM intake_outcomes`)
+	rows, err := sqlfile.Open(t, f.db.Path).Query(`SELECT day, outcome, reason, count FROM intake_outcomes`)
 	if err != nil {
 		t.Fatal(err)
 	}

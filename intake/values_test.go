@@ -9,6 +9,7 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/internal/sqlfile"
 )
 
 // TestOddTimesAreInvalid checks that an event time before 2000 (year 0001
@@ -129,7 +130,7 @@ func TestCampaignAllowlistReplacesPattern(t *testing.T) {
 	}
 	r.f.send(t, false, ev("n", "appointment_booked", "v-ok", `,"source":"facebook"`))
 	var n int
-	if err := r.f.db.R.QueryRowContext(context.Background(), `SELECT count(*) FROM events WHERE campaign = ''`).Scan(&n); err != nil {
+	if err := sqlfile.Open(t, r.f.db.Path).QueryRowContext(context.Background(), `SELECT count(*) FROM events WHERE campaign = ''`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 1 {

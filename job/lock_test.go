@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
-	"github.com/tally-health/tally/store/storetest"
+	"github.com/tally-health/tally/internal/storetest"
 )
 
 // TestLockHeldIsAConflict: a live holder makes Take fail at once with a

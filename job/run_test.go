@@ -9,8 +9,8 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // holdLock takes the database lock as this live process would in another

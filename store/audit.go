@@ -97,7 +97,7 @@ func (db *DB) AppendAudit(ctx context.Context, kind string, detail any) error {
 // AuditEntries calls fn for each entry in id order, optionally only those
 // whose time starts with prefix (e.g. a day "2026-11-20").
 func (db *DB) AuditEntries(ctx context.Context, prefix string, fn func(AuditEntry) error) error {
-	rows, err := db.R.QueryContext(ctx, `SELECT id, at, as_of, kind, detail, prev_hash, hash FROM audit_log
+	rows, err := db.r.QueryContext(ctx, `SELECT id, at, as_of, kind, detail, prev_hash, hash FROM audit_log
 		WHERE substr(at, 1, length(?1)) = ?1 ORDER BY id`, prefix)
 	if err != nil {
 		return fmt.Errorf("store: audit log: %w", err)

@@ -28,7 +28,7 @@ func (db *DB) checkDailyCounts(ctx context.Context, ix auditIndex, c *DataCheck)
 			c.UnhashedDays++ // sealed before seals recorded the hash
 			continue
 		}
-		sum, n, err := dailyCountsHash(ctx, db.R, tally.Day(day))
+		sum, n, err := dailyCountsHash(ctx, db.r, tally.Day(day))
 		if err != nil {
 			return fmt.Errorf("store: verify: %w", err)
 		}
@@ -55,7 +55,7 @@ type requestRow struct {
 // the response's hash from the answer entry. Pruned rows must be covered by
 // a recorded prune; their hashes stay in the log and are not rechecked.
 func (db *DB) checkRequests(ctx context.Context, ix auditIndex, c *DataCheck) error {
-	rows, err := db.R.QueryContext(ctx, `SELECT id, platform, url, body, conversions, status, response, pruned_at,
+	rows, err := db.r.QueryContext(ctx, `SELECT id, platform, url, body, conversions, status, response, pruned_at,
 		(SELECT coalesce(sum(n), 0) FROM upload_request_cells WHERE request_id = upload_requests.id)
 		FROM upload_requests ORDER BY id`)
 	if err != nil {
@@ -150,7 +150,7 @@ func (db *DB) checkUploads(ctx context.Context, _ auditIndex, c *DataCheck) erro
 	if err != nil {
 		return err
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT u.day, u.platform, u.campaign, u.conversion, u.count, u.next_index,
+	rows, err := db.r.QueryContext(ctx, `SELECT u.day, u.platform, u.campaign, u.conversion, u.count, u.next_index,
 		u.acked, u.rejected, u.uncertain, u.state, coalesce(d.released_count, -1), rc.first_index, rc.n
 		FROM uploads u
 		LEFT JOIN daily_counts d USING (day, platform, campaign, conversion)
@@ -261,7 +261,7 @@ func (db *DB) checkPurges(ctx context.Context, ix auditIndex, c *DataCheck) erro
 
 // strings runs a query of one text column.
 func (db *DB) strings(ctx context.Context, query string) ([]string, error) {
-	return queryAll(ctx, db.R, func(rows *sql.Rows, s *string) error { return rows.Scan(s) }, query)
+	return queryAll(ctx, db.r, func(rows *sql.Rows, s *string) error { return rows.Scan(s) }, query)
 }
 
 func sha256Hex(s string) string {

@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // sealedUpload builds a file with one sealed day (PLATFORM/a/booking
@@ -104,7 +105,7 @@ func TestVerifyDataCatchesEdits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := ledgerDB(t)
-			if _, err := db.W.Exec(tt.sql); err != nil {
+			if _, err := sqlfile.Open(t, db.Path).Exec(tt.sql); err != nil {
 				t.Fatal(err)
 			}
 			c := verifyData(t, db)
@@ -121,7 +122,7 @@ func TestVerifyDataCatchesEdits(t *testing.T) {
 func TestVerifyDataUploadsBeyondRequests(t *testing.T) {
 	db := ledgerDB(t)
 	// Only conversions 0..3 were carried (twice: a retry), yet 6 are acked.
-	if _, err := db.W.Exec(`UPDATE upload_request_cells SET n = 4;
+	if _, err := sqlfile.Open(t, db.Path).Exec(`UPDATE upload_request_cells SET n = 4;
 		INSERT INTO upload_request_cells SELECT request_id, day, platform, campaign, conversion, 0, 4 FROM upload_request_cells`); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestVerifyDataCatchesStateEdits(t *testing.T) {
 			if c := verifyData(t, db); len(c.Problems) != 0 {
 				t.Fatalf("intact: %v", c.Problems)
 			}
-			if _, err := db.W.Exec(tt.sql); err != nil {
+			if _, err := sqlfile.Open(t, db.Path).Exec(tt.sql); err != nil {
 				t.Fatal(err)
 			}
 			var msgs []string

@@ -42,7 +42,7 @@ func ParseAnchor(s string) (Anchor, error) {
 // AuditHead returns the last row of the chain as an Anchor; ok is false
 // when the log is empty.
 func (db *DB) AuditHead(ctx context.Context) (a Anchor, ok bool, err error) {
-	err = db.R.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&a.ID, &a.Hash)
+	err = db.r.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&a.ID, &a.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Anchor{}, false, nil
 	}
@@ -59,7 +59,7 @@ func (db *DB) AuditHead(ctx context.Context) (a Anchor, ok bool, err error) {
 // chain was not cut before it. A mismatch is a *ChainError.
 func (db *DB) CheckAnchor(ctx context.Context, a Anchor) error {
 	var e AuditEntry
-	err := db.R.QueryRowContext(ctx, `SELECT id, at, as_of, kind, detail, prev_hash, hash FROM audit_log WHERE id = ?`, a.ID).
+	err := db.r.QueryRowContext(ctx, `SELECT id, at, as_of, kind, detail, prev_hash, hash FROM audit_log WHERE id = ?`, a.ID).
 		Scan(&e.ID, &e.At, &e.AsOf, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

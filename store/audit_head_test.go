@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -58,7 +59,7 @@ func TestAuditAsOfInHash(t *testing.T) {
 		if err := db.AppendAudit(ctx, store.AuditRollup, map[string]int{"n": 2}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.W.Exec(`DROP TRIGGER audit_log_no_update; ` + edit); err != nil {
+		if _, err := sqlfile.Open(t, db.Path).Exec(`DROP TRIGGER audit_log_no_update; ` + edit); err != nil {
 			t.Fatal(err)
 		}
 		var ce *store.ChainError
@@ -72,7 +73,7 @@ func TestAuditAsOfInHash(t *testing.T) {
 	genesis := strings.Repeat("0", 64)
 	at, detail := "2026-01-01T00:00:00.000Z", `{"n":1}`
 	sum := sha256.Sum256([]byte(genesis + "|1|" + at + "|rollup|" + detail))
-	if _, err := db.W.Exec(`INSERT INTO audit_log (id, at, kind, detail, prev_hash, hash) VALUES (1, ?, 'rollup', ?, ?, ?)`,
+	if _, err := sqlfile.Open(t, db.Path).Exec(`INSERT INTO audit_log (id, at, kind, detail, prev_hash, hash) VALUES (1, ?, 'rollup', ?, ?, ?)`,
 		at, detail, genesis, hex.EncodeToString(sum[:])); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestAuditAnchor(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := db.W.Exec(`DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete`); err != nil {
+		if _, err := sqlfile.Open(t, db.Path).Exec(`DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete`); err != nil {
 			t.Fatal(err)
 		}
 		return db, a
@@ -116,7 +117,7 @@ func TestAuditAnchor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db, a := anchored(t)
-			if _, err := db.W.Exec(tt.sql); err != nil {
+			if _, err := sqlfile.Open(t, db.Path).Exec(tt.sql); err != nil {
 				t.Fatal(err)
 			}
 			var ce *store.ChainError
@@ -135,15 +136,15 @@ func TestAuditAnchor(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := db.W.Exec(`DELETE FROM audit_log`); err != nil {
+		if _, err := sqlfile.Open(t, db.Path).Exec(`DELETE FROM audit_log`); err != nil {
 			t.Fatal(err)
 		}
-		rows, _ := fresh.R.Query(`SELECT id, at, kind, detail, prev_hash, hash FROM audit_log ORDER BY id`)
+		rows, _ := sqlfile.Open(t, fresh.Path).Query(`SELECT id, at, kind, detail, prev_hash, hash FROM audit_log ORDER BY id`)
 		for rows.Next() {
 			var id int64
 			var at, kind, detail, prev, hash string
 			rows.Scan(&id, &at, &kind, &detail, &prev, &hash)
-			if _, err := db.W.Exec(`INSERT INTO audit_log (id, at, kind, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)`,
+			if _, err := sqlfile.Open(t, db.Path).Exec(`INSERT INTO audit_log (id, at, kind, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)`,
 				id, at, kind, detail, prev, hash); err != nil {
 				t.Fatal(err)
 			}

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // TestPruneLedger: bodies and answers of requests sent before the cutoff
@@ -16,7 +17,7 @@ import (
 func TestPruneLedger(t *testing.T) {
 	ctx := context.Background()
 	db := ledgerDB(t) // one request, sent 2026-11-21T03:00Z
-	if _, err := db.W.Exec(`UPDATE upload_requests SET body = 'x'`); err == nil || !strings.Contains(err.Error(), "recorded prune") {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`UPDATE upload_requests SET body = 'x'`); err == nil || !strings.Contains(err.Error(), "recorded prune") {
 		t.Errorf("edit of a body: %v, want refused", err)
 	}
 	now := time.Date(2027, 12, 31, 0, 0, 0, 0, time.UTC)
@@ -30,12 +31,12 @@ func TestPruneLedger(t *testing.T) {
 	}
 	var body string
 	var response, prunedAt *string
-	db.R.QueryRow(`SELECT body, response, pruned_at FROM upload_requests`).Scan(&body, &response, &prunedAt)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT body, response, pruned_at FROM upload_requests`).Scan(&body, &response, &prunedAt)
 	if body != "" || response != nil || prunedAt == nil {
 		t.Errorf("after prune: body %q response %v pruned_at %v", body, response, prunedAt)
 	}
 	var entries int
-	db.R.QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'purge' AND json_extract(detail, '$.table') = 'upload_requests'
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'purge' AND json_extract(detail, '$.table') = 'upload_requests'
 		AND json_extract(detail, '$.requests') = 1 AND json_extract(detail, '$.pruned_at') = ?`, *prunedAt).Scan(&entries)
 	if entries != 1 {
 		t.Errorf("%d purge entries for the prune, want 1", entries)
@@ -65,7 +66,7 @@ func TestPurgeConsents(t *testing.T) {
 	add("stale", false, old.Add(time.Hour))
 	add("active", true, old) // old grant, but withdrawn recently: kept whole
 	add("active", false, recent)
-	if _, err := db.W.Exec(`DELETE FROM consents WHERE visitor_key = ?`, []byte("stale")); err == nil || !strings.Contains(err.Error(), "append-only") {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`DELETE FROM consents WHERE visitor_key = ?`, []byte("stale")); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("ordinary DELETE: %v, want refused", err)
 	}
 	now := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
@@ -74,9 +75,9 @@ func TestPurgeConsents(t *testing.T) {
 		t.Fatalf("purge = %+v %v, want 1 visitor, 2 records", p, err)
 	}
 	var left, marks, entries int
-	db.R.QueryRow(`SELECT count(*) FROM consents WHERE visitor_key = ?`, []byte("active")).Scan(&left)
-	db.R.QueryRow(`SELECT count(*) FROM consent_purge_marks`).Scan(&marks)
-	db.R.QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'purge' AND json_extract(detail, '$.table') = 'consents'
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM consents WHERE visitor_key = ?`, []byte("active")).Scan(&left)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM consent_purge_marks`).Scan(&marks)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'purge' AND json_extract(detail, '$.table') = 'consents'
 		AND json_extract(detail, '$.records') = 2`).Scan(&entries)
 	if left != 2 || marks != 0 || entries != 1 {
 		t.Errorf("active rows %d (want 2), marks left %d (want 0), purge entries %d (want 1)", left, marks, entries)
@@ -84,7 +85,7 @@ func TestPurgeConsents(t *testing.T) {
 	if _, ok, _ := db.ConsentAt(ctx, []byte("stale"), "advertising", now); ok {
 		t.Error("a purged visitor still has consent")
 	}
-	if _, err := db.W.Exec(`DELETE FROM consents`); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`DELETE FROM consents`); err == nil {
 		t.Error("an ordinary DELETE passed after a purge")
 	}
 	if p, err := db.PurgeConsents(ctx, now.AddDate(0, 0, -400)); err != nil || p.Visitors != 0 {
@@ -102,7 +103,7 @@ func TestScansAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, table := range []string{"scan_findings", "scans"} {
-		if _, err := db.W.Exec(`DELETE FROM ` + table); err == nil || !strings.Contains(err.Error(), "append-only") {
+		if _, err := sqlfile.Open(t, db.Path).Exec(`DELETE FROM ` + table); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("DELETE FROM %s: %v, want refused", table, err)
 		}
 	}

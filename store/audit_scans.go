@@ -43,7 +43,7 @@ func (db *DB) checkScans(ctx context.Context, _ auditIndex, c *DataCheck) error 
 	if err != nil {
 		return err
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT s.id, s.pages, s.failed, s.findings, f.tracker, count(f.id)
+	rows, err := db.r.QueryContext(ctx, `SELECT s.id, s.pages, s.failed, s.findings, f.tracker, count(f.id)
 		FROM scans s LEFT JOIN scan_findings f ON f.scan_id = s.id GROUP BY s.id, f.tracker ORDER BY s.id`)
 	if err != nil {
 		return fmt.Errorf("store: verify scans: %w", err)

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // TestVerifyDataCatchesScanEdits: a finding deleted to hide a pixel, a
@@ -42,7 +43,7 @@ func TestVerifyDataCatchesScanEdits(t *testing.T) {
 			if c := verifyData(t, db); len(c.Problems) != 0 {
 				t.Fatalf("intact: %v", c.Problems)
 			}
-			if _, err := db.W.Exec(`DROP TRIGGER scans_no_update; DROP TRIGGER scans_no_delete;
+			if _, err := sqlfile.Open(t, db.Path).Exec(`DROP TRIGGER scans_no_update; DROP TRIGGER scans_no_delete;
 				DROP TRIGGER scan_findings_no_update; DROP TRIGGER scan_findings_no_delete; ` + tt.sql); err != nil {
 				t.Fatal(err)
 			}

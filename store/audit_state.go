@@ -16,7 +16,7 @@ import (
 // recorded after the row was deleted.
 func (db *DB) checkKeyFingerprint(ctx context.Context, ix auditIndex, c *DataCheck) error {
 	var have string
-	err := db.R.QueryRowContext(ctx, `SELECT fingerprint FROM key_fingerprint WHERE id = 1`).Scan(&have)
+	err := db.r.QueryRowContext(ctx, `SELECT fingerprint FROM key_fingerprint WHERE id = 1`).Scan(&have)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: verify key_fingerprint: %w", err)
 	}
@@ -45,7 +45,7 @@ func (db *DB) checkKeyFingerprint(ctx context.Context, ix auditIndex, c *DataChe
 func (db *DB) checkState(ctx context.Context, ix auditIndex, c *DataCheck) error {
 	for day := range ix.seals {
 		var sealed, salted bool
-		err := db.R.QueryRowContext(ctx, `SELECT sealed_at IS NOT NULL, salt IS NOT NULL FROM days WHERE day = ?`, day).Scan(&sealed, &salted)
+		err := db.r.QueryRowContext(ctx, `SELECT sealed_at IS NOT NULL, salt IS NOT NULL FROM days WHERE day = ?`, day).Scan(&sealed, &salted)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			c.problem("days", day, "sealed in the audit log, the row is gone")
@@ -86,7 +86,7 @@ func (db *DB) checkEvents(ctx context.Context, ix auditIndex, c *DataCheck) erro
 		}
 		n, purged := ix.purgedEvents[day]
 		if !purged {
-			if err := db.R.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE day = ?`, day).Scan(&n); err != nil {
+			if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE day = ?`, day).Scan(&n); err != nil {
 				return fmt.Errorf("store: verify events %s: %w", day, err)
 			}
 		}

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 func auditDB(t *testing.T, rows int) *store.DB {
@@ -27,10 +28,10 @@ func TestAuditChainIntact(t *testing.T) {
 	if err != nil || n != 5 || len(head) != 64 {
 		t.Fatalf("verify = %d %q %v", n, head, err)
 	}
-	if _, err := db.W.Exec(`UPDATE audit_log SET detail = '{}' WHERE id = 2`); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`UPDATE audit_log SET detail = '{}' WHERE id = 2`); err == nil {
 		t.Error("audit_log accepted an UPDATE")
 	}
-	if _, err := db.W.Exec(`DELETE FROM audit_log WHERE id = 2`); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`DELETE FROM audit_log WHERE id = 2`); err == nil {
 		t.Error("audit_log accepted a DELETE")
 	}
 }
@@ -51,7 +52,7 @@ func TestAuditChainTampering(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := auditDB(t, 5)
-			if _, err := db.W.Exec(`DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; ` + tt.sql); err != nil {
+			if _, err := sqlfile.Open(t, db.Path).Exec(`DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; ` + tt.sql); err != nil {
 				t.Fatal(err)
 			}
 			_, _, err := db.VerifyAudit(context.Background())

@@ -10,7 +10,7 @@ import (
 // openUncertainByCell sums the conversions of the open upload_uncertain
 // rows (resent_by NULL) per cell, keyed as checkUploads keys its rows.
 func (db *DB) openUncertainByCell(ctx context.Context) (map[string]int64, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT day || '/' || platform || '/' || campaign || '/' || conversion, sum(n)
+	rows, err := db.r.QueryContext(ctx, `SELECT day || '/' || platform || '/' || campaign || '/' || conversion, sum(n)
 		FROM upload_uncertain WHERE resent_by IS NULL GROUP BY day, platform, campaign, conversion`)
 	if err != nil {
 		return nil, fmt.Errorf("store: verify upload_uncertain: %w", err)
@@ -36,7 +36,7 @@ func (db *DB) openUncertainByCell(ctx context.Context) (map[string]int64, error)
 // audit log recorded its outcome as uncertain; a resent_by names a later
 // request whose answer lists the row as resent.
 func (db *DB) checkUncertain(ctx context.Context, ix auditIndex, c *DataCheck) error {
-	rows, err := db.R.QueryContext(ctx, `SELECT uu.id, uu.request_id, uu.resent_by, r.id IS NOT NULL, coalesce(r.status, 0),
+	rows, err := db.r.QueryContext(ctx, `SELECT uu.id, uu.request_id, uu.resent_by, r.id IS NOT NULL, coalesce(r.status, 0),
 		EXISTS (SELECT 1 FROM upload_request_cells rc WHERE rc.request_id = uu.request_id AND rc.day = uu.day
 			AND rc.platform = uu.platform AND rc.campaign = uu.campaign AND rc.conversion = uu.conversion
 			AND rc.first_index = uu.first_index AND rc.n = uu.n)

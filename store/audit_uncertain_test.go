@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -83,7 +84,7 @@ func TestVerifyDataCatchesUncertainEdits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := uncertainDB(t, tt.resend)
-			if _, err := db.W.Exec(tt.sql); err != nil {
+			if _, err := sqlfile.Open(t, db.Path).Exec(tt.sql); err != nil {
 				t.Fatal(err)
 			}
 			c := verifyData(t, db)
@@ -114,7 +115,7 @@ func TestVerifyDataCatchesEventEdits(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			db := uncertainDB(t, false)
-			if _, err := db.W.Exec(sql); err != nil {
+			if _, err := sqlfile.Open(t, db.Path).Exec(sql); err != nil {
 				t.Fatal(err)
 			}
 			var msgs []string

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // TestIntakeCells checks the facts intake.max_cells_per_day is judged on:

@@ -55,7 +55,7 @@ func (db *DB) ScrubWAL(ctx context.Context, onBusy func(attempt int)) error {
 // checkpointTruncate makes one attempt on the writer connection with a
 // short busy timeout, restored before the connection goes back to the pool.
 func (db *DB) checkpointTruncate(ctx context.Context) (done bool, err error) {
-	conn, err := db.W.Conn(ctx)
+	conn, err := db.w.Conn(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -59,10 +60,10 @@ func TestSealAndScrubLeaveNoKeyInFile(t *testing.T) {
 	addCell(t, other, tally.Cell{Day: "2026-11-21", Platform: "meta", Campaign: "a", Conversion: "booking"}, 1)
 
 	var salt []byte
-	if err := db.R.QueryRowContext(ctx, `SELECT salt FROM days WHERE day = ?`, day).Scan(&salt); err != nil || salt == nil {
+	if err := sqlfile.Open(t, db.Path).QueryRowContext(ctx, `SELECT salt FROM days WHERE day = ?`, day).Scan(&salt); err != nil || salt == nil {
 		t.Fatalf("salt: %x %v", salt, err)
 	}
-	keys := readKeys(t, db.R, `SELECT key FROM contrib_20261120`)
+	keys := readKeys(t, sqlfile.Open(t, db.Path), `SELECT key FROM contrib_20261120`)
 	if len(keys) != 3000 {
 		t.Fatalf("%d contribution keys, want 3000", len(keys))
 	}
@@ -173,7 +174,7 @@ func TestScrubStopsWithContext(t *testing.T) {
 // holdSnapshot starts a read transaction on db's readers and keeps it.
 func holdSnapshot(t *testing.T, db *store.DB) *sql.Tx {
 	t.Helper()
-	tx, err := db.R.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
+	tx, err := sqlfile.Open(t, db.Path).BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func (db *DB) RecordConsents(ctx context.Context, recs []Consent, now time.Time)
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	tx, err := db.W.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: consent: begin: %w", err)
 	}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // writerConsent asks the intake writer's transaction, and so its consent

@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // TestConsentRepeatAddsNoRow: a record identical to its visitor's latest
@@ -50,7 +51,7 @@ func TestConsentRepeatAddsNoRow(t *testing.T) {
 		total += s.want
 	}
 	var rows int
-	if err := db.R.QueryRowContext(ctx, `SELECT count(*) FROM consents`).Scan(&rows); err != nil || rows != total {
+	if err := sqlfile.Open(t, db.Path).QueryRowContext(ctx, `SELECT count(*) FROM consents`).Scan(&rows); err != nil || rows != total {
 		t.Errorf("consents rows = %d (%v), want %d", rows, err, total)
 	}
 	// The answers are those of the full history.

@@ -188,7 +188,7 @@ func ContribTable(day tally.Day) (string, error) {
 
 // OutcomeCounts returns intake_outcomes for one day.
 func (db *DB) OutcomeCounts(ctx context.Context, day tally.Day) (map[OutcomeKey]int, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT outcome, reason, count FROM intake_outcomes WHERE day = ?`, day)
+	rows, err := db.r.QueryContext(ctx, `SELECT outcome, reason, count FROM intake_outcomes WHERE day = ?`, day)
 	if err != nil {
 		return nil, fmt.Errorf("store: outcome counts: %w", err)
 	}

@@ -37,10 +37,10 @@ func KeyFingerprint(key []byte) string {
 // whose events and upload ids were keyed). A caller must not pair such a
 // database with a newly created key.
 func (db *DB) KeyState(ctx context.Context) (fingerprint string, keyed bool, err error) {
-	if fingerprint, err = recordedFingerprint(ctx, db.W); err != nil {
+	if fingerprint, err = recordedFingerprint(ctx, db.w); err != nil {
 		return "", false, fmt.Errorf("store: read key fingerprint: %w", err)
 	}
-	err = db.W.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM consents) OR EXISTS (SELECT 1 FROM days)`).Scan(&keyed)
+	err = db.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM consents) OR EXISTS (SELECT 1 FROM days)`).Scan(&keyed)
 	if err != nil {
 		return "", false, fmt.Errorf("store: look for keyed rows: %w", err)
 	}

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 func TestCheckKeyRecordsFingerprintOnceAndRejectsOtherKeys(t *testing.T) {
@@ -39,12 +40,12 @@ func TestCheckKeyRecordsFingerprintOnceAndRejectsOtherKeys(t *testing.T) {
 		t.Errorf("other key: err = %v, want ErrKeyMismatch", err)
 	}
 	var n int
-	db.R.QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE kind = ?`, store.AuditKeyFingerprint).Scan(&n)
+	sqlfile.Open(t, db.Path).QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE kind = ?`, store.AuditKeyFingerprint).Scan(&n)
 	if n != 1 {
 		t.Errorf("%d key_fingerprint audit entries, want 1", n)
 	}
 	for _, q := range []string{`UPDATE key_fingerprint SET fingerprint = 'x'`, `DELETE FROM key_fingerprint`} {
-		if _, err := db.W.ExecContext(ctx, q); err == nil {
+		if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, q); err == nil {
 			t.Errorf("%s: allowed, want write-once", q)
 		}
 	}
@@ -93,7 +94,7 @@ func TestDeletedFingerprintDoesNotLetAnotherKeyIn(t *testing.T) {
 	if err := db.CheckKey(ctx, k1, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.W.ExecContext(ctx, `DROP TRIGGER key_fingerprint_no_delete; DELETE FROM key_fingerprint`); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, `DROP TRIGGER key_fingerprint_no_delete; DELETE FROM key_fingerprint`); err != nil {
 		t.Fatal(err)
 	}
 	if fp, _, err := db.KeyState(ctx); err != nil || fp != store.KeyFingerprint(k1) {
@@ -114,7 +115,7 @@ func TestDeletedFingerprintDoesNotLetAnotherKeyIn(t *testing.T) {
 	if err := db.AppendAudit(ctx, store.AuditKeyFingerprint, map[string]string{"fingerprint": store.KeyFingerprint(k2)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.W.ExecContext(ctx, `INSERT INTO key_fingerprint (id, fingerprint, recorded_at) VALUES (1, ?, '')`, store.KeyFingerprint(k2)); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, `INSERT INTO key_fingerprint (id, fingerprint, recorded_at) VALUES (1, ?, '')`, store.KeyFingerprint(k2)); err != nil {
 		t.Fatal(err)
 	}
 	c, _ = db.VerifyData(ctx)

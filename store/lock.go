@@ -50,7 +50,7 @@ func (db *DB) AcquireLock(ctx context.Context, name string, now time.Time, ttl t
 		return nil, fmt.Errorf("store: lock %s: %w", name, err)
 	}
 	l := &Lock{db: db, name: name, holder: opt.Owner + "/" + hex.EncodeToString(b)}
-	tx, err := db.W.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: lock %s: begin: %w", name, err)
 	}
@@ -77,7 +77,7 @@ func (db *DB) AcquireLock(ctx context.Context, name string, now time.Time, ttl t
 
 // Renew extends the lock to now+ttl; it fails if the lock was taken over.
 func (l *Lock) Renew(ctx context.Context, now time.Time, ttl time.Duration) error {
-	res, err := l.db.W.ExecContext(ctx, `UPDATE locks SET expires_at = ? WHERE name = ? AND holder = ?`,
+	res, err := l.db.w.ExecContext(ctx, `UPDATE locks SET expires_at = ? WHERE name = ? AND holder = ?`,
 		FormatTime(now.Add(ttl)), l.name, l.holder)
 	if err != nil {
 		return fmt.Errorf("store: renew lock %s: %w", l.name, err)
@@ -91,7 +91,7 @@ func (l *Lock) Renew(ctx context.Context, now time.Time, ttl time.Duration) erro
 // Release gives the lock up (a no-op if it was taken over).
 func (l *Lock) Release(ctx context.Context) error {
 	l.db.fence.CompareAndSwap(l, nil)
-	if _, err := l.db.W.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND holder = ?`, l.name, l.holder); err != nil {
+	if _, err := l.db.w.ExecContext(ctx, `DELETE FROM locks WHERE name = ? AND holder = ?`, l.name, l.holder); err != nil {
 		return fmt.Errorf("store: release lock %s: %w", l.name, err)
 	}
 	return nil

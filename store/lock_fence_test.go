@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // A process that stalled past its lock's expiry (or whose lock row was

@@ -39,7 +39,7 @@ func scanCellCount(rows *sql.Rows, c *CellCount) error {
 // when fn returns nil; op names the operation in the begin and commit
 // errors (fn wraps its own).
 func (db *DB) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := db.W.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", op, err)
 	}

@@ -72,7 +72,7 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	db := &DB{W: r, R: r, Path: real, snapshot: snap}
+	db := &DB{w: r, r: r, Path: real, snapshot: snap}
 	if err := checkSchema(ctx, r, path); err != nil {
 		r.Close()
 		return nil, err

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -36,7 +36,7 @@ func writeDB(t *testing.T, path string) {
 func auditRows(t *testing.T, db *store.DB) int {
 	t.Helper()
 	var n int
-	if err := db.R.QueryRowContext(context.Background(), `SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
+	if err := store.Readers(db).QueryRowContext(context.Background(), `SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -123,7 +123,7 @@ func TestOpenReadOnlyWorksOnAReadOnlyCopyAndCreatesNothing(t *testing.T) {
 	if n := auditRows(t, db); n != 1 {
 		t.Errorf("%d audit rows, want 1", n)
 	}
-	if _, err := db.W.ExecContext(ctx, `DELETE FROM locks`); err == nil {
+	if _, err := store.Writer(db).ExecContext(ctx, `DELETE FROM locks`); err == nil {
 		t.Error("a write succeeded on a read-only open")
 	}
 	if err := db.Stable(); err != nil {

@@ -18,14 +18,14 @@ type Recount struct {
 // that the day's events were deleted past retention (nothing to compare).
 func (db *DB) RecountDay(ctx context.Context, day tally.Day) (cells []Recount, sealed, purged bool, err error) {
 	var sealedAt *string
-	if err := db.R.QueryRowContext(ctx, `SELECT sealed_at FROM days WHERE day = ?`, day).Scan(&sealedAt); err == nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT sealed_at FROM days WHERE day = ?`, day).Scan(&sealedAt); err == nil {
 		sealed = sealedAt != nil
 	}
 	if !sealed {
 		return nil, false, false, nil
 	}
 	var n int
-	if err := db.R.QueryRowContext(ctx, `SELECT count(*) FROM purges WHERE day = ?`, day).Scan(&n); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM purges WHERE day = ?`, day).Scan(&n); err != nil {
 		return nil, true, false, fmt.Errorf("store: recount %s: %w", day, err)
 	}
 	if n > 0 {
@@ -42,7 +42,7 @@ func (db *DB) RecountDay(ctx context.Context, day tally.Day) (cells []Recount, s
 		order = append(order, c)
 		return r
 	}
-	rows, err := db.R.QueryContext(ctx, `SELECT platform, campaign, conversion, raw_count FROM daily_counts
+	rows, err := db.r.QueryContext(ctx, `SELECT platform, campaign, conversion, raw_count FROM daily_counts
 		WHERE day = ? ORDER BY platform, campaign, conversion`, day)
 	if err != nil {
 		return nil, true, false, fmt.Errorf("store: recount %s: %w", day, err)

@@ -20,7 +20,7 @@ type Purge struct {
 // and its event count in purges. Open days are never purged: their events
 // are still needed for the rollup. daily_counts is kept.
 func (db *DB) PurgeEvents(ctx context.Context, cutoff string, now time.Time) ([]Purge, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT day FROM days WHERE day < ? AND sealed_at IS NOT NULL
+	rows, err := db.r.QueryContext(ctx, `SELECT day FROM days WHERE day < ? AND sealed_at IS NOT NULL
 		AND EXISTS (SELECT 1 FROM events WHERE events.day = days.day) ORDER BY day`, cutoff)
 	if err != nil {
 		return nil, fmt.Errorf("store: purge: list days: %w", err)

@@ -60,7 +60,7 @@ type SealResult struct {
 // its totals and detail (the gate parameters, from the caller).
 func (db *DB) SealDay(ctx context.Context, day tally.Day, now time.Time, detail map[string]any, gate GateFunc) (SealResult, error) {
 	res := SealResult{Day: day}
-	tx, err := db.W.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return res, fmt.Errorf("store: seal %s: begin: %w", day, err)
 	}
@@ -132,7 +132,7 @@ func (db *DB) SealDay(ctx context.Context, day tally.Day, now time.Time, detail 
 // cell order. While a sealed day's events are kept, this reproduces the
 // raw_count of its daily_counts rows.
 func (db *DB) CellCounts(ctx context.Context, day tally.Day) ([]CellCount, error) {
-	out, err := cellCounts(ctx, db.R, day)
+	out, err := cellCounts(ctx, db.r, day)
 	if err != nil {
 		return nil, fmt.Errorf("store: cell counts %s: %w", day, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -26,6 +27,7 @@ func fillBench(b *testing.B) string {
 		b.Fatal(err)
 	}
 	defer db.Close()
+	raw := sqlfile.Open(b, db.Path)
 	for _, q := range []string{
 		`INSERT INTO days (day, salt) VALUES ('` + benchDay + `', randomblob(32))`,
 		`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999)
@@ -41,7 +43,7 @@ func fillBench(b *testing.B) string {
 		`INSERT INTO cell_counts SELECT day, platform, campaign, conversion, count(*) FROM events GROUP BY 1, 2, 3, 4`,
 		`PRAGMA wal_checkpoint(TRUNCATE)`,
 	} {
-		if _, err := db.W.ExecContext(ctx, q); err != nil {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
 			b.Fatal(err)
 		}
 	}

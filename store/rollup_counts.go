@@ -48,7 +48,7 @@ func queryDailyCounts(ctx context.Context, q querier, where string, args ...any)
 // DailyCounts returns the daily_counts rows of the days from..to
 // (inclusive, YYYY-MM-DD) in (day, platform, campaign, conversion) order.
 func (db *DB) DailyCounts(ctx context.Context, from, to tally.Day) ([]DailyCount, error) {
-	out, err := queryDailyCounts(ctx, db.R, `WHERE day BETWEEN ? AND ?`, from, to)
+	out, err := queryDailyCounts(ctx, db.r, `WHERE day BETWEEN ? AND ?`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: daily counts %s..%s: %w", from, to, err)
 	}
@@ -63,7 +63,7 @@ type DayState struct {
 
 // Days returns every known day in order.
 func (db *DB) Days(ctx context.Context) ([]DayState, error) {
-	out, err := queryAll(ctx, db.R, func(rows *sql.Rows, d *DayState) error {
+	out, err := queryAll(ctx, db.r, func(rows *sql.Rows, d *DayState) error {
 		return rows.Scan(&d.Day, &d.SealedAt)
 	}, `SELECT day, coalesce(sealed_at, '') FROM days ORDER BY day`)
 	if err != nil {
@@ -76,7 +76,7 @@ func (db *DB) Days(ctx context.Context) ([]DayState, error) {
 // days; ok is false when no day is sealed.
 func (db *DB) LastSealedDays(ctx context.Context, n int) (from, to tally.Day, ok bool, err error) {
 	var f, t sql.NullString
-	err = db.R.QueryRowContext(ctx, `SELECT min(day), max(day) FROM (SELECT day FROM days
+	err = db.r.QueryRowContext(ctx, `SELECT min(day), max(day) FROM (SELECT day FROM days
 		WHERE sealed_at IS NOT NULL ORDER BY day DESC LIMIT ?)`, n).Scan(&f, &t)
 	if err != nil {
 		return "", "", false, fmt.Errorf("store: last sealed days: %w", err)

@@ -8,8 +8,9 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 func addCell(t *testing.T, db *store.DB, c tally.Cell, n int) {
@@ -40,7 +41,7 @@ func TestSealDay(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	var salt []byte
-	if err := db.R.QueryRowContext(ctx, `SELECT salt FROM days WHERE day = ?`, day).Scan(&salt); err != nil || salt == nil {
+	if err := sqlfile.Open(t, db.Path).QueryRowContext(ctx, `SELECT salt FROM days WHERE day = ?`, day).Scan(&salt); err != nil || salt == nil {
 		t.Fatalf("failed seal touched the day: salt=%x err=%v", salt, err)
 	}
 
@@ -146,9 +147,9 @@ func TestPurgeEvents(t *testing.T) {
 		t.Errorf("purged %v", got)
 	}
 	var left, recorded, kept int
-	db.R.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&left)
-	db.R.QueryRowContext(ctx, `SELECT sum(events) FROM purges WHERE purged_at = ?`, store.FormatTime(now)).Scan(&recorded)
-	db.R.QueryRowContext(ctx, `SELECT count(*) FROM daily_counts`).Scan(&kept)
+	sqlfile.Open(t, db.Path).QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&left)
+	sqlfile.Open(t, db.Path).QueryRowContext(ctx, `SELECT sum(events) FROM purges WHERE purged_at = ?`, store.FormatTime(now)).Scan(&recorded)
+	sqlfile.Open(t, db.Path).QueryRowContext(ctx, `SELECT count(*) FROM daily_counts`).Scan(&kept)
 	if left != 5 || recorded != 6 || kept != 3 {
 		t.Errorf("events left %d (want 5), purges recorded %d (want 6), daily_counts %d (want 3)", left, recorded, kept)
 	}

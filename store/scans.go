@@ -38,7 +38,7 @@ func (db *DB) AddScan(ctx context.Context, s Scan) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: scan: encode targets: %w", err)
 	}
-	tx, err := db.W.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: scan: begin: %w", err)
 	}
@@ -83,7 +83,7 @@ func (db *DB) AddScan(ctx context.Context, s Scan) (int64, error) {
 func (db *DB) LatestScan(ctx context.Context) (s Scan, ok bool, err error) {
 	var at, targets string
 	var n int
-	err = db.R.QueryRowContext(ctx, `SELECT id, scanned_at, targets, pages, scripts, skipped, failed, findings
+	err = db.r.QueryRowContext(ctx, `SELECT id, scanned_at, targets, pages, scripts, skipped, failed, findings
 		FROM scans ORDER BY id DESC LIMIT 1`).Scan(&s.ID, &at, &targets, &s.Pages, &s.Scripts, &s.Skipped, &s.Failed, &n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Scan{}, false, nil
@@ -97,7 +97,7 @@ func (db *DB) LatestScan(ctx context.Context) (s Scan, ok bool, err error) {
 	if err := json.Unmarshal([]byte(targets), &s.Targets); err != nil {
 		return Scan{}, false, fmt.Errorf("store: latest scan: bad targets: %w", err)
 	}
-	s.Findings, err = queryAll(ctx, db.R, func(rows *sql.Rows, f *ScanFinding) error {
+	s.Findings, err = queryAll(ctx, db.r, func(rows *sql.Rows, f *ScanFinding) error {
 		return rows.Scan(&f.Page, &f.Tracker, &f.TrackerID, &f.Evidence, &f.Source)
 	}, `SELECT page, tracker, tracker_id, evidence, source
 		FROM scan_findings WHERE scan_id = ? ORDER BY id`, s.ID)

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 func TestAddScan(t *testing.T) {
@@ -42,16 +43,16 @@ func TestAddScan(t *testing.T) {
 		t.Errorf("latest scan = %+v, want %+v", got, found)
 	}
 	var stored string
-	db.R.QueryRowContext(ctx, "SELECT scanned_at FROM scans WHERE id = ?", id).Scan(&stored)
+	sqlfile.Open(t, db.Path).QueryRowContext(ctx, "SELECT scanned_at FROM scans WHERE id = ?", id).Scan(&stored)
 	if stored != "2026-06-02T08:30:00.000Z" {
 		t.Errorf("scanned_at stored as %q, want UTC text", stored)
 	}
 
 	// Append-only: evidence cannot be edited after the fact.
-	if _, err := db.W.ExecContext(ctx, "UPDATE scan_findings SET tracker = 'none'"); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, "UPDATE scan_findings SET tracker = 'none'"); err == nil {
 		t.Error("scan_findings accepted an UPDATE")
 	}
-	if _, err := db.W.ExecContext(ctx, "UPDATE scans SET findings = 0"); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, "UPDATE scans SET findings = 0"); err == nil {
 		t.Error("scans accepted an UPDATE")
 	}
 }

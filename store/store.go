@@ -36,8 +36,8 @@ func ParseTime(s string) (time.Time, error) { return time.Parse(TimeFormat, s) }
 // DB is an open tally database: one writer connection and a pool of readers
 // (WAL lets readers run while the writer commits).
 type DB struct {
-	W    *sql.DB
-	R    *sql.DB
+	w    *sql.DB // the one writer connection
+	r    *sql.DB // the readers
 	Path string
 
 	// Statements on the hot intake path, prepared once: parsing SQL per
@@ -124,7 +124,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{W: w, Path: path, consents: newConsentCache()}
+	db := &DB{w: w, Path: path, consents: newConsentCache()}
 	var mode string
 	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		w.Close()
@@ -145,7 +145,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(opt.Readers)
 	r.SetMaxIdleConns(opt.Readers)
-	db.R = r
+	db.r = r
 	if err := db.stmts.prepare(ctx, w, r); err != nil {
 		db.Close()
 		return nil, err
@@ -181,10 +181,10 @@ func createPrivate(path string) error {
 func (db *DB) Close() error {
 	db.stmts.close()
 	var err error
-	if db.R != nil && db.R != db.W {
-		err = db.R.Close()
+	if db.r != nil && db.r != db.w {
+		err = db.r.Close()
 	}
-	if cerr := db.W.Close(); err == nil {
+	if cerr := db.w.Close(); err == nil {
 		err = cerr
 	}
 	return err
@@ -193,7 +193,7 @@ func (db *DB) Close() error {
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	if err := db.R.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}
 	return nil

@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 func TestMigrationFilesAreNumberedWithoutGaps(t *testing.T) {
@@ -37,18 +38,18 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("fresh: %v", err)
 	}
 	var v int
-	db.R.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	sqlfile.Open(t, db.Path).QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
 	if v != store.SchemaVersion() {
 		t.Errorf("user_version = %d, want %d", v, store.SchemaVersion())
 	}
 	var mode string
-	db.R.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+	sqlfile.Open(t, db.Path).QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
 	if mode != "wal" {
 		t.Errorf("journal_mode = %q", mode)
 	}
 	for _, table := range []string{"events", "consents", "intake_outcomes", "days"} {
 		var n int
-		if err := db.R.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?", table).Scan(&n); err != nil || n != 1 {
+		if err := sqlfile.Open(t, db.Path).QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?", table).Scan(&n); err != nil || n != 1 {
 			t.Errorf("table %s missing (%v)", table, err)
 		}
 	}
@@ -60,7 +61,7 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("reopen: %v", err)
 	}
 	// Too new: refused.
-	if _, err := db.W.ExecContext(ctx, "PRAGMA user_version = 999"); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, "PRAGMA user_version = 999"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -103,7 +104,7 @@ func TestConsentAt(t *testing.T) {
 			t.Errorf("at %s: ok=%v granted=%v, want ok=%v granted=%v", tt.at, ok, c.Granted, tt.ok, tt.got)
 		}
 	}
-	if _, err := db.W.ExecContext(ctx, "DELETE FROM consents"); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, "DELETE FROM consents"); err == nil {
 		t.Error("consents accepted a DELETE")
 	}
 }
@@ -127,7 +128,7 @@ func TestRunningCountsMatchEvents(t *testing.T) {
 		storetest.WriteEvents(t, db, evs...)
 	}
 	q := func(sql string) string {
-		rows, err := db.R.QueryContext(ctx, sql)
+		rows, err := sqlfile.Open(t, db.Path).QueryContext(ctx, sql)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,11 +154,11 @@ func TestRunningCountsMatchEvents(t *testing.T) {
 // consent times to tie events back to visitor keys).
 func TestEventsKeepNoArrivalOrder(t *testing.T) {
 	db := storetest.Open(t)
-	if _, err := db.R.Exec(`SELECT rowid FROM events`); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`SELECT rowid FROM events`); err == nil {
 		t.Error("events has a rowid")
 	}
 	var sql string
-	db.R.QueryRow(`SELECT sql FROM sqlite_schema WHERE name = 'events'`).Scan(&sql)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT sql FROM sqlite_schema WHERE name = 'events'`).Scan(&sql)
 	if !strings.Contains(sql, "WITHOUT ROWID") {
 		t.Errorf("events is not WITHOUT ROWID: %s", sql)
 	}

@@ -50,7 +50,7 @@ type UploadResponse struct {
 // attempt on each uploads row it carries (ups), in one transaction. Written
 // first, the ledger shows even a request whose answer never arrived.
 func (db *DB) BeginUploadRequest(ctx context.Context, r *UploadRequest, ups []*Upload) (int64, error) {
-	tx, err := db.W.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: begin upload request: %w", err)
 	}
@@ -95,7 +95,7 @@ func (db *DB) BeginUploadRequest(ctx context.Context, r *UploadRequest, ups []*U
 // made (ups) in one transaction: an acknowledgement and the ledger state
 // that remembers it commit together.
 func (db *DB) FinishUploadRequest(ctx context.Context, id int64, resp *UploadResponse, ups []*Upload) error {
-	tx, err := db.W.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: finish upload request: %w", err)
 	}
@@ -153,7 +153,7 @@ type UploadRequestRow struct {
 
 // UploadRequests returns every request to platform ("" for all), oldest first.
 func (db *DB) UploadRequests(ctx context.Context, platform string) ([]UploadRequestRow, error) {
-	out, err := queryAll(ctx, db.R, func(rows *sql.Rows, r *UploadRequestRow) error {
+	out, err := queryAll(ctx, db.r, func(rows *sql.Rows, r *UploadRequestRow) error {
 		return rows.Scan(&r.ID, &r.Platform, &r.URL, &r.Body, &r.Status, &r.Response, &r.Error)
 	}, `SELECT id, platform, url, body, status, response, error FROM upload_requests
 		WHERE ? = '' OR platform = ? ORDER BY id`, platform, platform)

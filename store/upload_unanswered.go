@@ -45,7 +45,7 @@ func (db *DB) SettleUnanswered(ctx context.Context, platform tally.Platform, now
 // unansweredRequests lists platform's requests without any answer, oldest
 // first.
 func (db *DB) unansweredRequests(ctx context.Context, platform tally.Platform) ([]int64, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT id FROM upload_requests
+	rows, err := db.r.QueryContext(ctx, `SELECT id FROM upload_requests
 		WHERE platform = ? AND status IS NULL AND error IS NULL AND received_at IS NULL ORDER BY id`, platform)
 	if err != nil {
 		return nil, fmt.Errorf("store: unanswered requests: %w", err)
@@ -121,7 +121,7 @@ func (db *DB) settleUnanswered(ctx context.Context, id int64, rows map[tally.Cel
 
 // requestParts returns the conversions request id carried.
 func (db *DB) requestParts(ctx context.Context, id int64) ([]RequestPart, error) {
-	out, err := queryAll(ctx, db.R, func(rows *sql.Rows, p *RequestPart) error {
+	out, err := queryAll(ctx, db.r, func(rows *sql.Rows, p *RequestPart) error {
 		return rows.Scan(&p.Day, &p.Platform, &p.Campaign, &p.Conversion, &p.First, &p.N)
 	}, `SELECT day, platform, campaign, conversion, first_index, n
 		FROM upload_request_cells WHERE request_id = ? ORDER BY rowid`, id)
@@ -135,7 +135,7 @@ func (db *DB) requestParts(ctx context.Context, id int64) ([]RequestPart, error)
 // request, covering exactly part p (the range request id resent), or 0.
 func (db *DB) openUncertainRange(ctx context.Context, id int64, p RequestPart) (int64, error) {
 	var rid int64
-	err := db.R.QueryRowContext(ctx, `SELECT coalesce(min(id), 0) FROM upload_uncertain
+	err := db.r.QueryRowContext(ctx, `SELECT coalesce(min(id), 0) FROM upload_uncertain
 		WHERE resent_by IS NULL AND request_id != ? AND day = ? AND platform = ? AND campaign = ? AND conversion = ?
 		AND first_index = ? AND n = ?`, id, p.Day, p.Platform, p.Campaign, p.Conversion, p.First, p.N).Scan(&rid)
 	if err != nil {

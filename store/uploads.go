@@ -33,7 +33,7 @@ func (u *Upload) Remaining() int { return u.Count - u.Next }
 // how many rows it added.
 func (db *DB) QueueUploads(ctx context.Context, platform tally.Platform, day tally.Day, now time.Time) (int, error) {
 	ts := FormatTime(now)
-	res, err := db.W.ExecContext(ctx, `INSERT INTO uploads (day, platform, campaign, conversion, count, created_at, updated_at)
+	res, err := db.w.ExecContext(ctx, `INSERT INTO uploads (day, platform, campaign, conversion, count, created_at, updated_at)
 		SELECT day, platform, campaign, conversion, released_count, ?, ?
 		FROM daily_counts
 		WHERE status = 'released' AND released_count > 0 AND platform = ? AND (? = '' OR day = ?)
@@ -69,7 +69,7 @@ func (db *DB) UnfinishedUploads(ctx context.Context, platform tally.Platform, da
 // queryUploads returns the uploads rows matching where, in (day, campaign,
 // conversion) order.
 func (db *DB) queryUploads(ctx context.Context, where string, args ...any) ([]*Upload, error) {
-	ups, err := queryAll(ctx, db.R, func(rows *sql.Rows, u *Upload) error {
+	ups, err := queryAll(ctx, db.r, func(rows *sql.Rows, u *Upload) error {
 		return rows.Scan(&u.Day, &u.Platform, &u.Campaign, &u.Conversion, &u.Count, &u.Next, &u.Acked,
 			&u.Rejected, &u.Uncertain, &u.State, &u.Attempts, &u.LastError)
 	}, `SELECT day, platform, campaign, conversion, count, next_index, acked, rejected,

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -59,7 +60,7 @@ func TestLedgerMigrationKeepsRows(t *testing.T) {
 	}
 	defer db.Close()
 	got := map[string]tally.State{}
-	rows, err := db.R.Query(`SELECT campaign, state, uncertain FROM uploads ORDER BY campaign`)
+	rows, err := sqlfile.Open(t, db.Path).Query(`SELECT campaign, state, uncertain FROM uploads ORDER BY campaign`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,13 +78,13 @@ func TestLedgerMigrationKeepsRows(t *testing.T) {
 		t.Errorf("states = %v, want %v", got, want)
 	}
 	var idx int
-	if err := db.R.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'uploads_by_platform'`).Scan(&idx); err != nil || idx != 1 {
+	if err := sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'uploads_by_platform'`).Scan(&idx); err != nil || idx != 1 {
 		t.Errorf("uploads_by_platform index: %d, %v", idx, err)
 	}
-	if _, err := db.W.Exec(`UPDATE uploads SET state = 'uncertain', uncertain = 1 WHERE campaign = 'c'`); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`UPDATE uploads SET state = 'uncertain', uncertain = 1 WHERE campaign = 'c'`); err != nil {
 		t.Errorf("the new state is refused: %v", err)
 	}
-	if _, err := db.W.Exec(`UPDATE uploads SET state = 'lost' WHERE campaign = 'c'`); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`UPDATE uploads SET state = 'lost' WHERE campaign = 'c'`); err == nil {
 		t.Error("the CHECK constraint no longer holds")
 	}
 }

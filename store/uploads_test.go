@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 func seedCount(t *testing.T, db *store.DB, day, platform, campaign, status string, released int) {
 	t.Helper()
-	_, err := db.W.Exec(`INSERT INTO daily_counts
+	_, err := sqlfile.Open(t, db.Path).Exec(`INSERT INTO daily_counts
 		(day, platform, campaign, conversion, raw_count, carried_in, noise, total, released_count, status,
 		 carry_age, gate_min_count, gate_small_counts, gate_carry_days, gate_noise, gate_epsilon, sealed_at)
 		VALUES (?, ?, ?, 'booking', 20, 0, 0, 20, ?, ?, 0, 11, 'carry', 7, 'none', 1.0, '2026-11-21T03:00:00.000Z')`,
@@ -69,7 +70,7 @@ func TestUploadLedger(t *testing.T) {
 		t.Fatalf("finished request = %+v", reqs[0])
 	}
 	var parts int
-	db.R.QueryRow(`SELECT count(*) FROM upload_request_cells WHERE request_id = ? AND n = 20`, id).Scan(&parts)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM upload_request_cells WHERE request_id = ? AND n = 20`, id).Scan(&parts)
 	if parts != 1 {
 		t.Errorf("request cells = %d", parts)
 	}
@@ -89,7 +90,7 @@ func TestUploadLedger(t *testing.T) {
 	if got, _ := db.UnfinishedUploads(ctx, "meta", "", false); len(got) != 1 {
 		t.Errorf("real run sees %d rows, want 1", len(got))
 	}
-	if _, err := db.W.Exec(`UPDATE uploads SET state = 'lost'`); err == nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`UPDATE uploads SET state = 'lost'`); err == nil {
 		t.Error("state outside the vocabulary accepted")
 	}
 }

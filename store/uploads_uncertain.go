@@ -21,7 +21,7 @@ type UncertainRange struct {
 // OpenUncertain returns platform's uncertain ranges not yet resent (only
 // day when day is not empty), oldest request first.
 func (db *DB) OpenUncertain(ctx context.Context, platform tally.Platform, day tally.Day) ([]UncertainRange, error) {
-	out, err := queryAll(ctx, db.R, func(rows *sql.Rows, r *UncertainRange) error {
+	out, err := queryAll(ctx, db.r, func(rows *sql.Rows, r *UncertainRange) error {
 		return rows.Scan(&r.ID, &r.RequestID, &r.Day, &r.Platform, &r.Campaign, &r.Conversion, &r.First, &r.N)
 	}, `SELECT id, request_id, day, platform, campaign, conversion, first_index, n
 		FROM upload_uncertain
@@ -50,7 +50,7 @@ func (db *DB) Upload(ctx context.Context, c tally.Cell) (*Upload, error) {
 // is not empty) have an unknown outcome.
 func (db *DB) UncertainTotal(ctx context.Context, platform tally.Platform, day tally.Day) (int, error) {
 	var n int
-	err := db.R.QueryRowContext(ctx, `SELECT coalesce(sum(uncertain), 0) FROM uploads
+	err := db.r.QueryRowContext(ctx, `SELECT coalesce(sum(uncertain), 0) FROM uploads
 		WHERE platform = ? AND (? = '' OR day = ?)`, platform, day, day).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: uncertain total: %w", err)
@@ -61,7 +61,7 @@ func (db *DB) UncertainTotal(ctx context.Context, platform tally.Platform, day t
 // UncertainCounts returns, per cell of the days from..to that has any, how
 // many conversions have an unknown outcome (for the export).
 func (db *DB) UncertainCounts(ctx context.Context, from, to tally.Day) (map[tally.Cell]int, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT day, platform, campaign, conversion, uncertain FROM uploads
+	rows, err := db.r.QueryContext(ctx, `SELECT day, platform, campaign, conversion, uncertain FROM uploads
 		WHERE uncertain > 0 AND day BETWEEN ? AND ?`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: uncertain counts %s..%s: %w", from, to, err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -41,7 +42,7 @@ func tamperedCopy(t *testing.T, dbPath string, stmts ...string) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.W.Exec(`VACUUM INTO ?`, dst); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`VACUUM INTO ?`, dst); err != nil {
 		t.Fatal(err)
 	}
 	cp, err := sql.Open("sqlite", dst)
@@ -230,7 +231,7 @@ func TestAuditTimesAreTrue(t *testing.T) {
 		t.Fatalf("scan: exit %d\n%s%s", code, out, errOut)
 	}
 	var asOf sql.NullString
-	if err := db.R.QueryRow(`SELECT as_of FROM audit_log WHERE kind = 'scan'`).Scan(&asOf); err != nil || asOf.Valid {
+	if err := sqlfile.Open(t, db.Path).QueryRow(`SELECT as_of FROM audit_log WHERE kind = 'scan'`).Scan(&asOf); err != nil || asOf.Valid {
 		t.Errorf("scan without --now: as_of %+v %v, want NULL", asOf, err)
 	}
 }
@@ -248,7 +249,7 @@ func TestRunPrunesLedgerAndConsents(t *testing.T) {
 	// Consents were recorded at --now 2026-11-19T12:00Z; the request is
 	// made old (sent_at is not hashed or checked) so that the test does
 	// not depend on which clock stamps a send.
-	if _, err := db.W.Exec(`UPDATE upload_requests SET sent_at = '2026-11-01T00:00:00.000Z'`); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`UPDATE upload_requests SET sent_at = '2026-11-01T00:00:00.000Z'`); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(cfg)
@@ -263,9 +264,9 @@ func TestRunPrunesLedgerAndConsents(t *testing.T) {
 	}
 	var body string
 	var consents, entries int
-	db.R.QueryRow(`SELECT body FROM upload_requests WHERE id = 1 AND pruned_at IS NOT NULL`).Scan(&body)
-	db.R.QueryRow(`SELECT count(*) FROM consents`).Scan(&consents)
-	db.R.QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'purge' AND json_extract(detail, '$.table') IN ('upload_requests', 'consents')`).Scan(&entries)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT body FROM upload_requests WHERE id = 1 AND pruned_at IS NOT NULL`).Scan(&body)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM consents`).Scan(&consents)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'purge' AND json_extract(detail, '$.table') IN ('upload_requests', 'consents')`).Scan(&entries)
 	if body != "" || consents != 0 || entries != 2 {
 		t.Errorf("after the run: body %q, %d consents, %d purge entries; want pruned, 0, 2", body, consents, entries)
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // rollupFixture is a database and config with k = 11, carry 1 day, and:

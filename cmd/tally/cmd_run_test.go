@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
 )
@@ -96,7 +97,7 @@ func TestRunCatchesUpMissedDaysAndUploads(t *testing.T) {
 		t.Errorf("recount: %d %s", code, out)
 	}
 	// An event removed behind tally's back: recount names the cell, exit 1.
-	if _, err := db.W.Exec(`DELETE FROM events WHERE dedup_key = (SELECT min(dedup_key) FROM events WHERE day = '2026-11-17')`); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`DELETE FROM events WHERE dedup_key = (SELECT min(dedup_key) FROM events WHERE day = '2026-11-17')`); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut = runTally(t, "--config", cfg, "audit", "recount", "--date", "2026-11-17")
@@ -127,7 +128,7 @@ func TestRunExitCodes(t *testing.T) {
 		t.Errorf("locked: exit %d %q, want 1", code, errOut)
 	}
 	var sealed int
-	db.R.QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&sealed)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&sealed)
 	if sealed != 0 {
 		t.Errorf("a locked-out run sealed %d days", sealed)
 	}

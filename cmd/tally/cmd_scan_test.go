@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -141,11 +142,11 @@ func TestScanRecordsWhenDatabaseGiven(t *testing.T) {
 	}
 	defer db.Close()
 	var n int
-	if err := db.R.QueryRow("SELECT count(*) FROM scans").Scan(&n); err != nil || n != 2 {
+	if err := sqlfile.Open(t, db.Path).QueryRow("SELECT count(*) FROM scans").Scan(&n); err != nil || n != 2 {
 		t.Errorf("scans = %d (%v), want 2", n, err)
 	}
 	var tracker, at string
-	if err := db.R.QueryRow(`SELECT f.tracker, s.scanned_at FROM scan_findings f JOIN scans s ON s.id = f.scan_id`).Scan(&tracker, &at); err != nil ||
+	if err := sqlfile.Open(t, db.Path).QueryRow(`SELECT f.tracker, s.scanned_at FROM scan_findings f JOIN scans s ON s.id = f.scan_id`).Scan(&tracker, &at); err != nil ||
 		tracker != "meta_pixel" || at != "2026-06-01T03:00:00.000Z" {
 		t.Errorf("finding = %q at %q (%v)", tracker, at, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -28,7 +29,7 @@ func TestConsentImportStoresOnlyAllowedLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.R.Query(`SELECT granted, coalesce(source, '-'), coalesce(version, '-') FROM consents ORDER BY id`)
+	rows, err := sqlfile.Open(t, db.Path).Query(`SELECT granted, coalesce(source, '-'), coalesce(version, '-') FROM consents ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}

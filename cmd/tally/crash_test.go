@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
 )
@@ -148,10 +149,10 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	}
 	var check string
 	var stored int
-	if err := db.R.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+	if err := sqlfile.Open(t, db.Path).QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Errorf("integrity_check = %q, %v", check, err)
 	}
-	if err := db.R.QueryRow(`SELECT count(*) FROM events`).Scan(&stored); err != nil {
+	if err := sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM events`).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -319,11 +320,11 @@ func rerunAfterCrash(t *testing.T, cfg, dbPath, now string) string {
 		t.Fatalf("open after SIGKILL: %v", err)
 	}
 	var check string
-	if err := db.R.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+	if err := sqlfile.Open(t, db.Path).QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Errorf("integrity_check = %q, %v", check, err)
 	}
 	var held int
-	db.R.QueryRow(`SELECT count(*) FROM locks WHERE name = ?`, job.LockName).Scan(&held)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM locks WHERE name = ?`, job.LockName).Scan(&held)
 	db.Close()
 	if held != 1 {
 		t.Errorf("the killed run left %d locks, want its own", held)
@@ -345,9 +346,9 @@ func assertSealedOnce(t *testing.T, cfg, dbPath string, days []string, cells int
 		t.Fatal(err)
 	}
 	var sealed, rows, rollups int
-	db.R.QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&sealed)
-	db.R.QueryRow(`SELECT count(*) FROM daily_counts`).Scan(&rows)
-	db.R.QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'rollup'`).Scan(&rollups)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&sealed)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM daily_counts`).Scan(&rows)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM audit_log WHERE kind = 'rollup'`).Scan(&rollups)
 	db.Close()
 	if sealed != len(days) || rows != len(days)*cells || rollups != len(days) {
 		t.Errorf("%d days sealed, %d daily_counts rows, %d rollup audit entries; want %d, %d, %d",
@@ -381,7 +382,7 @@ func TestRunKilledDuringRollup(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sealed int
-	db.R.QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&sealed)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&sealed)
 	db.Close()
 	if sealed < 1 || sealed >= len(days) || f.total() != 0 {
 		t.Fatalf("killed with %d of %d days sealed and %d requests sent: not during the rollup", sealed, len(days), f.total())
@@ -485,7 +486,7 @@ func TestRunKilledDuringUpload(t *testing.T) {
 	}
 	defer db.Close()
 	var open int
-	db.R.QueryRow(`SELECT count(*) FROM uploads WHERE state != 'sent' OR acked != count`).Scan(&open)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM uploads WHERE state != 'sent' OR acked != count`).Scan(&open)
 	if open != 0 {
 		t.Errorf("%d uploads rows not sent and fully acknowledged", open)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -181,7 +182,7 @@ func TestRunRetriesEachPlatformsTransientFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.R.Query(`SELECT platform, attempt, status, coalesce(response, '') FROM upload_requests ORDER BY id`)
+	rows, err := sqlfile.Open(t, db.Path).Query(`SELECT platform, attempt, status, coalesce(response, '') FROM upload_requests ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestRunSurvivesAHangingPlatform(t *testing.T) {
 	defer db.Close()
 	var status int
 	var msg string
-	if err := db.R.QueryRow(`SELECT coalesce(status, 0), coalesce(error, '') FROM upload_requests
+	if err := sqlfile.Open(t, db.Path).QueryRow(`SELECT coalesce(status, 0), coalesce(error, '') FROM upload_requests
 		WHERE platform = 'tiktok' AND attempt = 1`).Scan(&status, &msg); err != nil {
 		t.Fatal(err)
 	}

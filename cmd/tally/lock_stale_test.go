@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -23,7 +24,7 @@ func TestForeignLockSaysWhenItExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.W.Exec(`INSERT INTO locks (name, holder, acquired_at, expires_at)
+	if _, err := sqlfile.Open(t, db.Path).Exec(`INSERT INTO locks (name, holder, acquired_at, expires_at)
 		VALUES ('run', 'otherhost/42/0123abcd', '2026-11-20T03:30:00.000Z', '2099-01-01T00:00:00.000Z')`); err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +34,7 @@ func TestForeignLockSaysWhenItExpires(t *testing.T) {
 		!strings.Contains(errOut, remedy) || f.total() != 0 {
 		t.Fatalf("upload under a foreign lock: exit %d, %d requests\n%s\n%s", code, f.total(), out, errOut)
 	}
-	if _, err := db.W.Exec(remedy); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(remedy); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, errOut := runTally(t, "--config", cfg, "--now", uploadNow, "upload"); code != 0 || !strings.Contains(out, "meta: 12 sent") {

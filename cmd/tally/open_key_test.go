@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -79,7 +80,7 @@ func TestKeyFileFollowsTheDatabaseAndNeverChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fp string
-	db.R.QueryRow(`SELECT fingerprint FROM key_fingerprint`).Scan(&fp)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT fingerprint FROM key_fingerprint`).Scan(&fp)
 	db.Close()
 	if fp != store.KeyFingerprint([]byte(strings.TrimSpace(string(key)))) {
 		t.Errorf("recorded fingerprint %q is not the key file's", fp)

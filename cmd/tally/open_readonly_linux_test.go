@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tally-health/tally/store/storetest"
+	"github.com/tally-health/tally/internal/storetest"
 )
 
 // TestReportCommandsWorkForAReaderWhoCannotWrite runs the report commands

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tally-health/tally/store/storetest"
+	"github.com/tally-health/tally/internal/storetest"
 )
 
 // reportCommands are the commands that only read the database.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
 )
@@ -42,7 +43,7 @@ func holdRunLock(t *testing.T, dbPath string) (*store.DB, *store.Lock) {
 func sealedDays(t *testing.T, db *store.DB) int {
 	t.Helper()
 	var n int
-	if err := db.R.QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&n); err != nil {
+	if err := sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -133,14 +134,14 @@ func TestRunReportsTheFailedStep(t *testing.T) {
 	check("missing credential", exitUsage, "run: step config failed: config: uploaders.meta.access_token_env: environment variable TALLY_META_TOKEN is not set", "step=config")
 	setSecrets(t)
 	// A write that fails (as on a full disk): the run's audit entry.
-	if _, err := db.W.Exec(`CREATE TRIGGER test_write_fails BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END`); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`CREATE TRIGGER test_write_fails BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END`); err != nil {
 		t.Fatal(err)
 	}
 	check("write error", exitFailure, "run: step audit failed:", "step=audit")
 	if n := sealedDays(t, db); n != 0 {
 		t.Errorf("%d days sealed by failed runs", n)
 	}
-	if _, err := db.W.Exec(`DROP TRIGGER test_write_fails`); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`DROP TRIGGER test_write_fails`); err != nil {
 		t.Fatal(err)
 	}
 	// A database that cannot be opened (the path is a folder).
@@ -174,7 +175,7 @@ func TestNowAheadOfTheSystemClockIsRefused(t *testing.T) {
 	}
 	defer db.Close()
 	var evs int
-	db.R.QueryRow(`SELECT count(*) FROM events`).Scan(&evs)
+	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM events`).Scan(&evs)
 	if n := sealedDays(t, db); n != 0 || evs != 24 || f.total() != 0 {
 		t.Errorf("after refused commands: %d days sealed, %d events (want 24), %d requests", n, evs, f.total())
 	}

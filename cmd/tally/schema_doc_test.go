@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -382,7 +383,7 @@ func TestSchemaDocQueries(t *testing.T) {
 	check := func(q docBlock) {
 		t.Helper()
 		// The reader pool is query_only: a query that writes fails here.
-		rows := docRows(t, db.R, q)
+		rows := docRows(t, sqlfile.Open(t, db.Path), q)
 		if len(rows) == 0 {
 			t.Errorf("%s:%d %q: no rows", schemaDocPath, q.line, q.heading)
 			return
@@ -409,7 +410,7 @@ func TestSchemaDocQueries(t *testing.T) {
 				text.WriteString(r["canonical_row"] + "\n")
 			}
 			var want string
-			db.R.QueryRow(`SELECT json_extract(detail, '$.daily_counts_sha256') FROM audit_log
+			sqlfile.Open(t, db.Path).QueryRow(`SELECT json_extract(detail, '$.daily_counts_sha256') FROM audit_log
 				WHERE kind = 'rollup' AND json_extract(detail, '$.day') = ?`, schemaDocParams["day"]).Scan(&want)
 			if sum := sha256.Sum256([]byte(text.String())); hex.EncodeToString(sum[:]) != want {
 				t.Errorf("%q: sha256 of the documented text is not the seal's daily_counts_sha256 %q", q.heading, want)
@@ -417,7 +418,7 @@ func TestSchemaDocQueries(t *testing.T) {
 		}
 		if q.heading == "(d) Audit entries of one request" {
 			var body, response string
-			if err := db.R.QueryRow(`SELECT body, response FROM upload_requests WHERE id = 1`).Scan(&body, &response); err != nil {
+			if err := sqlfile.Open(t, db.Path).QueryRow(`SELECT body, response FROM upload_requests WHERE id = 1`).Scan(&body, &response); err != nil {
 				t.Fatal(err)
 			}
 			bodySum, respSum := sha256.Sum256([]byte(body)), sha256.Sum256([]byte(response))
@@ -504,13 +505,13 @@ func TestSchemaDocQueries(t *testing.T) {
 			`UPDATE audit_log SET detail = '{"invalid":0,"recorded":0,"skipped":0}' WHERE id = 1`,
 			`DELETE FROM audit_log WHERE id = 2`,
 		} {
-			if _, err := db.W.Exec(stmt); err != nil {
+			if _, err := sqlfile.Open(t, db.Path).Exec(stmt); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for _, q := range queries {
 			if q.heading == "Check the chain links" {
-				if rows := docRows(t, db.R, q); len(rows) != 1 || rows[0]["first_bad_row"] != "3" {
+				if rows := docRows(t, sqlfile.Open(t, db.Path), q); len(rows) != 1 || rows[0]["first_bad_row"] != "3" {
 					t.Errorf("%q after deleting row 2: %v, want first_bad_row 3", q.heading, rows)
 				}
 			}
@@ -546,7 +547,7 @@ func TestSchemaDocCoversTheSchema(t *testing.T) {
 	defer db.Close()
 	// A day's contribution table exists only while the day is open.
 	tables := map[string][]string{"contrib_YYYYMMDD": {"key"}}
-	rows, err := db.R.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	rows, err := sqlfile.Open(t, db.Path).Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +561,7 @@ func TestSchemaDocCoversTheSchema(t *testing.T) {
 	}
 	rows.Close()
 	for _, n := range names {
-		cols, err := db.R.Query(`SELECT name FROM pragma_table_info(?)`, n)
+		cols, err := sqlfile.Open(t, db.Path).Query(`SELECT name FROM pragma_table_info(?)`, n)
 		if err != nil {
 			t.Fatal(err)
 		}

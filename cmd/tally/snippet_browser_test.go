@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -210,7 +211,7 @@ facebook = "meta"
 	count := func(q string, args ...any) func() (int, error) {
 		return func() (int, error) {
 			var n sql.NullInt64
-			err := db.R.QueryRowContext(ctx, q, args...).Scan(&n)
+			err := sqlfile.Open(t, db.Path).QueryRowContext(ctx, q, args...).Scan(&n)
 			return int(n.Int64), err
 		}
 	}

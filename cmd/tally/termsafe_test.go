@@ -12,10 +12,10 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/internal/termsafe"
 	"github.com/tally-health/tally/job"
 	"github.com/tally-health/tally/store"
-	"github.com/tally-health/tally/store/storetest"
 )
 
 // rawControl reports the first control or bidirectional character in s.

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -54,7 +55,7 @@ func TestUploadInterruptedExits130(t *testing.T) {
 		t.Fatal(err)
 	}
 	var answered int
-	if err := db.R.QueryRow(`SELECT count(*) FROM upload_requests WHERE status = 200`).Scan(&answered); err != nil {
+	if err := sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM upload_requests WHERE status = 200`).Scan(&answered); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -39,7 +40,7 @@ func TestUploadStalledPastLockStopsAfterTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.W.Exec(`UPDATE locks SET expires_at = '2000-01-01T00:00:00.000Z'`); err != nil {
+	if _, err := sqlfile.Open(t, db.Path).Exec(`UPDATE locks SET expires_at = '2000-01-01T00:00:00.000Z'`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

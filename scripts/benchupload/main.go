@@ -9,6 +9,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -94,12 +95,17 @@ rate = 100000.0
 // seed creates the database with one released Meta cell of n conversions.
 func seed(path string, n int) error {
 	ctx := context.Background()
-	db, err := store.Open(ctx, path, store.Options{})
+	db, err := store.Open(ctx, path, store.Options{}) // creates the file and its schema
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	_, err = db.W.ExecContext(ctx, `INSERT INTO daily_counts
+	db.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	_, err = raw.ExecContext(ctx, `INSERT INTO daily_counts
 		(day, platform, campaign, conversion, raw_count, carried_in, noise, total, released_count, status,
 		 carry_age, gate_min_count, gate_small_counts, gate_carry_days, gate_noise, gate_epsilon, sealed_at)
 		VALUES ('2026-11-20', 'meta', 'bench_campaign', 'booking', ?, 0, 0, ?, ?, 'released', 0, 11, 'carry', 7, 'none', 1.0, '2026-11-21T03:00:00.000Z')`,

@@ -9,7 +9,8 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/store/storetest"
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
 
@@ -123,7 +124,7 @@ func TestResendUnknownAgain(t *testing.T) {
 		t.Fatalf("open = %+v, want the resend's own row", open)
 	}
 	var resentBy int64
-	if err := d.DB.R.QueryRow(`SELECT resent_by FROM upload_uncertain WHERE request_id = 1`).Scan(&resentBy); err != nil || resentBy != 2 {
+	if err := sqlfile.Open(t, d.DB.Path).QueryRow(`SELECT resent_by FROM upload_uncertain WHERE request_id = 1`).Scan(&resentBy); err != nil || resentBy != 2 {
 		t.Fatalf("first row resent_by = %d, %v", resentBy, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -32,7 +33,7 @@ type Released struct {
 func Seed(tb testing.TB, db *store.DB, cells ...Released) {
 	tb.Helper()
 	for _, c := range cells {
-		_, err := db.W.ExecContext(context.Background(), `INSERT INTO daily_counts
+		_, err := sqlfile.Open(tb, db.Path).ExecContext(context.Background(), `INSERT INTO daily_counts
 			(day, platform, campaign, conversion, raw_count, carried_in, noise, total, released_count, status,
 			 carry_age, gate_min_count, gate_small_counts, gate_carry_days, gate_noise, gate_epsilon, sealed_at)
 			VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, 'released', 0, 11, 'carry', 7, 'none', 1.0, ?)`,
@@ -88,7 +89,7 @@ func Target(u batch.Uploader, maxAttempts int) batch.Target {
 // Uploads returns every uploads row of platform, in order.
 func Uploads(tb testing.TB, db *store.DB, platform tally.Platform) []store.Upload {
 	tb.Helper()
-	rows, err := db.R.QueryContext(context.Background(), `SELECT day, platform, campaign, conversion, count, next_index,
+	rows, err := sqlfile.Open(tb, db.Path).QueryContext(context.Background(), `SELECT day, platform, campaign, conversion, count, next_index,
 		acked, rejected, uncertain, state, attempts, last_error FROM uploads WHERE platform = ? ORDER BY day, campaign, conversion`, platform)
 	if err != nil {
 		tb.Fatal(err)

@@ -1,0 +1,24 @@
+// Package sqlfile opens a tally database file the way an auditor does with
+// sqlite3: a connection of its own, apart from the store's, which are not
+// exported. Tests read rows with it, and the few that must edit a row (to
+// prove the edit is caught) write with it.
+package sqlfile
+
+import (
+	"database/sql"
+	"net/url"
+	"testing"
+
+	_ "modernc.org/sqlite" // the pure-Go driver the store uses
+)
+
+// Open opens the file at path and closes the connection when the test ends.
+func Open(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	c, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
