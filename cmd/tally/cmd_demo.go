@@ -2,12 +2,14 @@ package main
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/internal/demo"
+	"github.com/tally-health/tally/internal/wire"
 	"github.com/tally-health/tally/store"
 )
 
@@ -53,7 +55,7 @@ func (g *globalOptions) demoEnv() (*env, error) {
 // demoPieces are the real intake, rollup and dry-run upload.
 func (e *env) demoPieces() demo.Pieces {
 	return demo.Pieces{Open: e.openDB, Intake: e.newIntake, Serve: e.startIntakeServer, Delivery: e.delivery,
-		Roller:  func(db *store.DB) (*batch.Roller, error) { return newRoller(db, e.cfg, e.now) },
-		Targets: func() ([]batch.Target, error) { return uploadTargets(e.cfg, "", true) },
+		Roller:  func(db *store.DB) (*batch.Roller, error) { return wire.Roller(db, e.cfg, e.now, time.Now) },
+		Targets: func() ([]batch.Target, error) { return wire.Targets(e.cfg, "", true) },
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/internal/wire"
 	"github.com/tally-health/tally/job"
 )
 
@@ -44,8 +45,8 @@ func runSchedule(ctx context.Context, e *env) error {
 		return err
 	}
 	// Check the job's configuration now rather than at 03:30.
-	if _, err := uploadTargets(e.cfg, "", false); err != nil {
-		return configErr(err)
+	if _, err := wire.Targets(e.cfg, "", false); err != nil {
+		return err
 	}
 	spec, err := config.CronParser.Parse(e.cfg.Schedule.Cron)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/wire"
 	"github.com/tally-health/tally/job"
 )
 
@@ -73,9 +74,9 @@ reports, then --resend-uncertain sends each such request once more.`,
 // runUpload delivers every enabled platform at once and prints a summary
 // per platform. Missing credentials are found before anything is sent.
 func runUpload(ctx context.Context, e *env, opts uploadOptions) error {
-	targets, err := uploadTargets(e.cfg, tally.Platform(opts.platform), opts.dryRun)
+	targets, err := wire.Targets(e.cfg, tally.Platform(opts.platform), opts.dryRun)
 	if err != nil {
-		return configErr(err)
+		return err
 	}
 	if len(targets) == 0 {
 		fmt.Fprintln(e.stdout, "no uploader enabled: set enabled = true in an [uploaders.<platform>] section")

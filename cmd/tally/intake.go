@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"net/http"
-	"time"
 
-	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/internal/wire"
 	"github.com/tally-health/tally/snippet"
 	"github.com/tally-health/tally/store"
 )
@@ -21,7 +20,7 @@ func (e *env) newIntake(ctx context.Context, db *store.DB) (*intake.Intake, erro
 	if err != nil {
 		return nil, err
 	}
-	p, err := intake.NewPipeline(intakeOptions(e.cfg, key, loc))
+	p, err := intake.NewPipeline(wire.IntakeOptions(e.cfg, key, loc))
 	if err != nil {
 		return nil, err
 	}
@@ -53,16 +52,4 @@ func (e *env) startIntakeServer(ctx context.Context, db *store.DB) (*intake.List
 	s := intake.NewServer(in, db, db, e.log)
 	s.Extra = map[string]http.Handler{snippet.Path: snippet.Handler()}
 	return s.Listen(e.cfg.Intake.Listen, db.Path)
-}
-
-// intakeOptions turns the configuration into the intake's options; loc is
-// rollup.timezone.
-func intakeOptions(cfg *config.Config, key []byte, loc *time.Location) intake.Options {
-	in, c := cfg.Intake, cfg.Consent
-	return intake.Options{Key: key, Location: loc, MaxEventAge: in.MaxEventAge.D(), Events: cfg.Events, Sources: cfg.Sources,
-		CampaignPattern: in.CampaignPattern, Campaigns: in.Campaigns, MaxCellsPerDay: in.MaxCellsPerDay,
-		ConsentPurpose: c.Purpose, ConsentMaxAge: c.MaxAge.D(), HonorGPC: c.HonorGPC,
-		ConsentSources: c.Sources, ConsentVersions: c.Versions,
-		MaxBodyBytes: in.MaxBodyBytes, MaxBatch: in.MaxBatch, AllowedOrigins: in.AllowedOrigins,
-		RatePerClient: in.RatePerClient, BurstPerClient: in.BurstPerClient}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/internal/wire"
 	"github.com/tally-health/tally/store"
 )
 
@@ -123,7 +123,7 @@ func (g *globalOptions) load() (*env, error) {
 	return &env{
 		cfg:        cfg,
 		configFile: file,
-		log:        newLogger(cfg.Log, g.stderr),
+		log:        wire.Logger(cfg.Log, g.stderr),
 		now:        now,
 		wall:       wallClock,
 		stdin:      g.stdin,
@@ -187,51 +187,18 @@ func (e *env) openReadOnlyDB(ctx context.Context) (*store.DB, error) {
 	return store.OpenReadOnly(ctx, e.cfg.Store.Path)
 }
 
-// hashKey loads the keyed-hash secret and checks it against the key
-// fingerprint db recorded when it was first used with a key (recording it
-// now if it has none). A missing key file is created only for a database
-// that has no fingerprint and holds nothing hashed, so tally never pairs an
-// existing database with a new key. Every problem is a configuration error
-// (exit 2) naming where the key comes from, never the key.
+// hashKey is the keyed-hash key, checked against db's key fingerprint
+// once per process (see wire.Key).
 func (e *env) hashKey(ctx context.Context, db *store.DB) ([]byte, error) {
 	if e.key != nil {
 		return e.key, nil
 	}
-	fp, keyed, err := db.KeyState(ctx)
-	if err != nil {
-		return nil, err
-	}
-	key, err := e.cfg.LoadHashKey(fp == "" && !keyed)
-	switch {
-	case errors.Is(err, config.ErrNoKeyFile) && fp != "":
-		return nil, configErr(fmt.Errorf("key file %s is missing, but %s was first used with a key (its fingerprint is in table key_fingerprint): "+
-			"restore that key file or set $TALLY_SECRET to its key; tally does not create a new key for an existing database", e.cfg.KeyPath(), db.Path))
-	case errors.Is(err, config.ErrNoKeyFile):
-		return nil, configErr(fmt.Errorf("key file %s is missing, but %s already holds data hashed with a key: restore that key file "+
-			"(a relative store.key_file is read from the database's folder; older versions read it from the working directory)", e.cfg.KeyPath(), db.Path))
-	case err != nil:
-		return nil, configErr(err)
-	}
-	err = db.CheckKey(ctx, key, time.Now())
-	if errors.Is(err, store.ErrKeyMismatch) {
-		return nil, configErr(fmt.Errorf("the key from %s is not the key %s was first used with (its fingerprint is in table key_fingerprint): "+
-			"use that key; a new key would drop every event as no_consent", e.cfg.KeySource(), db.Path))
-	}
+	key, err := wire.Key(ctx, e.cfg, db)
 	if err != nil {
 		return nil, err
 	}
 	e.key = key
 	return key, nil
-}
-
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level)) // validated by config
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func init() { register(newVersionCmd) }

@@ -18,6 +18,7 @@ import (
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/internal/wire"
 	"github.com/tally-health/tally/store"
 )
 
@@ -101,7 +102,7 @@ func testSealLeavesNoTrace(t *testing.T, command string) {
 	if !bytes.Contains(dbFileBytes(t, dbPath), secrets[0].b) {
 		t.Fatal("the open day's salt is not in tally.db or its WAL: the test would prove nothing")
 	}
-	p, err := intake.NewPipeline(intakeOptions(config.Default(), []byte(scrubSecret), time.UTC))
+	p, err := intake.NewPipeline(wire.IntakeOptions(config.Default(), []byte(scrubSecret), time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
