@@ -13,8 +13,6 @@ import (
 	"github.com/tally-health/tally/store"
 )
 
-func init() { register(newDemoCmd) }
-
 func newDemoCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",

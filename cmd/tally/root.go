@@ -68,7 +68,12 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.startProfile() }
 	root.PersistentPostRun = func(*cobra.Command, []string) { g.stopProfile() }
 
-	for _, newCmd := range commands {
+	for _, newCmd := range []func(*globalOptions) *cobra.Command{
+		newServeCmd, newScheduleCmd, newIngestCmd, newConsentCmd, // cmd_intake.go
+		newRunCmd, newRollupCmd, newUploadCmd, // cmd_batch.go
+		newExportCmd, newAuditCmd, newScanCmd, // cmd_report.go
+		newDemoCmd, newVersionCmd,
+	} {
 		root.AddCommand(newCmd(g))
 	}
 	wrapArgs(root)
@@ -84,12 +89,6 @@ func wrapArgs(cmd *cobra.Command) {
 		wrapArgs(sub)
 	}
 }
-
-// commands holds each subcommand's constructor; every cmd_<name>.go file
-// registers its own in init, so adding a command touches one file.
-var commands []func(*globalOptions) *cobra.Command
-
-func register(newCmd func(*globalOptions) *cobra.Command) { commands = append(commands, newCmd) }
 
 // wallClock is the system clock. Tests whose --now lies ahead of the real
 // date set it (they run commands in this process, one at a time).
@@ -200,8 +199,6 @@ func (e *env) hashKey(ctx context.Context, db *store.DB) ([]byte, error) {
 	e.key = key
 	return key, nil
 }
-
-func init() { register(newVersionCmd) }
 
 func newVersionCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/audit"
+	"github.com/tally-health/tally/export"
+	"github.com/tally-health/tally/scan"
+	"github.com/tally-health/tally/store"
+)
+
+func newExportCmd(g *globalOptions) *cobra.Command {
+	var from, to, format string
+	var opts export.Options
+	cmd := &cobra.Command{
+		Use:   "export [--from D --to D] [--format csv|json] [-o FILE]",
+		Short: "Write the daily counts of sealed days for marketers (CSV or JSON)",
+		Long: `Write one row per sealed (day, platform, campaign, conversion) cell:
+count is the released count, empty (null in JSON) when the cell is held or
+suppressed. Platform "none" (events without a mapped source) is included.
+The last column, uncertain, counts the cell's conversions sent to GA4 in a
+request whose outcome is unknown (see tally upload --resend-uncertain).
+Default: the last 30 sealed days.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if opts.Format, err = export.ParseFormat(format); err != nil {
+				return usageErr(fmt.Errorf("export: --format: %w", err))
+			}
+			for flag, v := range map[string]string{"--from": from, "--to": to} {
+				if _, err := tally.ParseDay(v); v != "" && err != nil {
+					return usageErr(fmt.Errorf("export: %s: %w", flag, err))
+				}
+			}
+			if from != "" && to != "" && from > to {
+				return usageErr(fmt.Errorf("export: --from %s is after --to %s", from, to))
+			}
+			opts.From, opts.To = tally.Day(from), tally.Day(to)
+			return g.report(cmd.Context(), func(e *env, db *store.DB) error {
+				w, err := export.Run(cmd.Context(), db, opts, e.stdout)
+				if err == nil && opts.File != "" {
+					fmt.Fprintf(e.stderr, "wrote %d rows (%s to %s) to %s\n", w.Rows, w.From, w.To, opts.File)
+				}
+				return err
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&from, "from", "", "first day (YYYY-MM-DD; default: the 30th most recent sealed day)")
+	f.StringVar(&to, "to", "", "last day (YYYY-MM-DD; default: the most recent sealed day)")
+	f.StringVar(&format, "format", "csv", "csv or json")
+	f.StringVarP(&opts.File, "output", "o", "", "write to FILE instead of standard output")
+	return cmd
+}
+
+// newAuditCmd is `tally audit` and its subcommands, each a report on the
+// database opened read-only.
+func newAuditCmd(g *globalOptions) *cobra.Command {
+	var date, day, head string
+	cmd := &cobra.Command{Use: "audit", Short: "Check and print the hash-chained audit log"}
+	verify := &cobra.Command{
+		Use:   "verify [--head ID:HASH]",
+		Short: "Check the audit hash chain and the data it records: exit 0 when intact, 1 naming what is wrong",
+		Long: `Check the audit log's hash chain, then that the data agrees with it:
+each sealed day's daily_counts rows with the hash its seal recorded, each
+upload request's body and answer with the hashes recorded when sent and
+answered, each uploads row's acked, rejected and uncertain with what its
+requests carried, each upload_uncertain row with its request, each purges
+row with its purge entry, each sealed day's events with its seal's count,
+each scan and its findings with its scan entry, and the key fingerprint
+with the one recorded first. docs/SCHEMA.md says what it cannot see.
+
+--head ID:HASH (as printed by 'tally audit head' or logged by 'tally run' as
+audit_head) also checks that row ID still exists with that hash: a chain
+rewritten or cut at or before it fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var anchor *store.Anchor
+			if head != "" {
+				a, err := store.ParseAnchor(head)
+				if err != nil {
+					return usageErr(fmt.Errorf("--head: %w", err))
+				}
+				anchor = &a
+			}
+			return g.report(cmd.Context(), func(e *env, db *store.DB) error { return audit.Verify(cmd.Context(), db, anchor, e.stdout) })
+		},
+	}
+	verify.Flags().StringVar(&head, "head", "", "an anchor ID:HASH noted earlier: fail unless that row is still in the chain with that hash")
+	headCmd := &cobra.Command{
+		Use:   "head",
+		Short: "Print the audit chain's last row as ID:HASH, to note outside the file (see 'audit verify --head')",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.report(cmd.Context(), func(e *env, db *store.DB) error { return audit.Head(cmd.Context(), db, e.stdout) })
+		},
+	}
+	logCmd := &cobra.Command{
+		Use:   "log",
+		Short: "Print the audit log (optionally one day, UTC)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := tally.ParseDay(date); date != "" && err != nil {
+				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", date))
+			}
+			return g.report(cmd.Context(), func(e *env, db *store.DB) error { return audit.Print(cmd.Context(), db, date, e.stdout) })
+		},
+	}
+	logCmd.Flags().StringVar(&date, "date", "", "only entries written on this UTC day (YYYY-MM-DD)")
+	recount := &cobra.Command{
+		Use:   "recount --date D",
+		Short: "Recompute a sealed day's raw counts from events and compare them with daily_counts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := tally.ParseDay(day); err != nil {
+				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", day))
+			}
+			return g.report(cmd.Context(), func(e *env, db *store.DB) error { return audit.Recount(cmd.Context(), db, tally.Day(day), e.stdout) })
+		},
+	}
+	recount.Flags().StringVar(&day, "date", "", "sealed day to recount (YYYY-MM-DD)")
+	cmd.AddCommand(verify, headCmd, logCmd, recount)
+	return cmd
+}
+
+func newScanCmd(g *globalOptions) *cobra.Command {
+	var opts scan.Options
+	var format, failOn string
+	cmd := &cobra.Command{
+		Use:   "scan URL|PATH...",
+		Short: "Look for client-side tracking pixels on your own pages",
+		Long: `Scan crawls each URL (same host only, following the same-host scripts each
+page loads) or reads saved HTML files and folders, and reports every
+tracking pixel found: page, tracker, account id, evidence and source.
+
+Exit status: 0 clean, 1 trackers found (unless --fail-on none) or a target
+could not be scanned, 2 bad usage, 3 incomplete: no tracker found, but a
+page or script was cut at the 2 MiB cap (listed as truncated).
+
+Findings are recorded in the database only when one is configured
+explicitly, with --db or a config file; a plain scan writes nothing.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr(errors.New("scan: give at least one URL or path"))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, targets []string) error {
+			var err error
+			switch {
+			case opts.MaxPages < 1:
+				err = fmt.Errorf("scan: --max-pages: must be >= 1, got %d", opts.MaxPages)
+			case opts.Depth < 0:
+				err = fmt.Errorf("scan: --depth: must be >= 0, got %d", opts.Depth)
+			case format != "text" && format != "json":
+				err = fmt.Errorf("scan: --format: want text or json, got %q", format)
+			case failOn != "any" && failOn != "none":
+				err = fmt.Errorf("scan: --fail-on: want any or none, got %q", failOn)
+			default:
+				err = scan.CheckTargets(targets)
+			}
+			if err != nil {
+				return usageErr(err)
+			}
+			e, err := g.load()
+			if err != nil {
+				return err
+			}
+			if opts.Depth == 0 {
+				opts.Depth = scan.NoDepth
+			}
+			opts.UserAgent, opts.Log = fmt.Sprintf("tally-scan/%s (+https://github.com/tally-health/tally)", version), e.log
+			started := e.now()
+			res, err := scan.Run(cmd.Context(), targets, opts, format == "json", e.stdout)
+			if err != nil {
+				return err
+			}
+			if g.dbPath != "" || e.configFile != "" {
+				if err := recordScan(cmd.Context(), e, started, targets, res); err != nil {
+					return err
+				}
+			}
+			return res.Verdict(failOn == "any")
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.MaxPages, "max-pages", 50, "page requests per start URL")
+	f.IntVar(&opts.Depth, "depth", 2, "links followed from each start URL (0: the start page only)")
+	f.StringVar(&format, "format", "text", "text or json")
+	f.StringVar(&failOn, "fail-on", "any", "exit 1 when trackers are found (any) or never for findings (none)")
+	f.BoolVar(&opts.IgnoreRobots, "ignore-robots", false, "crawl pages robots.txt disallows (your own site only)")
+	return cmd
+}
+
+// recordScan adds the scan to the database configured explicitly.
+func recordScan(ctx context.Context, e *env, started time.Time, targets []string, res scan.Result) error {
+	rec := store.Scan{ScannedAt: started, Targets: targets, Pages: len(res.Pages), Scripts: res.Scripts,
+		// A truncated page counts as skipped here, as it always has: the
+		// table's column says how much of the scan was not fully checked.
+		Skipped: len(res.Skipped) + len(res.Truncated), Failed: len(res.Failed)}
+	for _, f := range res.Findings {
+		rec.Findings = append(rec.Findings, store.ScanFinding{Page: f.Page, Tracker: f.Tracker, TrackerID: f.ID, Evidence: f.Evidence, Source: f.Source})
+	}
+	db, err := e.openDB(ctx)
+	if err != nil {
+		return fmt.Errorf("scan: record: %w", err)
+	}
+	defer db.Close()
+	id, err := db.AddScan(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("scan: record: %w", err)
+	}
+	e.log.Info("scan recorded", "scan_id", id, "findings", len(res.Findings))
+	return nil
+}
