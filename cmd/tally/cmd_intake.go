@@ -14,19 +14,30 @@ import (
 	"github.com/tally-health/tally/store"
 )
 
-func newServeCmd(g *globalOptions) *cobra.Command {
+// listenFlag adds --listen to cmd and returns how cmd loads its env, with
+// the flag's address in place of intake.listen when given.
+func listenFlag(g *globalOptions, cmd *cobra.Command) func() (*env, error) {
 	var listen string
+	cmd.Flags().StringVar(&listen, "listen", "", "listen address (overrides intake.listen)")
+	return func() (*env, error) {
+		e, err := g.load()
+		if err == nil && listen != "" {
+			e.cfg.Intake.Listen = listen
+		}
+		return e, err
+	}
+}
+
+func newServeCmd(g *globalOptions) *cobra.Command {
+	var load func() (*env, error)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the HTTP intake until SIGINT/SIGTERM, then drain and exit 0",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := g.load()
+			e, err := load()
 			if err != nil {
 				return err
-			}
-			if listen != "" {
-				e.cfg.Intake.Listen = listen
 			}
 			db, err := e.openIntakeDB(cmd.Context())
 			if err != nil {
@@ -41,12 +52,12 @@ func newServeCmd(g *globalOptions) *cobra.Command {
 			return srv.Shutdown()
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "", "listen address (overrides intake.listen)")
+	load = listenFlag(g, cmd)
 	return cmd
 }
 
 func newScheduleCmd(g *globalOptions) *cobra.Command {
-	var listen string
+	var load func() (*env, error)
 	cmd := &cobra.Command{
 		Use:   "schedule",
 		Short: "Run the intake server and the run job on [schedule] cron in one process",
@@ -57,17 +68,14 @@ drains intake, lets a running job finish (up to 2 minutes, then cancels it
 between requests) and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := g.load()
+			e, err := load()
 			if err != nil {
 				return err
-			}
-			if listen != "" {
-				e.cfg.Intake.Listen = listen
 			}
 			return runSchedule(cmd.Context(), e)
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "", "listen address (overrides intake.listen)")
+	load = listenFlag(g, cmd)
 	return cmd
 }
 
