@@ -58,6 +58,16 @@ stepx() {
 	echo $? >"$f.code"
 }
 
+# combos FILE: each line (an event that meets two drop reasons, so the
+# order of checks decides) ingested alone, as a step of its own.
+combos() {
+	local line i=0
+	while IFS= read -r line; do
+		i=$((i + 1))
+		step "${1%.ndjson}-$i" "${c[@]}" --now $NOW0 ingest - <<<"$line"
+	done <"$1"
+}
+
 # battery SIDE: every scenario, in $work/SIDE/run; results in $work/SIDE/steps.
 battery() {
 	bin=$work/$1/tally out=$work/$1 n=0
@@ -66,7 +76,7 @@ battery() {
 	cp -r "$fixtures"/. "$run"/
 	sed "s/@FAKE@/$fake/" "$fixtures/tally.toml.in" >"$run/tally.toml"
 	cd "$run" || exit 2
-	local c=(--config tally.toml)
+	c=(--config tally.toml)
 
 	step help --help
 	for cmd in consent "consent import" ingest rollup upload run schedule serve export audit "audit log" \
@@ -95,6 +105,7 @@ battery() {
 	step ingest "${c[@]}" --now $NOW0 ingest events-1.ndjson events-2.csv
 	step ingest-stdin "${c[@]}" --now $NOW0 ingest - <late.ndjson
 	step ingest-csv-stdin "${c[@]}" --now $NOW0 ingest --format csv - <events-2.csv
+	combos combos.ndjson
 	step ingest-missing-file "${c[@]}" --now $NOW0 ingest missing.ndjson
 	step consent-missing-file "${c[@]}" --now $NOW0 consent import missing.ndjson
 	stepx missing-key env -u TALLY_SECRET "$bin" "${c[@]}" --now $NOW0 ingest late.ndjson
@@ -104,6 +115,7 @@ battery() {
 	step rollup-again "${c[@]}" --now $NOW0 rollup --date 2026-11-19
 	step rollup-nothing-due "${c[@]}" --now $NOW0 rollup
 	step ingest-late "${c[@]}" --now $NOW0 ingest late.ndjson
+	combos late-combos.ndjson
 	step export-csv "${c[@]}" export
 	step export-json "${c[@]}" export --format json
 	step export-range "${c[@]}" export --from 2026-11-19 --to 2026-11-19
@@ -121,11 +133,11 @@ battery() {
 	step upload-again "${c[@]}" --now $NOW0 upload --platform meta --date 2026-11-19
 	local lock="INSERT OR REPLACE INTO locks VALUES ('run', '%s/00ff', '2026-11-20T11:00:00.000Z', '2099-01-01T00:00:00.000Z')"
 	# shellcheck disable=SC2059
-	"$work/cb" sql tally.db "$(printf "$lock" other-host/4242)"
+	"$work/cb" sql tally.db "$(printf "$lock" other-host/4242)" || exit 2
 	step lock-held "${c[@]}" --now $NOW0 upload --platform meta
 	step lock-wait "${c[@]}" --now $NOW0 rollup --lock-wait 1s
 	# shellcheck disable=SC2059
-	"$work/cb" sql tally.db "$(printf "$lock" "$(hostname)/2147483646")"
+	"$work/cb" sql tally.db "$(printf "$lock" "$(hostname)/2147483646")" || exit 2
 	step lock-dead-owner "${c[@]}" --now $NOW0 upload --platform meta
 	step run "${c[@]}" --now $NOW1 run
 	step run-again "${c[@]}" --now $NOW1 run
@@ -136,6 +148,14 @@ battery() {
 	step export-after-run "${c[@]}" export --format json
 	step scan "${c[@]}" scan site
 	step scan-missing "${c[@]}" scan no-such-dir
+	mkdir -p site-clean site-big
+	echo '<html><body>No trackers.</body></html>' >site-clean/index.html
+	{ echo '<html><body>'; head -c 2200000 /dev/zero | tr '\0' a; } >site-big/index.html
+	step scan-clean "${c[@]}" scan site-clean
+	step scan-incomplete "${c[@]}" scan site-big
+	step export-unwritable "${c[@]}" export -o no-such-dir/x.csv
+	step audit-log-date "${c[@]}" audit log --date 2026-11-20
+	step audit-log-bad-date "${c[@]}" audit log --date 20-11-2026
 	(mkdir -p demo && cd demo && step demo --now $NOW0 demo && step demo-again --now $NOW0 demo && step demo-export export)
 	n=$((n + 3))
 	(mkdir -p demo-wall && cd demo-wall && step demo-wall-clock demo)
@@ -144,13 +164,15 @@ battery() {
 	stop_listening schedule
 	serve_steps
 	step audit-verify-final "${c[@]}" audit verify
+	"$work/cb" sql tally.db "DROP TRIGGER daily_counts_no_update; UPDATE daily_counts SET raw_count = raw_count + 1 WHERE platform = 'none'" || exit 2
+	step audit-verify-tampered "${c[@]}" audit verify
 
-	"$work/cb" dump tally.db >"$out/steps/99-db.dump" 2>&1
-	"$work/cb" dump demo/tally.db >"$out/steps/99-demo-db.dump" 2>&1
+	"$work/cb" dump tally.db >"$out/steps/zz-db.dump" 2>&1
+	"$work/cb" dump demo/tally.db >"$out/steps/zz-demo-db.dump" 2>&1
 	for d in outbox demo/outbox; do
 		find "$d" -type f 2>/dev/null | sort | while read -r f; do echo "== $f"; cat "$f"; echo; done
-	done >"$out/steps/99-outbox"
-	cat export.json >"$out/steps/99-export.json"
+	done >"$out/steps/zz-outbox"
+	cat export.json >"$out/steps/zz-export.json"
 	cd "$root" || exit 2
 }
 
@@ -171,7 +193,7 @@ stop_listening() {
 	echo $rc >"$f.code"; cp "$out/listen.out" "$f.out"; cp "$out/listen.err" "$f.err"
 }
 
-# serve_steps: `tally serve`, a consent, events (one under Sec-GPC), bad
+# serve_steps: `tally serve`, a consent, events (a batch under Sec-GPC), bad
 # JSON, health, the snippet, the metrics' counters, then SIGINT. Serve uses
 # the wall clock: its events land on today.
 serve_steps() {
@@ -180,7 +202,7 @@ serve_steps() {
 	local u=http://$addr p=(-s -w ' %{http_code}\n' -H 'Content-Type: application/json')
 	n=$((n + 1)); curl "${p[@]}" -d '{"visitor_id":"s1","purposes":{"advertising":true},"source":"cmp"}' "$u/v1/consent" >"$out/steps/$n-serve-consent.out"
 	n=$((n + 1)); curl "${p[@]}" -d '{"events":[{"event_id":"s1","event":"appointment_booked","visitor_id":"s1","source":"facebook","campaign":"c1"},{"event_id":"s2","event":"appointment_booked","visitor_id":"nobody"},{"event_id":"s1","event":"appointment_booked","visitor_id":"s1","source":"facebook","campaign":"c1"},{"event":"x"}]}' "$u/v1/events" >"$out/steps/$n-serve-events.out"
-	n=$((n + 1)); curl "${p[@]}" -H 'Sec-GPC: 1' -d '{"event_id":"s3","event":"appointment_booked","visitor_id":"s1"}' "$u/v1/events" >"$out/steps/$n-serve-gpc.out"
+	n=$((n + 1)); curl "${p[@]}" -H 'Sec-GPC: 1' -d '{"events":[{"event_id":"s3","event":"appointment_booked","visitor_id":"s1"},{"event_id":"s4","event":"appointment_booked","visitor_id":"nobody"},{"event_id":"s5","event":"lab_result","visitor_id":"s1"},{"event_id":"s6","event":"appointment_booked"}]}' "$u/v1/events" >"$out/steps/$n-serve-gpc.out"
 	n=$((n + 1)); curl "${p[@]}" -d '{"events":[' "$u/v1/events" >"$out/steps/$n-serve-malformed.out"
 	n=$((n + 1)); curl -s -w ' %{http_code}\n' "$u/healthz" >"$out/steps/$n-serve-healthz.out"
 	n=$((n + 1)); curl -s -o /dev/null -w '%{http_code} %{content_type}\n' "$u/v1/tally.js" >"$out/steps/$n-serve-snippet.out"
@@ -189,13 +211,13 @@ serve_steps() {
 }
 
 # normalise SIDE: what differs between two runs of one binary. Wall-clock
-# instants of yesterday, today or tomorrow (UTC) become <wall>; milliseconds of any
-# instant <ms> (--now plus the time elapsed, as the test build judges
+# instants of yesterday, today or tomorrow (UTC) become <wall>; milliseconds
+# of any instant <ms> (--now plus the time elapsed, as the test build judges
 # windows); `took_ms=`, `in 12ms` durations <dur>; audit hashes (they cover
-# the wall-clock `at`) <hash>; the work folder <dir>; 127.0.0.1 ports (serve,
-# demo, the fake platform) <port>; the lock holder's pid <pid>. Stderr of
-# demo, upload and run is compared as sorted lines: platforms upload
-# concurrently, so their log lines interleave at random.
+# the wall-clock `at`) <hash>; the work folder <dir>; 127.0.0.1 ports
+# (serve, demo, the fake platform) <port>; a temporary file's random suffix
+# <rand>; the lock holder's pid <pid>. Stderr of demo, upload and run is
+# compared as sorted lines: platforms upload concurrently.
 normalise() {
 	local d1 d2 d3 side=$1; d1=$(date -u +%F); d2=$(date -u -d yesterday +%F); d3=$(date -u -d tomorrow +%F)
 	mkdir -p "$work/norm-$side"
@@ -206,7 +228,7 @@ normalise() {
 			-e 's/(took_ms=)[0-9]+/\1<dur>/g; s/ in [0-9]+(\.[0-9]+)?(ns|µs|ms|s)\b/ in <dur>/g' \
 			-e 's/\b([0-9]+):[0-9a-f]{64}\b/\1:<hash>/g' \
 			-e 's/^( *[0-9]+  <wall>  [a-z_]+ +)[0-9a-f]{12}  /\1<hash>  /' \
-			-e 's/127\.0\.0\.1:[0-9]+/127.0.0.1:<port>/g' \
+			-e 's/127\.0\.0\.1:[0-9]+/127.0.0.1:<port>/g; s/(\/\.[A-Za-z0-9_.-]+)\.[0-9]{6,}:/\1.<rand>:/g' \
 			-e "s#$(hostname)([/:]| pid )[0-9]+#<host>/<pid>#g" "$f" >"$work/norm-$side/${f##*/}"
 		case $f in *demo*.err | *upload*.err | *-run*.err) sort -o "$work/norm-$side/${f##*/}" "$work/norm-$side/${f##*/}" ;; esac
 	done
