@@ -100,6 +100,8 @@ battery() {
 	step err-recount-no-date "${c[@]}" audit recount
 	step err-scan-no-args "${c[@]}" scan
 	step err-demo-args demo extra
+	step err-bad-timezone --config bad-timezone.toml --now $NOW0 rollup
+	stepx err-no-token env -u TALLY_TIKTOK_TOKEN "$bin" "${c[@]}" --now $NOW0 upload --platform tiktok
 
 	step consent-import "${c[@]}" --now $NOW0 consent import consent.ndjson
 	step ingest "${c[@]}" --now $NOW0 ingest events-1.ndjson events-2.csv
@@ -160,6 +162,14 @@ battery() {
 	n=$((n + 3))
 	(mkdir -p demo-wall && cd demo-wall && step demo-wall-clock demo)
 	n=$((n + 1))
+	# tz/: days in America/New_York, debug logs as JSON, --db overriding
+	(cd tz && step tz-consent --config tally.toml --db tz.db --now $NOW0 consent import consent.ndjson &&
+		step tz-ingest --config tally.toml --db tz.db --now $NOW0 ingest events.ndjson &&
+		step tz-rollup --config tally.toml --db tz.db --now $NOW0 rollup &&
+		step tz-export --config tally.toml --db tz.db export)
+	n=$((n + 4))
+	(cd tz && db=tz.db start_listening schedule && stop_listening tz-schedule)
+	n=$((n + 1))
 	start_listening schedule
 	stop_listening schedule
 	serve_steps
@@ -180,10 +190,10 @@ battery() {
 
 # start_listening CMD: `tally CMD` on a free port until stop_listening.
 start_listening() {
-	"$bin" --config tally.toml "$1" --listen 127.0.0.1:0 >"$out/listen.out" 2>"$out/listen.err" &
+	"$bin" --config tally.toml --db "${db:-tally.db}" "$1" --listen 127.0.0.1:0 >"$out/listen.out" 2>"$out/listen.err" &
 	lpid=$! addr=
 	for _ in $(seq 100); do
-		addr=$(grep -o 'addr=[0-9.:]*' "$out/listen.err" | head -1 | cut -d= -f2)
+		addr=$(grep -oE 'addr"?[=:]"?[0-9.:]+' "$out/listen.err" | head -1 | grep -oE '[0-9.]+:[0-9]+')
 		[ -n "$addr" ] && break
 		sleep 0.1
 	done
@@ -227,7 +237,7 @@ normalise() {
 		sed -E -e "s#$work/$side#<dir>#g" \
 			-e "s/($d1|$d2|$d3)[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})?/<wall>/g" \
 			-e 's/(T[0-9]{2}:[0-9]{2}:[0-9]{2})\.[0-9]{3}Z/\1.<ms>Z/g' \
-			-e 's/(took_ms=)[0-9]+/\1<dur>/g; s/ in [0-9]+(\.[0-9]+)?(ns|µs|ms|s)\b/ in <dur>/g' \
+			-e 's/(took_ms[=":]+)[0-9]+/\1<dur>/g; s/ in [0-9]+(\.[0-9]+)?(ns|µs|ms|s)\b/ in <dur>/g' \
 			-e 's/\b([0-9]+):[0-9a-f]{64}\b/\1:<hash>/g' \
 			-e 's/^( *[0-9]+  <wall>  [a-z_]+ +)[0-9a-f]{12}  /\1<hash>  /' \
 			-e 's/127\.0\.0\.1:[0-9]+/127.0.0.1:<port>/g; s/(\/\.[A-Za-z0-9_.-]+)\.[0-9]{6,}:/\1.<rand>:/g' \
