@@ -158,18 +158,22 @@ battery() {
 	step export-unwritable "${c[@]}" export -o no-such-dir/x.csv
 	step audit-log-date "${c[@]}" audit log --date 2026-11-20
 	step audit-log-bad-date "${c[@]}" audit log --date 20-11-2026
-	(mkdir -p demo && cd demo && step demo --now $NOW0 demo && step demo-again --now $NOW0 demo && step demo-export export)
-	n=$((n + 3))
-	(mkdir -p demo-wall && cd demo-wall && step demo-wall-clock demo)
-	n=$((n + 1))
+	mkdir -p demo demo-wall
+	cd demo || exit 2
+	step demo --now $NOW0 demo
+	step demo-again --now $NOW0 demo
+	step demo-export export
+	cd ../demo-wall || exit 2
+	step demo-wall-clock demo
 	# tz/: days in America/New_York, debug logs as JSON, --db overriding
-	(cd tz && step tz-consent --config tally.toml --db tz.db --now $NOW0 consent import consent.ndjson &&
-		step tz-ingest --config tally.toml --db tz.db --now $NOW0 ingest events.ndjson &&
-		step tz-rollup --config tally.toml --db tz.db --now $NOW0 rollup &&
-		step tz-export --config tally.toml --db tz.db export)
-	n=$((n + 4))
-	(cd tz && db=tz.db start_listening schedule && stop_listening tz-schedule)
-	n=$((n + 1))
+	cd ../tz || exit 2
+	step tz-consent --config tally.toml --db tz.db --now $NOW0 consent import consent.ndjson
+	step tz-ingest --config tally.toml --db tz.db --now $NOW0 ingest events.ndjson
+	step tz-rollup --config tally.toml --db tz.db --now $NOW0 rollup
+	step tz-export --config tally.toml --db tz.db export
+	db=tz.db start_listening schedule
+	stop_listening tz-schedule
+	cd "$run" || exit 2
 	start_listening schedule
 	stop_listening schedule
 	serve_steps
@@ -181,6 +185,7 @@ battery() {
 
 	"$work/cb" dump tally.db >"$out/steps/zz-db.dump" 2>&1
 	"$work/cb" dump demo/tally.db >"$out/steps/zz-demo-db.dump" 2>&1
+	"$work/cb" dump tz/tz.db >"$out/steps/zz-tz-db.dump" 2>&1
 	for d in outbox demo/outbox; do
 		find "$d" -type f 2>/dev/null | sort | while read -r f; do echo "== $f"; cat "$f"; echo; done
 	done >"$out/steps/zz-outbox"
