@@ -15,14 +15,10 @@ import (
 
 // A cell with 29 of 30 delivered is partial, not failed.
 func TestDeliverPartialCell(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "linkedin", Campaign: "c", Conversion: "booking", N: 30})
-	d, _ := uploadertest.Delivery(db, now)
+	db, d := oneCell(t, "linkedin", 30)
 	f := newFake("linkedin", 100)
-	f.answer = func(int, []batch.Conversion) *batch.Reply {
-		return &batch.Reply{Class: batch.OK, Status: 200, Rejected: map[int]string{17: "linkedin: element status 400"}}
-	}
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})[0]
+	f.answer = always(batch.Reply{Class: batch.OK, Status: 200, Rejected: map[int]string{17: "linkedin: element status 400"}})
+	s := deliver(t, d, f, 3)
 	if s.Sent != 29 || s.Failed != 1 {
 		t.Fatalf("summary = %+v", s)
 	}
@@ -34,18 +30,14 @@ func TestDeliverPartialCell(t *testing.T) {
 
 // A later success clears the error an earlier failure left.
 func TestDeliverSuccessClearsLastError(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 12})
-	d, _ := uploadertest.Delivery(db, now)
+	db, d := oneCell(t, "meta", 12)
 	down := newFake("meta", 1000)
-	down.answer = func(int, []batch.Conversion) *batch.Reply {
-		return &batch.Reply{Class: batch.Retry, Status: 503, Message: "meta: unavailable"}
-	}
-	d.Run(context.Background(), []batch.Target{uploadertest.Target(down, 2)})
+	down.answer = always(batch.Reply{Class: batch.Retry, Status: 503, Message: "meta: unavailable"})
+	deliver(t, d, down, 2)
 	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != tally.Failed || !strings.Contains(u.LastError, "gave up") {
 		t.Fatalf("after the failure: %+v", u)
 	}
-	d.Run(context.Background(), []batch.Target{uploadertest.Target(newFake("meta", 1000), 2)})
+	deliver(t, d, newFake("meta", 1000), 2)
 	if u := uploadertest.Uploads(t, db, "meta")[0]; u.State != tally.Sent || u.LastError != "" {
 		t.Fatalf("after the success: %+v, want sent with no last_error", u)
 	}
@@ -77,7 +69,7 @@ func TestDeliverUnbuildableCellFailsAlone(t *testing.T) {
 	)
 	d, _ := uploadertest.Delivery(db, now)
 	f := &unbuildable{fake: newFake("meta", 20), bad: "b"}
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})[0]
+	s := deliver(t, d, f, 3)
 	if s.Sent != 42 || s.Failed != 12 || s.Err != nil {
 		t.Fatalf("summary = %+v", s)
 	}
@@ -97,7 +89,7 @@ func TestDeliverUnbuildableCellFailsAlone(t *testing.T) {
 		}
 	}
 	// After the fix, the next run sends the failed cell.
-	s = d.Run(context.Background(), []batch.Target{uploadertest.Target(newFake("meta", 20), 3)})[0]
+	s = deliver(t, d, newFake("meta", 20), 3)
 	if s.Sent != 12 {
 		t.Fatalf("after the fix: %+v", s)
 	}
@@ -106,13 +98,11 @@ func TestDeliverUnbuildableCellFailsAlone(t *testing.T) {
 // Windows follow the wall clock, not --now: a backfill as of a past day
 // on a later machine clock does not send what the platform would drop.
 func TestDeliverWindowFollowsWallClock(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "google", Campaign: "c", Conversion: "booking", N: 12})
-	d, _ := uploadertest.Delivery(db, now) // as of the day after
+	db, d := oneCell(t, "google", 12) // as of the day after
 	d.Wall = func() time.Time { return now.Add(5 * 24 * time.Hour) }
 	f := newFake("google", 25)
 	f.spec.Window = 71 * time.Hour
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})[0]
+	s := deliver(t, d, f, 3)
 	if len(f.calls) != 0 || s.Expired != 12 {
 		t.Fatalf("summary = %+v, %d requests", s, len(f.calls))
 	}
@@ -124,9 +114,7 @@ func TestDeliverWindowFollowsWallClock(t *testing.T) {
 // The window is judged before each request, retries included: a retry
 // that backoff carried past the window is not sent.
 func TestDeliverWindowCheckedAtEachRequest(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 12})
-	d, _ := uploadertest.Delivery(db, now)
+	db, d := oneCell(t, "meta", 12)
 	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) // the cell's event time
 	wall := at.Add(70*time.Hour + 59*time.Minute)
 	d.Wall = func() time.Time { return wall }
@@ -134,10 +122,8 @@ func TestDeliverWindowCheckedAtEachRequest(t *testing.T) {
 	d.Jitter = func(int64) int64 { return int64(2 * time.Minute) }
 	f := newFake("meta", 1000)
 	f.spec.Window = 71 * time.Hour
-	f.answer = func(int, []batch.Conversion) *batch.Reply {
-		return &batch.Reply{Class: batch.Retry, Status: 503, Message: "meta: unavailable"}
-	}
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 5)})[0]
+	f.answer = always(batch.Reply{Class: batch.Retry, Status: 503, Message: "meta: unavailable"})
+	s := deliver(t, d, f, 5)
 	if len(f.calls) != 1 || s.Expired != 12 {
 		t.Fatalf("summary = %+v, %d requests", s, len(f.calls))
 	}
@@ -148,9 +134,7 @@ func TestDeliverWindowCheckedAtEachRequest(t *testing.T) {
 
 // Platforms that deduplicate by event id retry an unknown outcome as before.
 func TestDeliverDedupPlatformRetriesUnknown(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 12})
-	d, _ := uploadertest.Delivery(db, now)
+	_, d := oneCell(t, "meta", 12)
 	f := newFake("meta", 1000)
 	f.answer = func(call int, _ []batch.Conversion) *batch.Reply {
 		if call == 1 {
@@ -158,7 +142,7 @@ func TestDeliverDedupPlatformRetriesUnknown(t *testing.T) {
 		}
 		return &batch.Reply{Class: batch.OK, Status: 200}
 	}
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})[0]
+	s := deliver(t, d, f, 3)
 	if s.Sent != 12 || s.Requests != 2 || s.Uncertain != 0 {
 		t.Fatalf("summary = %+v", s)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/internal/storetest"
+	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
 
@@ -72,6 +73,27 @@ func newFake(platform tally.Platform, max int) *fake {
 	return &fake{spec: batch.Spec{Platform: platform, MaxBatch: max, Window: 7 * 24 * time.Hour}}
 }
 
+// always answers every request with r.
+func always(r batch.Reply) func(int, []batch.Conversion) *batch.Reply {
+	return func(int, []batch.Conversion) *batch.Reply { c := r; return &c }
+}
+
+// oneCell opens a database holding one released cell of n conversions
+// (day, platform, campaign "c", "booking") and a delivery as of now.
+func oneCell(t *testing.T, platform tally.Platform, n int) (*store.DB, *batch.Delivery) {
+	t.Helper()
+	db := storetest.Open(t)
+	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: platform, Campaign: "c", Conversion: "booking", N: n})
+	d, _ := uploadertest.Delivery(db, now)
+	return db, d
+}
+
+// deliver runs d once for u alone, up to attempts tries a request, and
+// returns its summary.
+func deliver(t *testing.T, d *batch.Delivery, u batch.Uploader, attempts int) batch.Summary {
+	return d.Run(t.Context(), []batch.Target{uploadertest.Target(u, attempts)})[0]
+}
+
 func TestDeliverBatchesAndLedger(t *testing.T) {
 	db := storetest.Open(t)
 	uploadertest.Seed(t, db,
@@ -81,7 +103,7 @@ func TestDeliverBatchesAndLedger(t *testing.T) {
 	)
 	d, _ := uploadertest.Delivery(db, now)
 	f := newFake("meta", 1000)
-	sums := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})
+	sums := d.Run(t.Context(), []batch.Target{uploadertest.Target(f, 3)})
 	s := sums[0]
 	if s.Err != nil || s.Sent != 2500 || s.Requests != 3 || s.Retries != 0 || s.Failed != 0 {
 		t.Fatalf("summary = %+v", s)
@@ -116,13 +138,13 @@ func TestDeliverBatchesAndLedger(t *testing.T) {
 	if got := uploadertest.Uploads(t, db, "google"); len(got) != 0 {
 		t.Errorf("google uploads = %+v, want none queued", got)
 	}
-	reqs, err := db.UploadRequests(context.Background(), "meta")
+	reqs, err := db.UploadRequests(t.Context(), "meta")
 	if err != nil || len(reqs) != 3 || reqs[0].Status.Int64 != 200 || reqs[0].Body == "" {
 		t.Fatalf("upload_requests = %d rows (%v)", len(reqs), err)
 	}
 	// A second run finds nothing to do.
 	f2 := newFake("meta", 1000)
-	if s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f2, 3)})[0]; s.Requests != 0 || len(f2.calls) != 0 {
+	if s := deliver(t, d, f2, 3); s.Requests != 0 || len(f2.calls) != 0 {
 		t.Errorf("second run sent %d requests", s.Requests)
 	}
 }
@@ -136,7 +158,7 @@ func TestDeliverPerCell(t *testing.T) {
 	d, _ := uploadertest.Delivery(db, now)
 	f := newFake("google", 25)
 	f.spec.PerCell = true
-	d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})
+	deliver(t, d, f, 3)
 	var sizes []int
 	for _, c := range f.calls {
 		sizes = append(sizes, len(c))
@@ -165,7 +187,7 @@ func TestDeliverRetriesHonourRetryAfter(t *testing.T) {
 		}
 		return &batch.Reply{Class: batch.OK, Status: 200}
 	}
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 5)})[0]
+	s := deliver(t, d, f, 5)
 	if s.Sent != 20 || s.Requests != 3 || s.Retries != 2 || s.Err != nil {
 		t.Fatalf("summary = %+v", s)
 	}
@@ -187,10 +209,8 @@ func TestDeliverGivesUpThenResumes(t *testing.T) {
 	)
 	d, sleeps := uploadertest.Delivery(db, now)
 	f := newFake("tiktok", 10)
-	f.answer = func(int, []batch.Conversion) *batch.Reply {
-		return &batch.Reply{Class: batch.Retry, Status: 500, Message: "boom"}
-	}
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 4)})[0]
+	f.answer = always(batch.Reply{Class: batch.Retry, Status: 500, Message: "boom"})
+	s := deliver(t, d, f, 4)
 	if s.Requests != 4 || s.Failed != 20 || !strings.Contains(s.Err.Error(), "gave up after 4 attempts: boom") {
 		t.Fatalf("summary = %+v", s)
 	}
@@ -204,7 +224,7 @@ func TestDeliverGivesUpThenResumes(t *testing.T) {
 	}
 	// The platform recovers: the next run sends everything.
 	f2 := newFake("tiktok", 10)
-	if s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f2, 4)})[0]; s.Sent != 20 {
+	if s := deliver(t, d, f2, 4); s.Sent != 20 {
 		t.Fatalf("resume summary = %+v", s)
 	}
 	for _, u := range uploadertest.Uploads(t, db, "tiktok") {
@@ -215,9 +235,7 @@ func TestDeliverGivesUpThenResumes(t *testing.T) {
 }
 
 func TestDeliverBisectsWholeBatchRejection(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 100})
-	d, _ := uploadertest.Delivery(db, now)
+	db, d := oneCell(t, "meta", 100)
 	bad := batch.EventID(uploadertest.Key, "meta", day, "c", "booking", 37)
 	f := newFake("meta", 1000)
 	acked := map[string]int{}
@@ -232,7 +250,7 @@ func TestDeliverBisectsWholeBatchRejection(t *testing.T) {
 		}
 		return &batch.Reply{Class: batch.OK, Status: 200}
 	}
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})[0]
+	s := deliver(t, d, f, 3)
 	if s.Sent != 99 || s.Failed != 1 || s.Err != nil {
 		t.Fatalf("summary = %+v", s)
 	}
@@ -254,14 +272,10 @@ func TestDeliverBisectsWholeBatchRejection(t *testing.T) {
 }
 
 func TestDeliverStopsAfterRejectStreak(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 1000})
-	d, _ := uploadertest.Delivery(db, now)
+	_, d := oneCell(t, "meta", 1000)
 	f := newFake("meta", 1000)
-	f.answer = func(int, []batch.Conversion) *batch.Reply {
-		return &batch.Reply{Class: batch.Reject, Status: 400, Message: "everything is wrong"}
-	}
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})[0]
+	f.answer = always(batch.Reply{Class: batch.Reject, Status: 400, Message: "everything is wrong"})
+	s := deliver(t, d, f, 3)
 	if s.Err == nil || !strings.Contains(s.Err.Error(), "in a row") || s.Requests > 40 {
 		t.Fatalf("summary = %+v", s)
 	}
@@ -276,11 +290,9 @@ func TestDeliverFatalStopsPlatformOnly(t *testing.T) {
 	)
 	d, _ := uploadertest.Delivery(db, now)
 	li := newFake("linkedin", 5)
-	li.answer = func(int, []batch.Conversion) *batch.Reply {
-		return &batch.Reply{Class: batch.Fatal, Status: 401, Message: "linkedin: token expired"}
-	}
+	li.answer = always(batch.Reply{Class: batch.Fatal, Status: 401, Message: "linkedin: token expired"})
 	meta := newFake("meta", 1000)
-	sums := d.Run(context.Background(), []batch.Target{uploadertest.Target(li, 8), uploadertest.Target(meta, 8)})
+	sums := d.Run(t.Context(), []batch.Target{uploadertest.Target(li, 8), uploadertest.Target(meta, 8)})
 	if sums[0].Requests != 1 || sums[0].Failed != 10 || sums[0].Err == nil {
 		t.Errorf("linkedin = %+v", sums[0])
 	}
@@ -302,7 +314,7 @@ func TestDeliverExpiresOldCells(t *testing.T) {
 	)
 	d, _ := uploadertest.Delivery(db, now)
 	f := newFake("meta", 1000)
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})[0]
+	s := deliver(t, d, f, 3)
 	if s.Expired != 12 || s.Sent != 12 {
 		t.Fatalf("summary = %+v", s)
 	}
@@ -319,9 +331,7 @@ func TestDeliverExpiresOldCells(t *testing.T) {
 }
 
 func TestDeliverCancelStopsBetweenRequests(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 3000})
-	d, _ := uploadertest.Delivery(db, now)
+	db, d := oneCell(t, "meta", 3000)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFake("meta", 1000)
@@ -339,7 +349,7 @@ func TestDeliverCancelStopsBetweenRequests(t *testing.T) {
 		t.Fatalf("upload = %+v", u)
 	}
 	f2 := newFake("meta", 1000)
-	if s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f2, 3)})[0]; s.Sent != 2000 || f2.calls[0][0].Index != 1000 {
+	if s := deliver(t, d, f2, 3); s.Sent != 2000 || f2.calls[0][0].Index != 1000 {
 		t.Fatalf("resume = %+v", s)
 	}
 }
@@ -368,21 +378,19 @@ func TestDeliverPlatformsRunIndependently(t *testing.T) {
 		defer close(tiktokDone)
 		return &batch.Reply{Class: batch.OK, Status: 200}
 	}
-	sums := d.Run(context.Background(), []batch.Target{uploadertest.Target(slow, 1), uploadertest.Target(fast, 1)})
+	sums := d.Run(t.Context(), []batch.Target{uploadertest.Target(slow, 1), uploadertest.Target(fast, 1)})
 	if sums[0].Sent != 12 || sums[1].Sent != 12 {
 		t.Fatalf("summaries = %+v", sums)
 	}
 }
 
 func TestDryRunWritesOutbox(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 1200})
-	d, _ := uploadertest.Delivery(db, now)
+	db, d := oneCell(t, "meta", 1200)
 	d.Outbox = t.TempDir()
 	f := newFake("meta", 1000)
 	target := uploadertest.Target(f, 3)
 	target.DryRun = true
-	s := d.Run(context.Background(), []batch.Target{target})[0]
+	s := d.Run(t.Context(), []batch.Target{target})[0]
 	if s.DryRun != 1200 || s.Requests != 0 || len(f.calls) != 0 {
 		t.Fatalf("summary = %+v, calls %d", s, len(f.calls))
 	}
@@ -399,10 +407,10 @@ func TestDryRunWritesOutbox(t *testing.T) {
 		t.Errorf("upload = %+v", u)
 	}
 	// A dry run does not repeat itself; a real run then sends everything.
-	if s := d.Run(context.Background(), []batch.Target{target})[0]; s.DryRun != 0 {
+	if s := d.Run(t.Context(), []batch.Target{target})[0]; s.DryRun != 0 {
 		t.Errorf("second dry run = %+v", s)
 	}
-	if s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})[0]; s.Sent != 1200 {
+	if s := deliver(t, d, f, 3); s.Sent != 1200 {
 		t.Errorf("real run after dry run = %+v", s)
 	}
 }

@@ -119,7 +119,7 @@ func TestUnansweredRequestResentToDedupPlatform(t *testing.T) {
 	inFlight(t, db, cell, 0, 25)
 	d, _ := uploadertest.Delivery(db, now)
 	f := newFake("meta", 25)
-	s := d.Run(context.Background(), []batch.Target{uploadertest.Target(f, 3)})[0]
+	s := deliver(t, d, f, 3)
 	if s.Sent != 30 || s.UncertainOpen != 0 || conversionsSent(f, 0, 25) != 25 {
 		t.Fatalf("summary = %+v", s)
 	}
