@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -21,11 +20,11 @@ var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 // writeDB creates a migrated database with one audit entry and closes it.
 func writeDB(t *testing.T, path string) {
 	t.Helper()
-	db, err := store.Open(context.Background(), path, store.Options{})
+	db, err := store.Open(t.Context(), path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AppendAudit(context.Background(), store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
+	if err := db.AppendAudit(t.Context(), store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -36,14 +35,47 @@ func writeDB(t *testing.T, path string) {
 func auditRows(t *testing.T, db *store.DB) int {
 	t.Helper()
 	var n int
-	if err := store.Readers(db).QueryRowContext(context.Background(), `SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
+	if err := store.Readers(db).QueryRowContext(t.Context(), `SELECT count(*) FROM audit_log`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
+// liveWriter opens path for writing until the test ends, with one audit
+// entry committed and still in its -wal.
+func liveWriter(t *testing.T, path string) *store.DB {
+	t.Helper()
+	w, err := store.Open(t.Context(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	if err := w.AppendAudit(t.Context(), store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// openReadOnly opens path read-only; an error fails the test.
+func openReadOnly(t *testing.T, path string) *store.DB {
+	t.Helper()
+	db, err := store.OpenReadOnly(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// unchanged fails the test if dir's listing is no longer before.
+func unchanged(t *testing.T, dir, before string) {
+	t.Helper()
+	if after := storetest.DirState(t, dir); after != before {
+		t.Errorf("%s changed:\n%s\nwant\n%s", dir, after, before)
+	}
+}
+
 func TestOpenReadOnlyRefusesWhatIsNotATallyDatabase(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	dir := t.TempDir()
 	foreign := filepath.Join(dir, "foreign.db")
 	f, err := sql.Open("sqlite", foreign)
@@ -79,7 +111,7 @@ func TestOpenReadOnlyRefusesWhatIsNotATallyDatabase(t *testing.T) {
 }
 
 func TestOpenReadOnlyDoesNotMigrate(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "old.db")
 	writeDB(t, path)
 	w, err := sql.Open("sqlite", path)
@@ -108,7 +140,7 @@ func TestOpenReadOnlyWorksOnAReadOnlyCopyAndCreatesNothing(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("file modes")
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tally.db")
 	writeDB(t, path)
@@ -116,10 +148,7 @@ func TestOpenReadOnlyWorksOnAReadOnlyCopyAndCreatesNothing(t *testing.T) {
 	os.Chmod(dir, 0o555)
 	t.Cleanup(func() { os.Chmod(dir, 0o755) })
 	before := storetest.DirState(t, dir)
-	db, err := store.OpenReadOnly(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openReadOnly(t, path)
 	if n := auditRows(t, db); n != 1 {
 		t.Errorf("%d audit rows, want 1", n)
 	}
@@ -131,45 +160,26 @@ func TestOpenReadOnlyWorksOnAReadOnlyCopyAndCreatesNothing(t *testing.T) {
 	}
 	db.Close()
 	// Checked by listing, not by permissions: tests may run as root.
-	if after := storetest.DirState(t, dir); after != before {
-		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
-	}
+	unchanged(t, dir, before)
 }
 
 func TestOpenReadOnlyReadsALiveWriteAheadLog(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tally.db")
-	w, err := store.Open(ctx, path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if err := w.AppendAudit(ctx, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
-		t.Fatal(err)
-	}
+	liveWriter(t, path)
 	before := storetest.DirState(t, dir)
-	db, err := store.OpenReadOnly(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openReadOnly(t, path)
 	if n := auditRows(t, db); n != 1 {
 		t.Errorf("%d audit rows, want the 1 still in -wal", n)
 	}
 	db.Close()
-	if after := storetest.DirState(t, dir); after != before {
-		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
-	}
+	unchanged(t, dir, before)
 }
 
 func TestReadOnlyStableNoticesAWriter(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tally.db")
 	writeDB(t, path)
-	db, err := store.OpenReadOnly(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openReadOnly(t, path)
 	defer db.Close()
 	writeDB(t, path) // a writer opens, commits and checkpoints on close
 	if err := db.Stable(); !errors.Is(err, store.ErrChangedWhileRead) {
@@ -178,7 +188,7 @@ func TestReadOnlyStableNoticesAWriter(t *testing.T) {
 }
 
 func TestOpenReadOnlyRefusesANewerSchemaAndAnOrphanedLog(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	dir := t.TempDir()
 	newer := filepath.Join(dir, "newer.db")
 	writeDB(t, newer)
@@ -210,25 +220,15 @@ func TestOpenReadOnlyRefusesANewerSchemaAndAnOrphanedLog(t *testing.T) {
 // symlink to a live database (its -wal and -shm beside the target, not the
 // link) reads what the writer committed, and creates nothing either side.
 func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	dir, linkDir := t.TempDir(), t.TempDir()
 	path, link := filepath.Join(dir, "tally.db"), filepath.Join(linkDir, "link.db")
-	w, err := store.Open(ctx, path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if err := w.AppendAudit(ctx, store.AuditRunConfig, map[string]any{"n": 1}); err != nil {
-		t.Fatal(err)
-	}
+	w := liveWriter(t, path)
 	if err := os.Symlink(path, link); err != nil {
 		t.Skip(err)
 	}
 	beforeLink := storetest.DirState(t, linkDir)
-	db, err := store.OpenReadOnly(ctx, link)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openReadOnly(t, link)
 	if n := auditRows(t, db); n != 1 {
 		t.Errorf("%d audit rows through the link, want the 1 still in the target's -wal", n)
 	}
@@ -243,12 +243,8 @@ func TestOpenReadOnlyThroughASymlinkReadsTheLiveLog(t *testing.T) {
 		t.Errorf("Stable: %v", err)
 	}
 	db.Close()
-	if after := storetest.DirState(t, dir); after != before {
-		t.Errorf("target folder changed:\n%s\nwant\n%s", after, before)
-	}
-	if after := storetest.DirState(t, linkDir); after != beforeLink {
-		t.Errorf("link folder changed:\n%s\nwant\n%s", after, beforeLink)
-	}
+	unchanged(t, dir, before)
+	unchanged(t, linkDir, beforeLink)
 }
 
 // TestOpenReadOnlyWithLeftoverLogFiles: an empty -wal left behind (with or
@@ -265,10 +261,7 @@ func TestOpenReadOnlyWithLeftoverLogFiles(t *testing.T) {
 				}
 			}
 			before := storetest.DirState(t, dir)
-			db, err := store.OpenReadOnly(context.Background(), path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			db := openReadOnly(t, path)
 			if n := auditRows(t, db); n != 1 {
 				t.Errorf("%d audit rows, want 1", n)
 			}
@@ -276,9 +269,7 @@ func TestOpenReadOnlyWithLeftoverLogFiles(t *testing.T) {
 				t.Errorf("Stable: %v", err)
 			}
 			db.Close()
-			if after := storetest.DirState(t, dir); after != before {
-				t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
-			}
+			unchanged(t, dir, before)
 		})
 	}
 }
@@ -293,15 +284,10 @@ func TestOpenReadOnlyOddPath(t *testing.T) {
 	path := filepath.Join(dir, "t a?lly#.db")
 	writeDB(t, path)
 	before := storetest.DirState(t, dir)
-	db, err := store.OpenReadOnly(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openReadOnly(t, path)
 	if n := auditRows(t, db); n != 1 {
 		t.Errorf("%d audit rows, want 1", n)
 	}
 	db.Close()
-	if after := storetest.DirState(t, dir); after != before {
-		t.Errorf("folder changed:\n%s\nwant\n%s", after, before)
-	}
+	unchanged(t, dir, before)
 }
