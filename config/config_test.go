@@ -72,9 +72,7 @@ func TestSectionReplacesDefaultMap(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	tests := []struct {
-		name, toml, want string
-	}{
+	refuses(t, []badConfig{
 		{"unknown key", "[store]\npth = \"x\"\n", `unknown key "store.pth"`},
 		{"unknown section", "[stor]\npath = \"x\"\n", `unknown key "stor`},
 		{"unknown uploader key", "[uploaders.meta]\ntoken = \"x\"\n", `unknown key "uploaders.meta.token"`},
@@ -112,7 +110,16 @@ func TestParseErrors(t *testing.T) {
 		{"bad log level", "[log]\nlevel = \"loud\"\n", `log.level: must be debug, info, warn or error, got "loud"`},
 		{"syntax error", "[store\n", "config: toml:"},
 		{"wrong type", "[privacy]\nmin_count = \"eleven\"\n", "min_count"},
-	}
+	})
+}
+
+// badConfig is a file Parse must refuse with an error containing want.
+type badConfig struct{ name, toml, want string }
+
+// refuses checks that Parse refuses each file with a one-line error
+// containing its want.
+func refuses(t *testing.T, tests []badConfig) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tt.toml))
