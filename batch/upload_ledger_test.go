@@ -9,13 +9,12 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
 
 // A cell with 29 of 30 delivered is partial, not failed.
 func TestDeliverPartialCell(t *testing.T) {
-	db, d := oneCell(t, "linkedin", 30)
+	db, d := seeded(t, booking("linkedin", "c", 30))
 	f := newFake("linkedin", 100)
 	f.answer = always(batch.Reply{Class: batch.OK, Status: 200, Rejected: map[int]string{17: "linkedin: element status 400"}})
 	s := deliver(t, d, f, 3)
@@ -30,7 +29,7 @@ func TestDeliverPartialCell(t *testing.T) {
 
 // A later success clears the error an earlier failure left.
 func TestDeliverSuccessClearsLastError(t *testing.T) {
-	db, d := oneCell(t, "meta", 12)
+	db, d := seeded(t, booking("meta", "c", 12))
 	down := newFake("meta", 1000)
 	down.answer = always(batch.Reply{Class: batch.Retry, Status: 503, Message: "meta: unavailable"})
 	deliver(t, d, down, 2)
@@ -61,13 +60,7 @@ func (u *unbuildable) Build(b *batch.Batch) (*batch.Request, error) {
 // A cell that cannot be built fails alone, even inside a request shared
 // with other cells; the platform's other cells are sent.
 func TestDeliverUnbuildableCellFailsAlone(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db,
-		uploadertest.Released{Day: day, Platform: "meta", Campaign: "a", Conversion: "booking", N: 12},
-		uploadertest.Released{Day: day, Platform: "meta", Campaign: "b", Conversion: "booking", N: 12},
-		uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 30},
-	)
-	d, _ := uploadertest.Delivery(db, now)
+	db, d := seeded(t, booking("meta", "a", 12), booking("meta", "b", 12), booking("meta", "c", 30))
 	f := &unbuildable{fake: newFake("meta", 20), bad: "b"}
 	s := deliver(t, d, f, 3)
 	if s.Sent != 42 || s.Failed != 12 || s.Err != nil {
@@ -98,7 +91,7 @@ func TestDeliverUnbuildableCellFailsAlone(t *testing.T) {
 // Windows follow the wall clock, not --now: a backfill as of a past day
 // on a later machine clock does not send what the platform would drop.
 func TestDeliverWindowFollowsWallClock(t *testing.T) {
-	db, d := oneCell(t, "google", 12) // as of the day after
+	db, d := seeded(t, booking("google", "c", 12)) // as of the day after
 	d.Wall = func() time.Time { return now.Add(5 * 24 * time.Hour) }
 	f := newFake("google", 25)
 	f.spec.Window = 71 * time.Hour
@@ -114,7 +107,7 @@ func TestDeliverWindowFollowsWallClock(t *testing.T) {
 // The window is judged before each request, retries included: a retry
 // that backoff carried past the window is not sent.
 func TestDeliverWindowCheckedAtEachRequest(t *testing.T) {
-	db, d := oneCell(t, "meta", 12)
+	db, d := seeded(t, booking("meta", "c", 12))
 	at := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) // the cell's event time
 	wall := at.Add(70*time.Hour + 59*time.Minute)
 	d.Wall = func() time.Time { return wall }
@@ -134,7 +127,7 @@ func TestDeliverWindowCheckedAtEachRequest(t *testing.T) {
 
 // Platforms that deduplicate by event id retry an unknown outcome as before.
 func TestDeliverDedupPlatformRetriesUnknown(t *testing.T) {
-	_, d := oneCell(t, "meta", 12)
+	_, d := seeded(t, booking("meta", "c", 12))
 	f := newFake("meta", 1000)
 	f.answer = func(call int, _ []batch.Conversion) *batch.Reply {
 		if call == 1 {

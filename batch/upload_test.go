@@ -78,12 +78,17 @@ func always(r batch.Reply) func(int, []batch.Conversion) *batch.Reply {
 	return func(int, []batch.Conversion) *batch.Reply { c := r; return &c }
 }
 
-// oneCell opens a database holding one released cell of n conversions
-// (day, platform, campaign "c", "booking") and a delivery as of now.
-func oneCell(t *testing.T, platform tally.Platform, n int) (*store.DB, *batch.Delivery) {
+// booking is a released cell of n "booking" conversions on day.
+func booking(platform tally.Platform, campaign string, n int) uploadertest.Released {
+	return uploadertest.Released{Day: day, Platform: platform, Campaign: campaign, Conversion: "booking", N: n}
+}
+
+// seeded opens a database holding the released cells, and a delivery on
+// it as of now.
+func seeded(t *testing.T, cells ...uploadertest.Released) (*store.DB, *batch.Delivery) {
 	t.Helper()
 	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: platform, Campaign: "c", Conversion: "booking", N: n})
+	uploadertest.Seed(t, db, cells...)
 	d, _ := uploadertest.Delivery(db, now)
 	return db, d
 }
@@ -95,13 +100,11 @@ func deliver(t *testing.T, d *batch.Delivery, u batch.Uploader, attempts int) ba
 }
 
 func TestDeliverBatchesAndLedger(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db,
-		uploadertest.Released{Day: day, Platform: "meta", Campaign: "c1", Conversion: "booking", N: 1500},
+	db, d := seeded(t,
+		booking("meta", "c1", 1500),
 		uploadertest.Released{Day: day, Platform: "meta", Campaign: "c2", Conversion: "lead", N: 1000},
-		uploadertest.Released{Day: day, Platform: "google", Campaign: "c1", Conversion: "booking", N: 50},
+		booking("google", "c1", 50),
 	)
-	d, _ := uploadertest.Delivery(db, now)
 	f := newFake("meta", 1000)
 	sums := d.Run(t.Context(), []batch.Target{uploadertest.Target(f, 3)})
 	s := sums[0]
@@ -150,12 +153,7 @@ func TestDeliverBatchesAndLedger(t *testing.T) {
 }
 
 func TestDeliverPerCell(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db,
-		uploadertest.Released{Day: day, Platform: "google", Campaign: "a", Conversion: "booking", N: 30},
-		uploadertest.Released{Day: day, Platform: "google", Campaign: "b", Conversion: "booking", N: 12},
-	)
-	d, _ := uploadertest.Delivery(db, now)
+	_, d := seeded(t, booking("google", "a", 30), booking("google", "b", 12))
 	f := newFake("google", 25)
 	f.spec.PerCell = true
 	deliver(t, d, f, 3)
@@ -175,7 +173,7 @@ func TestDeliverPerCell(t *testing.T) {
 
 func TestDeliverRetriesHonourRetryAfter(t *testing.T) {
 	db := storetest.Open(t)
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 20})
+	uploadertest.Seed(t, db, booking("meta", "c", 20))
 	d, sleeps := uploadertest.Delivery(db, now)
 	f := newFake("meta", 1000)
 	f.answer = func(call int, _ []batch.Conversion) *batch.Reply {
@@ -204,8 +202,8 @@ func TestDeliverRetriesHonourRetryAfter(t *testing.T) {
 func TestDeliverGivesUpThenResumes(t *testing.T) {
 	db := storetest.Open(t)
 	uploadertest.Seed(t, db,
-		uploadertest.Released{Day: day, Platform: "tiktok", Campaign: "a", Conversion: "booking", N: 10},
-		uploadertest.Released{Day: day, Platform: "tiktok", Campaign: "b", Conversion: "booking", N: 10},
+		booking("tiktok", "a", 10),
+		booking("tiktok", "b", 10),
 	)
 	d, sleeps := uploadertest.Delivery(db, now)
 	f := newFake("tiktok", 10)
@@ -235,7 +233,7 @@ func TestDeliverGivesUpThenResumes(t *testing.T) {
 }
 
 func TestDeliverBisectsWholeBatchRejection(t *testing.T) {
-	db, d := oneCell(t, "meta", 100)
+	db, d := seeded(t, booking("meta", "c", 100))
 	bad := batch.EventID(uploadertest.Key, "meta", day, "c", "booking", 37)
 	f := newFake("meta", 1000)
 	acked := map[string]int{}
@@ -272,7 +270,7 @@ func TestDeliverBisectsWholeBatchRejection(t *testing.T) {
 }
 
 func TestDeliverStopsAfterRejectStreak(t *testing.T) {
-	_, d := oneCell(t, "meta", 1000)
+	_, d := seeded(t, booking("meta", "c", 1000))
 	f := newFake("meta", 1000)
 	f.answer = always(batch.Reply{Class: batch.Reject, Status: 400, Message: "everything is wrong"})
 	s := deliver(t, d, f, 3)
@@ -282,13 +280,7 @@ func TestDeliverStopsAfterRejectStreak(t *testing.T) {
 }
 
 func TestDeliverFatalStopsPlatformOnly(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db,
-		uploadertest.Released{Day: day, Platform: "linkedin", Campaign: "a", Conversion: "booking", N: 5},
-		uploadertest.Released{Day: day, Platform: "linkedin", Campaign: "b", Conversion: "booking", N: 5},
-		uploadertest.Released{Day: day, Platform: "meta", Campaign: "a", Conversion: "booking", N: 5},
-	)
-	d, _ := uploadertest.Delivery(db, now)
+	db, d := seeded(t, booking("linkedin", "a", 5), booking("linkedin", "b", 5), booking("meta", "a", 5))
 	li := newFake("linkedin", 5)
 	li.answer = always(batch.Reply{Class: batch.Fatal, Status: 401, Message: "linkedin: token expired"})
 	meta := newFake("meta", 1000)
@@ -307,12 +299,10 @@ func TestDeliverFatalStopsPlatformOnly(t *testing.T) {
 }
 
 func TestDeliverExpiresOldCells(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db,
+	db, d := seeded(t,
 		uploadertest.Released{Day: "2026-11-10", Platform: "meta", Campaign: "old", Conversion: "booking", N: 12},
-		uploadertest.Released{Day: day, Platform: "meta", Campaign: "new", Conversion: "booking", N: 12},
+		booking("meta", "new", 12),
 	)
-	d, _ := uploadertest.Delivery(db, now)
 	f := newFake("meta", 1000)
 	s := deliver(t, d, f, 3)
 	if s.Expired != 12 || s.Sent != 12 {
@@ -331,7 +321,7 @@ func TestDeliverExpiresOldCells(t *testing.T) {
 }
 
 func TestDeliverCancelStopsBetweenRequests(t *testing.T) {
-	db, d := oneCell(t, "meta", 3000)
+	db, d := seeded(t, booking("meta", "c", 3000))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := newFake("meta", 1000)
@@ -355,12 +345,7 @@ func TestDeliverCancelStopsBetweenRequests(t *testing.T) {
 }
 
 func TestDeliverPlatformsRunIndependently(t *testing.T) {
-	db := storetest.Open(t)
-	uploadertest.Seed(t, db,
-		uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 12},
-		uploadertest.Released{Day: day, Platform: "tiktok", Campaign: "c", Conversion: "booking", N: 12},
-	)
-	d, _ := uploadertest.Delivery(db, now)
+	_, d := seeded(t, booking("meta", "c", 12), booking("tiktok", "c", 12))
 	tiktokDone := make(chan struct{})
 	slow := newFake("meta", 1000)
 	slow.answer = func(int, []batch.Conversion) *batch.Reply {
@@ -385,7 +370,7 @@ func TestDeliverPlatformsRunIndependently(t *testing.T) {
 }
 
 func TestDryRunWritesOutbox(t *testing.T) {
-	db, d := oneCell(t, "meta", 1200)
+	db, d := seeded(t, booking("meta", "c", 1200))
 	d.Outbox = t.TempDir()
 	f := newFake("meta", 1000)
 	target := uploadertest.Target(f, 3)

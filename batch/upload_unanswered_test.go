@@ -6,7 +6,6 @@ import (
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/batch"
-	"github.com/tally-health/tally/internal/storetest"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -55,11 +54,9 @@ func conversionsSent(f *fake, first, n int) int {
 // them once. A resend killed in flight stays uncertain too.
 func TestUnansweredRequestIsUncertain(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.Open(t)
+	db, d := seeded(t, booking("google", "c", 30))
 	cell := tally.Cell{Day: day, Platform: "google", Campaign: "c", Conversion: "booking"}
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "google", Campaign: "c", Conversion: "booking", N: 30})
 	orphan := inFlight(t, db, cell, 0, 25)
-	d, _ := uploadertest.Delivery(db, now)
 	f := newFake("google", 25)
 	f.spec.AtMostOnce = true
 	target := uploadertest.Target(f, 3)
@@ -113,11 +110,9 @@ func TestUnansweredRequestIsUncertain(t *testing.T) {
 // Platforms that deduplicate by event id resend an unanswered request's
 // conversions: sending twice counts once.
 func TestUnansweredRequestResentToDedupPlatform(t *testing.T) {
-	db := storetest.Open(t)
+	db, d := seeded(t, booking("meta", "c", 30))
 	cell := tally.Cell{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking"}
-	uploadertest.Seed(t, db, uploadertest.Released{Day: day, Platform: "meta", Campaign: "c", Conversion: "booking", N: 30})
 	inFlight(t, db, cell, 0, 25)
-	d, _ := uploadertest.Delivery(db, now)
 	f := newFake("meta", 25)
 	s := deliver(t, d, f, 3)
 	if s.Sent != 30 || s.UncertainOpen != 0 || conversionsSent(f, 0, 25) != 25 {
