@@ -41,25 +41,9 @@ func TestEventIDsDoNotOutliveTheirDay(t *testing.T) {
 		t.Errorf("same event id on another day: %s, want accepted (dedup keys are per day)", got)
 	}
 
-	stored := func() [][]byte {
-		rows, err := sqlfile.Open(t, f.db.Path).QueryContext(ctx, `SELECT dedup_key FROM events`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out [][]byte
-		for rows.Next() {
-			var k []byte
-			if err := rows.Scan(&k); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, k)
-		}
-		return out
-	}
 	p := f.in.Pipeline
 	linkable := func(when string) {
-		keys := stored()
+		keys := sqlfile.Blobs(t, sqlfile.Open(t, f.db.Path), `SELECT dedup_key FROM events`)
 		if len(keys) != 3 {
 			t.Errorf("%s: %d stored events, want 3", when, len(keys))
 		}

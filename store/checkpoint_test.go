@@ -63,7 +63,7 @@ func TestSealAndScrubLeaveNoKeyInFile(t *testing.T) {
 	if err := sqlfile.Open(t, db.Path).QueryRowContext(ctx, `SELECT salt FROM days WHERE day = ?`, day).Scan(&salt); err != nil || salt == nil {
 		t.Fatalf("salt: %x %v", salt, err)
 	}
-	keys := readKeys(t, sqlfile.Open(t, db.Path), `SELECT key FROM contrib_20261120`)
+	keys := sqlfile.Blobs(t, sqlfile.Open(t, db.Path), `SELECT key FROM contrib_20261120`)
 	if len(keys) != 3000 {
 		t.Fatalf("%d contribution keys, want 3000", len(keys))
 	}
@@ -92,24 +92,6 @@ func TestSealAndScrubLeaveNoKeyInFile(t *testing.T) {
 	if fi, err := os.Stat(db.Path + "-wal"); err != nil || fi.Size() != 0 {
 		t.Errorf("WAL after scrub: %v %v, want 0 bytes", fi.Size(), err)
 	}
-}
-
-func readKeys(t *testing.T, q *sql.DB, query string) [][]byte {
-	t.Helper()
-	rows, err := q.Query(query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out [][]byte
-	for rows.Next() {
-		var k []byte
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, k)
-	}
-	return out
 }
 
 // TestScrubWaitsForReaderWithoutStoppingIntake holds a read transaction on

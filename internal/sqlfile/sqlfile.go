@@ -22,3 +22,26 @@ func Open(tb testing.TB, path string) *sql.DB {
 	tb.Cleanup(func() { c.Close() })
 	return c
 }
+
+// Blobs returns the first column of every row query returns, as bytes
+// (keys and hashes are stored as BLOBs).
+func Blobs(tb testing.TB, q *sql.DB, query string) [][]byte {
+	tb.Helper()
+	rows, err := q.Query(query)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
