@@ -70,6 +70,23 @@ func verifyData(t *testing.T, db *store.DB) store.DataCheck {
 	return c
 }
 
+// editCaught makes the edit on db's file, as a tamperer with sqlite3
+// would, and fails the test unless verify then reports a problem saying
+// want.
+func editCaught(t *testing.T, db *store.DB, edit, want string) {
+	t.Helper()
+	if _, err := sqlfile.Open(t, db.Path).Exec(edit); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, p := range verifyData(t, db).Problems {
+		msgs = append(msgs, p.String())
+	}
+	if !strings.Contains(strings.Join(msgs, "\n"), want) {
+		t.Errorf("problems = %q, want one saying %q", msgs, want)
+	}
+}
+
 func TestVerifyDataIntact(t *testing.T) {
 	c := verifyData(t, ledgerDB(t))
 	if len(c.Problems) != 0 || c.SealedDays != 1 || c.Requests != 1 || c.Uploads != 1 || c.Purges != 1 {
@@ -122,18 +139,9 @@ func TestVerifyDataCatchesEdits(t *testing.T) {
 func TestVerifyDataUploadsBeyondRequests(t *testing.T) {
 	db := ledgerDB(t)
 	// Only conversions 0..3 were carried (twice: a retry), yet 6 are acked.
-	if _, err := sqlfile.Open(t, db.Path).Exec(`UPDATE upload_request_cells SET n = 4;
-		INSERT INTO upload_request_cells SELECT request_id, day, platform, campaign, conversion, 0, 4 FROM upload_request_cells`); err != nil {
-		t.Fatal(err)
-	}
-	c := verifyData(t, db)
-	var msgs []string
-	for _, p := range c.Problems {
-		msgs = append(msgs, p.String())
-	}
-	if !strings.Contains(strings.Join(msgs, "\n"), "uploads 2026-11-20/meta/a/booking: acked 6 + rejected 0 + uncertain 0 exceed the 4 conversions") {
-		t.Errorf("problems = %v", msgs)
-	}
+	editCaught(t, db, `UPDATE upload_request_cells SET n = 4;
+		INSERT INTO upload_request_cells SELECT request_id, day, platform, campaign, conversion, 0, 4 FROM upload_request_cells`,
+		"uploads 2026-11-20/meta/a/booking: acked 6 + rejected 0 + uncertain 0 exceed the 4 conversions")
 }
 
 // TestVerifyDataCatchesStateEdits: edits that let a different key in,
@@ -161,16 +169,45 @@ func TestVerifyDataCatchesStateEdits(t *testing.T) {
 			if c := verifyData(t, db); len(c.Problems) != 0 {
 				t.Fatalf("intact: %v", c.Problems)
 			}
-			if _, err := sqlfile.Open(t, db.Path).Exec(tt.sql); err != nil {
-				t.Fatal(err)
+			editCaught(t, db, tt.sql, tt.want)
+		})
+	}
+}
+
+// TestVerifyDataCatchesScanEdits: a finding deleted to hide a pixel, a
+// scan row edited, deleted or forged fail verify, the triggers dropped
+// first; a clean scan passes.
+func TestVerifyDataCatchesScanEdits(t *testing.T) {
+	tests := []struct{ name, sql, want string }{
+		{"finding deleted", `DELETE FROM scan_findings WHERE tracker = 'meta_pixel'`, "scan_findings scan id 2: findings by tracker"},
+		{"finding retargeted", `UPDATE scan_findings SET tracker = 'none'`, "scan_findings scan id 2"},
+		{"scan edited", `UPDATE scans SET findings = 0, pages = 1 WHERE id = 2`, "scans id 2: pages, failed or findings differ"},
+		{"scan deleted", `DELETE FROM scan_findings WHERE scan_id = 2; DELETE FROM scans WHERE id = 2`, "scans id 2: recorded in the audit log but the row is gone"},
+		{"scan forged", `INSERT INTO scans (scanned_at, targets, pages, scripts, skipped, failed, findings) VALUES ('2026-11-21T00:00:00.000Z', '[]', 9, 0, 0, 0, 0)`,
+			"scans id 3: no scan entry"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := storetest.Open(t)
+			at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+			for _, s := range []store.Scan{
+				{ScannedAt: at, Targets: []string{"https://h.example/"}, Pages: 3},
+				{ScannedAt: at, Targets: []string{"https://h.example/"}, Pages: 5, Findings: []store.ScanFinding{
+					{Page: "https://h.example/a", Tracker: "meta_pixel", Evidence: "fbq(", Source: "html"},
+					{Page: "https://h.example/b", Tracker: "meta_pixel", Evidence: "fbq(", Source: "html"},
+					{Page: "https://h.example/b", Tracker: "ga4", Evidence: "gtag(", Source: "html"},
+				}},
+			} {
+				if _, err := db.AddScan(ctx, s); err != nil {
+					t.Fatal(err)
+				}
 			}
-			var msgs []string
-			for _, p := range verifyData(t, db).Problems {
-				msgs = append(msgs, p.String())
+			if c := verifyData(t, db); len(c.Problems) != 0 {
+				t.Fatalf("intact: %v", c.Problems)
 			}
-			if !strings.Contains(strings.Join(msgs, "\n"), tt.want) {
-				t.Errorf("problems = %q, want one saying %q", msgs, tt.want)
-			}
+			editCaught(t, db, `DROP TRIGGER scans_no_update; DROP TRIGGER scans_no_delete;
+				DROP TRIGGER scan_findings_no_update; DROP TRIGGER scan_findings_no_delete; `+tt.sql, tt.want)
 		})
 	}
 }

@@ -2,11 +2,9 @@ package store_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/tally-health/tally"
-	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 )
 
@@ -83,18 +81,7 @@ func TestVerifyDataCatchesUncertainEdits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := uncertainDB(t, tt.resend)
-			if _, err := sqlfile.Open(t, db.Path).Exec(tt.sql); err != nil {
-				t.Fatal(err)
-			}
-			c := verifyData(t, db)
-			var msgs []string
-			for _, p := range c.Problems {
-				msgs = append(msgs, p.String())
-			}
-			if !strings.Contains(strings.Join(msgs, "\n"), tt.want) {
-				t.Errorf("problems = %q, want one saying %q", msgs, tt.want)
-			}
+			editCaught(t, uncertainDB(t, tt.resend), tt.sql, tt.want)
 		})
 	}
 }
@@ -114,17 +101,7 @@ func TestVerifyDataCatchesEventEdits(t *testing.T) {
 		"added":   `INSERT INTO events (day, platform, campaign, conversion, dedup_key) VALUES ('2026-11-20', 'google', 'a', 'booking', x'00ff')`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			db := uncertainDB(t, false)
-			if _, err := sqlfile.Open(t, db.Path).Exec(sql); err != nil {
-				t.Fatal(err)
-			}
-			var msgs []string
-			for _, p := range verifyData(t, db).Problems {
-				msgs = append(msgs, p.String())
-			}
-			if !strings.Contains(strings.Join(msgs, "\n"), "events 2026-11-20: the seal recorded 6 events") {
-				t.Errorf("problems = %q", msgs)
-			}
+			editCaught(t, uncertainDB(t, false), sql, "events 2026-11-20: the seal recorded 6 events")
 		})
 	}
 }
