@@ -74,6 +74,22 @@ func unchanged(t *testing.T, dir, before string) {
 	}
 }
 
+// readsRows opens path read-only and expects n audit rows and a stable
+// read, with dir's listing unchanged afterwards.
+func readsRows(t *testing.T, dir, path string, n int) {
+	t.Helper()
+	before := storetest.DirState(t, dir)
+	db := openReadOnly(t, path)
+	if got := auditRows(t, db); got != n {
+		t.Errorf("%d audit rows, want %d", got, n)
+	}
+	if err := db.Stable(); err != nil {
+		t.Errorf("Stable: %v", err)
+	}
+	db.Close()
+	unchanged(t, dir, before)
+}
+
 func TestOpenReadOnlyRefusesWhatIsNotATallyDatabase(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -167,13 +183,7 @@ func TestOpenReadOnlyReadsALiveWriteAheadLog(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tally.db")
 	liveWriter(t, path)
-	before := storetest.DirState(t, dir)
-	db := openReadOnly(t, path)
-	if n := auditRows(t, db); n != 1 {
-		t.Errorf("%d audit rows, want the 1 still in -wal", n)
-	}
-	db.Close()
-	unchanged(t, dir, before)
+	readsRows(t, dir, path, 1) // the 1 still in -wal
 }
 
 func TestReadOnlyStableNoticesAWriter(t *testing.T) {
@@ -260,16 +270,7 @@ func TestOpenReadOnlyWithLeftoverLogFiles(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			before := storetest.DirState(t, dir)
-			db := openReadOnly(t, path)
-			if n := auditRows(t, db); n != 1 {
-				t.Errorf("%d audit rows, want 1", n)
-			}
-			if err := db.Stable(); err != nil {
-				t.Errorf("Stable: %v", err)
-			}
-			db.Close()
-			unchanged(t, dir, before)
+			readsRows(t, dir, path, 1)
 		})
 	}
 }
@@ -283,11 +284,5 @@ func TestOpenReadOnlyOddPath(t *testing.T) {
 	}
 	path := filepath.Join(dir, "t a?lly#.db")
 	writeDB(t, path)
-	before := storetest.DirState(t, dir)
-	db := openReadOnly(t, path)
-	if n := auditRows(t, db); n != 1 {
-		t.Errorf("%d audit rows, want 1", n)
-	}
-	db.Close()
-	unchanged(t, dir, before)
+	readsRows(t, dir, path, 1)
 }
