@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/internal/sqlfile"
@@ -68,44 +67,6 @@ func TestMigrations(t *testing.T) {
 	_, err = store.Open(ctx, path, store.Options{})
 	if err == nil || !strings.Contains(err.Error(), "newer than this binary") {
 		t.Errorf("too-new database: err = %v", err)
-	}
-}
-
-func TestConsentAt(t *testing.T) {
-	ctx := context.Background()
-	db := storetest.Open(t)
-	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	v := []byte("visitor")
-	recs := []store.Consent{
-		{VisitorKey: v, Purpose: "advertising", Granted: true, Time: t0, Source: "cmp", Version: "v3"},
-		{VisitorKey: v, Purpose: "advertising", Granted: false, Time: t0.Add(time.Hour)},
-		{VisitorKey: v, Purpose: "advertising", Granted: true, Time: t0.Add(2 * time.Hour)},
-		{VisitorKey: v, Purpose: "advertising", Granted: false, Time: t0.Add(2 * time.Hour)},
-	}
-	if err := db.AddConsents(ctx, recs, t0); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		at      time.Time
-		ok, got bool
-	}{
-		{t0.Add(-time.Second), false, false},
-		{t0, true, true},
-		{t0.Add(30 * time.Minute), true, true},
-		{t0.Add(time.Hour), true, false},
-		{t0.Add(3 * time.Hour), true, false}, // withdrawal wins the tie
-	}
-	for _, tt := range tests {
-		c, ok, err := db.ConsentAt(ctx, v, "advertising", tt.at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok != tt.ok || c.Granted != tt.got {
-			t.Errorf("at %s: ok=%v granted=%v, want ok=%v granted=%v", tt.at, ok, c.Granted, tt.ok, tt.got)
-		}
-	}
-	if _, err := sqlfile.Open(t, db.Path).ExecContext(ctx, "DELETE FROM consents"); err == nil {
-		t.Error("consents accepted a DELETE")
 	}
 }
 
