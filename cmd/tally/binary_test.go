@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -134,5 +135,17 @@ func (s *server) stop(t *testing.T, sig os.Signal) error {
 	case <-time.After(60 * time.Second):
 		t.Fatal("serve did not exit after signal")
 		return nil
+	}
+}
+
+// killAndWait SIGKILLs cmd and checks it died of it.
+func killAndWait(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("not killed by SIGKILL: %v", cmd.ProcessState)
 	}
 }

@@ -298,18 +298,6 @@ func readUntil(t *testing.T, r *os.File, want string) string {
 	}
 }
 
-// killAndWait SIGKILLs cmd and checks it died of it.
-func killAndWait(t *testing.T, cmd *exec.Cmd) {
-	t.Helper()
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("not killed by SIGKILL: %v", cmd.ProcessState)
-	}
-}
-
 // rerunAfterCrash checks the database opens cleanly after the kill and
 // that a rerun right away takes over the dead run's lock (its process is
 // gone) and completes.
@@ -431,13 +419,7 @@ func TestRunKilledDuringUpload(t *testing.T) {
 		<-released
 		return false
 	}
-	f.after = func(platform string, n int, w http.ResponseWriter) {
-		if platform == "google" && n == 2 {
-			w.(http.Flusher).Flush()
-			arrived()
-			<-released
-		}
-	}
+	f.after = ga4AnsweredThenHeld(2, arrived, released)
 	f.mu.Unlock()
 
 	cmd, logs := startRun(t, cfg, now)
@@ -467,27 +449,5 @@ func TestRunKilledDuringUpload(t *testing.T) {
 			t.Errorf("%s: %d distinct conversions, %d repeats; want %d, each once", p, ids, repeats, perPlatform)
 		}
 	}
-	uncertain := assertGA4Uncertain(t, dbPath, f, perPlatform, 12)
-	if again := f.ga4Received(); again != 0 {
-		t.Errorf("GA4: %d requests received again by the rerun, want 0", again)
-	}
-	if code, out, errOut := runBinary(t, nil, "--config", cfg, "--now", now, "upload", "--resend-uncertain"); code != 0 {
-		t.Fatalf("resend: exit %d\n%s\n%s", code, out, errOut)
-	}
-	if ids, _ := f.distinct("google"); ids != perPlatform {
-		t.Errorf("GA4 after the resend: %d distinct conversions, want %d", ids, perPlatform)
-	}
-	if again := f.ga4Received(); again > min(uncertain, 1) {
-		t.Errorf("GA4: %d requests received again, want at most the one the operator resent (%d uncertain)", again, uncertain)
-	}
-	db, err := store.Open(context.Background(), dbPath, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var open int
-	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM uploads WHERE state != 'sent' OR acked != count`).Scan(&open)
-	if open != 0 {
-		t.Errorf("%d uploads rows not sent and fully acknowledged", open)
-	}
+	resendUncertain(t, dbPath, f, perPlatform, 12, "--config", cfg, "--now", now, "upload")
 }

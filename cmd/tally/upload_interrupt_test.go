@@ -20,7 +20,6 @@ import (
 // process cannot be observed without a sleep, so the count of requests is
 // bounded, not exact.)
 func TestUploadInterruptedExits130(t *testing.T) {
-	bin := tallyBinary(t)
 	f := newFakePlatforms(t)
 	const n = 3500 // four Meta requests of up to 1,000
 	cfg, dbPath := uploadFixture(t, f.URL, uploadertest.Released{Day: "2026-11-20", Platform: "meta", Campaign: "cmp1", Conversion: "booking", N: n})
@@ -36,7 +35,7 @@ func TestUploadInterruptedExits130(t *testing.T) {
 	}
 	f.mu.Unlock()
 
-	cmd, logs := startUploadUntil(t, bin, cfg, arrived, released, "the second request never arrived")
+	cmd, logs := startUploadUntil(t, cfg, arrived, released, "the second request never arrived")
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +65,7 @@ func TestUploadInterruptedExits130(t *testing.T) {
 	f.mu.Lock()
 	f.hold = nil
 	f.mu.Unlock()
-	if code, out, errOut := runTallyEnv(t, bin, cfg); code != 0 {
+	if code, out, errOut := uploadAgain(t, cfg); code != 0 {
 		t.Fatalf("rerun: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if ids, repeats := f.distinct("meta"); ids != n || repeats != 0 {

@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
@@ -25,7 +25,6 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := tallyBinary(t)
 	f := newFakePlatforms(t)
 	counts := map[tally.Platform]int{"meta": 5500, "google": 250, "tiktok": 3500, "linkedin": 12000}
 	var cells []uploadertest.Released
@@ -50,25 +49,11 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 		}
 		return true
 	}
-	// GA4's 4th request is acknowledged and its answer flushed; the kill
-	// comes while the client may be recording it.
-	f.after = func(platform string, n int, w http.ResponseWriter) {
-		if platform == "google" && n == 4 {
-			w.(http.Flusher).Flush()
-			arrived()
-			<-released
-		}
-	}
+	f.after = ga4AnsweredThenHeld(4, arrived, released)
 	f.mu.Unlock()
 
-	cmd, _ := startUploadUntil(t, bin, cfg, ready, released, "the run never reached the kill point")
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("not killed by SIGKILL: %v", err)
-	}
+	cmd, _ := startUploadUntil(t, cfg, ready, released, "the run never reached the kill point")
+	killAndWait(t, cmd)
 	// Killed mid-run: the acknowledged requests before the held ones.
 	for p, want := range map[string]int{"meta": 2000, "tiktok": 1000, "linkedin": 5000, "google": 100} {
 		if got, _ := f.distinct(string(p)); got != want {
@@ -81,7 +66,7 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	close(released)
 
 	// Run again to completion.
-	code, stdout, stderr := runTallyEnv(t, bin, cfg)
+	code, stdout, stderr := uploadAgain(t, cfg)
 	if code != 0 {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -93,30 +78,49 @@ func TestUploadSurvivesSIGKILL(t *testing.T) {
 	}
 	// The kill left at most one GA4 request unanswered: its 25 conversions
 	// are uncertain (GA4 may or may not have counted them), never resent.
-	uncertain := assertGA4Uncertain(t, dbPath, f, counts["google"], 25)
+	resendUncertain(t, dbPath, f, counts["google"], 25, "--config", cfg, "upload", "--now", uploadNow)
+}
+
+// ga4AnsweredThenHeld is a fakePlatforms.after hook: GA4's nth request is
+// acknowledged and its answer flushed, then the handler waits for
+// released, so a kill comes while the client may be recording the
+// acknowledgement.
+func ga4AnsweredThenHeld(nth int, arrived func(), released <-chan struct{}) func(string, int, http.ResponseWriter) {
+	return func(platform string, n int, w http.ResponseWriter) {
+		if platform == "google" && n == nth {
+			w.(http.Flusher).Flush()
+			arrived()
+			<-released
+		}
+	}
+}
+
+// resendUncertain checks a completed rerun after a kill (assertGA4Uncertain:
+// the GA4 request in flight, if any, is uncertain and was not resent),
+// then runs tally with args and --resend-uncertain: GA4 has all total
+// conversions, has received again at most the one request the operator
+// resent, and every uploads row is sent and fully acknowledged.
+func resendUncertain(t *testing.T, dbPath string, f *fakePlatforms, total, size int, args ...string) {
+	t.Helper()
+	uncertain := assertGA4Uncertain(t, dbPath, f, total, size)
 	if again := f.ga4Received(); again != 0 {
 		t.Errorf("GA4: %d requests received again by a plain rerun, want 0", again)
 	}
-	if code, stdout, stderr := runTallyEnv(t, bin, cfg, "--resend-uncertain"); code != 0 {
+	if code, stdout, stderr := runBinary(t, nil, append(args, "--resend-uncertain")...); code != 0 {
 		t.Fatalf("resend: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if ids, _ := f.distinct("google"); ids != counts["google"] {
-		t.Errorf("GA4 after the resend: %d distinct conversions, want %d", ids, counts["google"])
+	if ids, _ := f.distinct("google"); ids != total {
+		t.Errorf("GA4 after the resend: %d distinct conversions, want %d", ids, total)
 	}
 	if again := f.ga4Received(); again > min(uncertain, 1) {
 		t.Errorf("GA4: %d requests received again, want at most the one the operator resent (%d uncertain)", again, uncertain)
 	}
-	db, err := store.Open(context.Background(), dbPath, store.Options{})
-	if err != nil {
+	var open int
+	if err := sqlfile.Open(t, dbPath).QueryRow(`SELECT count(*) FROM uploads WHERE state != 'sent' OR acked != count`).Scan(&open); err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	for p := range counts {
-		for _, u := range uploadertest.Uploads(t, db, p) {
-			if u.State != tally.Sent || u.Acked != u.Count {
-				t.Errorf("%s: %+v", p, u)
-			}
-		}
+	if open != 0 {
+		t.Errorf("%d uploads rows not sent and fully acknowledged", open)
 	}
 }
 
@@ -149,29 +153,11 @@ func assertGA4Uncertain(t *testing.T, dbPath string, f *fakePlatforms, total, si
 	return uncertain
 }
 
-// runTallyEnv runs the built binary's upload with the fake credentials.
-func runTallyEnv(t *testing.T, bin, cfg string, extra ...string) (int, string, string) {
+// uploadAgain runs the built binary's upload as of uploadNow, with the
+// fake credentials.
+func uploadAgain(t *testing.T, cfg string, extra ...string) (int, string, string) {
 	t.Helper()
-	cmd := uploadCmd(bin, cfg, extra...)
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		code = cmd.ProcessState.ExitCode()
-	}
-	return code, string(out.Bytes()), string(errb.Bytes())
-}
-
-// uploadCmd is the built binary's upload as of uploadNow, with the fake
-// credentials in its environment.
-func uploadCmd(bin, cfg string, extra ...string) *exec.Cmd {
-	cmd := exec.Command(bin, append([]string{"--config", cfg, "upload", "--now", uploadNow}, extra...)...)
-	cmd.Env = os.Environ()
-	for k, v := range fakeSecrets {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	return cmd
+	return runBinary(t, nil, append([]string{"--config", cfg, "upload", "--now", uploadNow}, extra...)...)
 }
 
 // startUploadUntil starts uploadCmd and returns once reached is closed (a
@@ -179,9 +165,13 @@ func uploadCmd(bin, cfg string, extra ...string) *exec.Cmd {
 // process is killed, released is closed so the fake's handler returns, and
 // the test fails saying what did not happen. The deadline is a failure
 // guard only.
-func startUploadUntil(t *testing.T, bin, cfg string, reached <-chan struct{}, released chan struct{}, never string) (*exec.Cmd, *syncBuffer) {
+func startUploadUntil(t *testing.T, cfg string, reached <-chan struct{}, released chan struct{}, never string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
-	cmd := uploadCmd(bin, cfg)
+	cmd := exec.Command(tallyBinary(t), "--config", cfg, "upload", "--now", uploadNow)
+	cmd.Env = os.Environ()
+	for k, v := range fakeSecrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -20,7 +20,6 @@ func TestUploadStalledPastLockStopsAfterTakeover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := tallyBinary(t)
 	f := newFakePlatforms(t)
 	cfg, dbPath := uploadFixture(t, f.URL, uploadertest.Released{Day: "2026-11-20", Platform: "google", Campaign: "cmp1", Conversion: "booking", N: 100})
 	arrived := make(chan struct{})
@@ -35,7 +34,7 @@ func TestUploadStalledPastLockStopsAfterTakeover(t *testing.T) {
 	}
 	f.mu.Unlock()
 
-	stalled, logs := startUploadUntil(t, bin, cfg, arrived, released, "the first upload never sent its second request")
+	stalled, logs := startUploadUntil(t, cfg, arrived, released, "the first upload never sent its second request")
 	db, err := store.Open(context.Background(), dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +44,7 @@ func TestUploadStalledPastLockStopsAfterTakeover(t *testing.T) {
 	}
 	db.Close()
 
-	code, stdout, stderr := runTallyEnv(t, bin, cfg)
+	code, stdout, stderr := uploadAgain(t, cfg)
 	if code != 0 || !strings.Contains(stdout, "25 in all await tally upload --resend-uncertain") {
 		t.Fatalf("takeover: exit %d\n%s\n%s", code, stdout, stderr)
 	}
