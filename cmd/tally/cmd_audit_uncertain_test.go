@@ -51,26 +51,13 @@ func TestAuditVerifyChecksUncertain(t *testing.T) {
 		t.Fatalf("verify with uncertain conversions: exit %d\n%s%s", code, out, errOut)
 	}
 	key := "uploads 2026-11-18/google/spring/booking: "
-	tests := []struct {
-		name  string
-		stmts []string
-		want  string
-	}{
+	verifyCatches(t, cfg, dbPath, []tamper{
 		{"uncertain passed off as acknowledged", []string{`UPDATE uploads SET uncertain = 0, acked = 12, state = 'sent'`},
 			key + "uncertain 0, but its open upload_uncertain rows hold 12"},
 		{"uncertain rows deleted", []string{`DELETE FROM upload_uncertain`}, key + "uncertain 12, but its open upload_uncertain rows hold 0"},
 		{"uncertain row closed", []string{`UPDATE upload_uncertain SET resent_by = 1`}, "upload_uncertain id 1: resent_by 1"},
 		{"request answered 204", []string{`UPDATE upload_requests SET status = 204`}, "upload_requests id 1: status 204 differs"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cp := tamperedCopy(t, dbPath, tt.stmts...)
-			code, out, errOut := runTally(t, "--config", cfg, "--db", cp, "audit", "verify")
-			if code != exitFailure || !strings.Contains(out+errOut, tt.want) {
-				t.Errorf("verify: exit %d (want 1), want %q named\n%s%s", code, tt.want, out, errOut)
-			}
-		})
-	}
+	})
 	if code, out, errOut := runTally(t, "--config", cfg, "--now", "2026-11-19T14:00:00Z", "upload", "--resend-uncertain"); code != 0 || len(g.received()) != 2 {
 		t.Fatalf("resend: exit %d, %d requests\n%s%s", code, len(g.received()), out, errOut)
 	}

@@ -32,6 +32,29 @@ func auditedRun(t *testing.T) (cfg, dbPath, runLog string) {
 	return cfg, dbPath, errOut
 }
 
+// tamper is an edit someone with sqlite3 makes to a copy of the file,
+// and what `tally audit verify` must name when it fails on it.
+type tamper struct {
+	name  string
+	stmts []string
+	want  string
+}
+
+// verifyCatches applies each tamper to its own copy of dbPath: `audit
+// verify` must exit 1 naming what the tamper changed.
+func verifyCatches(t *testing.T, cfg, dbPath string, tampers []tamper) {
+	t.Helper()
+	for _, tt := range tampers {
+		t.Run(tt.name, func(t *testing.T) {
+			cp := tamperedCopy(t, dbPath, tt.stmts...)
+			code, out, errOut := runTally(t, "--config", cfg, "--db", cp, "audit", "verify")
+			if code != exitFailure || !strings.Contains(out+errOut, tt.want) {
+				t.Errorf("verify: exit %d (want 1), want %q named\n%s%s", code, tt.want, out, errOut)
+			}
+		})
+	}
+}
+
 // tamperedCopy copies the file and applies stmts to the copy, as someone
 // with sqlite3 would.
 func tamperedCopy(t *testing.T, dbPath string, stmts ...string) string {
@@ -67,11 +90,7 @@ func TestAuditVerifyChecksData(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "data agrees with the audit log: 3 sealed days, 1 upload requests (0 pruned), 3 uploads rows") {
 		t.Fatalf("intact file: exit %d\n%s%s", code, out, errOut)
 	}
-	tests := []struct {
-		name  string
-		stmts []string
-		want  string
-	}{
+	verifyCatches(t, cfg, dbPath, []tamper{
 		{"released count raised", []string{`DROP TRIGGER daily_counts_no_update`,
 			`UPDATE daily_counts SET released_count = 1200, total = 1200 WHERE day = '2026-11-17'`}, "daily_counts 2026-11-17"},
 		{"request body edited", []string{`DROP TRIGGER IF EXISTS upload_requests_body_fixed`,
@@ -92,16 +111,7 @@ func TestAuditVerifyChecksData(t *testing.T) {
 			"consent_purge_marks 1 rows"},
 		{"as_of edited", []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET as_of = '2026-11-01T00:00:00.000Z' WHERE id = 2`},
 			"audit_log row 2: hash does not match"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cp := tamperedCopy(t, dbPath, tt.stmts...)
-			code, out, errOut := runTally(t, "--config", cfg, "--db", cp, "audit", "verify")
-			if code != exitFailure || !strings.Contains(out+errOut, tt.want) {
-				t.Errorf("verify: exit %d (want 1), want %q named\n%s%s", code, tt.want, out, errOut)
-			}
-		})
-	}
+	})
 }
 
 // TestAuditHeadAnchorsTheChain: `tally run` logs the head, `audit head`
