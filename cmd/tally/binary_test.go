@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -121,6 +123,27 @@ func startListening(t *testing.T, dir string, env []string, args ...string) *ser
 		t.Fatalf("serve did not start listening:\n%s", s.logs.Bytes())
 	}
 	return s
+}
+
+// call sends body (JSON, with the headers in hdr) to path on the server
+// and returns the answer's status and body.
+func (s *server) call(t *testing.T, method, path, body string, hdr map[string]string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+s.Addr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
 
 // stop sends SIGTERM and returns the exit error (nil for exit 0).

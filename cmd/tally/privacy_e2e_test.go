@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -36,7 +35,6 @@ format = "json"
 	}
 	env := []string{"TALLY_SECRET=", "TALLY_CONFIG="}
 	srv := startServe(t, dir, env, "--config", cfgPath)
-	base := "http://" + srv.Addr
 
 	markers := map[string]string{}
 	mark := func(name string) string {
@@ -49,20 +47,10 @@ format = "json"
 	send := func(path string, body any, hdr map[string]string) map[string]any {
 		t.Helper()
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		for k, v := range hdr {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		rb, _ := io.ReadAll(resp.Body)
+		code, rb := srv.call(t, http.MethodPost, path, string(b), hdr)
 		answers = append(answers, rb...)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, rb)
+		if code != 200 {
+			t.Fatalf("%s: %d %s", path, code, rb)
 		}
 		var out map[string]any
 		json.Unmarshal(rb, &out)
@@ -110,16 +98,9 @@ format = "json"
 	// and log lines name fields, never values, paths or queries.
 	refused := func(method, path, body string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		rb, _ := io.ReadAll(resp.Body)
+		code, rb := srv.call(t, method, path, body, nil)
 		answers = append(answers, rb...)
-		if resp.StatusCode == 200 && method == http.MethodPost && strings.HasPrefix(path, "/v1/consent") {
+		if code == 200 && method == http.MethodPost && strings.HasPrefix(path, "/v1/consent") {
 			t.Errorf("%s %s: 200 %s, want it refused", method, path, rb)
 		}
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,21 +15,10 @@ func TestServeRefusesAfterDatabaseDeleted(t *testing.T) {
 	dir := t.TempDir()
 	cfg := write(t, filepath.Join(dir, "tally.toml"), "[store]\npath = \"health.db\"\nkey_file = \"health.key\"\n")
 	srv := startServe(t, dir, []string{"TALLY_SECRET=", "TALLY_CONFIG="}, "--config", cfg)
-	base := "http://" + srv.Addr
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		code, b := srv.call(t, method, path, body, nil)
+		return code, string(b)
 	}
 	event := `{"event_id":"h%d","event":"appointment_booked","visitor_id":"v"}`
 	if code, body := call("POST", "/v1/events", strings.Replace(event, "%d", "1", 1)); code != 200 {
