@@ -137,21 +137,12 @@ format = "json"
 		sources[fmt.Sprintf("platform request %d", i)] = []byte(s)
 	}
 	mu.Unlock()
-	files := 0
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+	files := filesUnder(t, dir)
+	for path, b := range files {
 		sources[path] = b
-		files++
-		return nil
-	})
-	if _, ok := sources[filepath.Join(dir, "sweep.db")]; !ok || files < 3 {
-		t.Fatalf("swept %d files; want the database and the outbox", files)
+	}
+	if _, ok := sources[filepath.Join(dir, "sweep.db")]; !ok || len(files) < 3 {
+		t.Fatalf("swept %d files; want the database and the outbox", len(files))
 	}
 	for src, b := range sources {
 		for field, m := range markers {
@@ -160,4 +151,22 @@ format = "json"
 			}
 		}
 	}
+}
+
+// filesUnder reads every file under dir, by path.
+func filesUnder(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		files[path] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

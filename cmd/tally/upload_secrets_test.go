@@ -80,21 +80,12 @@ func TestUploadNeverStoresSecrets(t *testing.T) {
 	if !strings.Contains(output.String(), "network") {
 		t.Error("the unreachable-host run logged no network error: the test did not exercise it")
 	}
-	files := 0
-	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files++
+	files := filesUnder(t, dir)
+	for path, b := range files {
 		check(path, string(b))
-		return nil
-	})
-	if outbox, _ := filepath.Glob(filepath.Join(dir, "outbox", "*", "*.json")); len(outbox) != 6 || files < 7 {
-		t.Errorf("scanned %d files, %d outbox files; want the database and 6 outbox bodies", files, len(outbox))
+	}
+	if outbox, _ := filepath.Glob(filepath.Join(dir, "outbox", "*", "*.json")); len(outbox) != 6 || len(files) < 7 {
+		t.Errorf("scanned %d files, %d outbox files; want the database and 6 outbox bodies", len(files), len(outbox))
 	}
 	db, err := store.Open(context.Background(), dbPath, store.Options{})
 	if err != nil {
