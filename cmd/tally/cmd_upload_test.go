@@ -207,29 +207,16 @@ func (f *fakePlatforms) total() int {
 // fakeUploaders is the config of all four uploaders pointed at endpoint,
 // unthrottled, with LinkedIn rules for both test conversions.
 func fakeUploaders(endpoint string) string {
-	return fmt.Sprintf(`[uploaders.meta]
-enabled = true
-endpoint = %[1]q
-dataset_id = "123456"
-rate = 100000.0
-[uploaders.google]
-enabled = true
-endpoint = %[1]q
-measurement_id = "G-TEST"
-rate = 100000.0
-[uploaders.tiktok]
-enabled = true
-endpoint = %[1]q
-event_source_id = "777"
-rate = 100000.0
-[uploaders.linkedin]
-enabled = true
-endpoint = %[1]q
-rate = 100000.0
-[uploaders.linkedin.rules]
-booking = "111"
-lead = "222"
-`, endpoint)
+	var b strings.Builder
+	for _, u := range []struct{ platform, id string }{
+		{"meta", `dataset_id = "123456"`},
+		{"google", `measurement_id = "G-TEST"`},
+		{"tiktok", `event_source_id = "777"`},
+		{"linkedin", ""},
+	} {
+		fmt.Fprintf(&b, "[uploaders.%s]\nenabled = true\nendpoint = %q\n%s\nrate = 100000.0\n", u.platform, endpoint, u.id)
+	}
+	return b.String() + "[uploaders.linkedin.rules]\nbooking = \"111\"\nlead = \"222\"\n"
 }
 
 // uploadFixture writes a config with all four uploaders pointed at
@@ -251,6 +238,16 @@ func uploadFixture(t testing.TB, endpoint string, cells ...uploadertest.Released
 	return cfgPath, dbPath
 }
 
+// credentialedUpload is uploadFixture pointed at new fake platforms, with
+// the fake credentials in the environment.
+func credentialedUpload(t *testing.T, cells ...uploadertest.Released) (f *fakePlatforms, cfgPath, dbPath string) {
+	t.Helper()
+	f = newFakePlatforms(t)
+	cfgPath, dbPath = uploadFixture(t, f.URL, cells...)
+	setSecrets(t)
+	return f, cfgPath, dbPath
+}
+
 func allPlatforms(n int) []uploadertest.Released {
 	var out []uploadertest.Released
 	for _, p := range tally.UploadPlatforms {
@@ -264,9 +261,7 @@ func allPlatforms(n int) []uploadertest.Released {
 const uploadNow = "2026-11-21T06:00:00Z"
 
 func TestUploadMissingCredentialIsUsageError(t *testing.T) {
-	f := newFakePlatforms(t)
-	cfg, _ := uploadFixture(t, f.URL, allPlatforms(20)...)
-	setSecrets(t)
+	f, cfg, _ := credentialedUpload(t, allPlatforms(20)...)
 	t.Setenv("TALLY_TIKTOK_TOKEN", "")
 	code, _, stderr := runTally(t, "upload", "--config", cfg, "--now", uploadNow)
 	if code != exitUsage || !strings.Contains(stderr, "TALLY_TIKTOK_TOKEN") || !strings.Contains(stderr, "uploaders.tiktok.access_token_env") {
@@ -278,9 +273,7 @@ func TestUploadMissingCredentialIsUsageError(t *testing.T) {
 }
 
 func TestUploadSendsEveryPlatform(t *testing.T) {
-	f := newFakePlatforms(t)
-	cfg, dbPath := uploadFixture(t, f.URL, allPlatforms(30)...)
-	setSecrets(t)
+	f, cfg, dbPath := credentialedUpload(t, allPlatforms(30)...)
 	code, stdout, stderr := runTally(t, "upload", "--config", cfg, "--now", uploadNow)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -373,9 +366,7 @@ func TestUploadFlags(t *testing.T) {
 }
 
 func TestUploadFailureExitsOne(t *testing.T) {
-	f := newFakePlatforms(t)
-	cfg, _ := uploadFixture(t, f.URL, allPlatforms(12)...)
-	setSecrets(t)
+	_, cfg, _ := credentialedUpload(t, allPlatforms(12)...)
 	t.Setenv("TALLY_LINKEDIN_TOKEN", "wrong-token")
 	code, stdout, stderr := runTally(t, "upload", "--config", cfg, "--now", uploadNow)
 	if code != exitFailure || !strings.Contains(stdout, "linkedin: 0 sent, 23 failed") || !strings.Contains(stdout, "meta: 23 sent") {

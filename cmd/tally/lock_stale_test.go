@@ -16,9 +16,7 @@ import (
 // how to remove it, so the operator is not left guessing. After the
 // removal the upload works.
 func TestForeignLockSaysWhenItExpires(t *testing.T) {
-	f := newFakePlatforms(t)
-	cfg, dbPath := uploadFixture(t, f.URL, uploadertest.Released{Day: "2026-11-20", Platform: "meta", Campaign: "cmp1", Conversion: "booking", N: 12})
-	setSecrets(t)
+	f, cfg, dbPath := credentialedUpload(t, uploadertest.Released{Day: "2026-11-20", Platform: "meta", Campaign: "cmp1", Conversion: "booking", N: 12})
 	db, err := store.Open(context.Background(), dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
