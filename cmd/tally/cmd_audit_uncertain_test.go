@@ -19,8 +19,7 @@ func uncertainRun(t *testing.T) (cfg, dbPath string, g *ga4Only) {
 	t.Setenv("TALLY_CONFIG", "")
 	dir := t.TempDir()
 	dbPath = filepath.Join(dir, "tally.db")
-	cfg = write(t, filepath.Join(dir, "tally.toml"), fmt.Sprintf("[store]\npath = %q\n[uploaders.google]\nenabled = true\nendpoint = %q\nmeasurement_id = \"G-TEST\"\nrate = 100000.0\n",
-		dbPath, g.URL))
+	cfg = write(t, filepath.Join(dir, "tally.toml"), fmt.Sprintf("[store]\npath = %q\n", dbPath)+ga4Uploader(g.URL))
 	var consents, events strings.Builder
 	for v := 0; v < 12; v++ {
 		fmt.Fprintf(&consents, `{"visitor_id":"v%d","purposes":{"advertising":true},"time":"2026-11-01T00:00:00Z"}`+"\n", v)

@@ -5,15 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tally-health/tally"
-	"github.com/tally-health/tally/store"
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
 
@@ -50,29 +47,17 @@ func (g *ga4Only) received() []string {
 	return append([]string(nil), g.bodies...)
 }
 
-// ga4Fixture writes a config with only GA4 enabled and seeds cells.
-func ga4Fixture(t *testing.T, endpoint string, cells ...uploadertest.Released) string {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "tally.toml")
-	cfg := fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n[uploaders.google]\nenabled = true\nendpoint = %q\nmeasurement_id = \"G-TEST\"\nrate = 100000.0\n",
-		filepath.Join(dir, "tally.db"), filepath.Join(dir, "tally.key"), endpoint)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(t.Context(), filepath.Join(dir, "tally.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	uploadertest.Seed(t, db, cells...)
-	return cfgPath
+// ga4Uploader is the config of GA4 alone, pointed at endpoint and
+// unthrottled.
+func ga4Uploader(endpoint string) string {
+	return fmt.Sprintf("[uploaders.google]\nenabled = true\nendpoint = %q\nmeasurement_id = \"G-TEST\"\nrate = 100000.0\n", endpoint)
 }
 
 // A GA4 request answered 500 is sent once; the run and the export count
 // its conversions as uncertain; only --resend-uncertain sends it again.
 func TestUploadResendUncertain(t *testing.T) {
 	g := newGA4Only(t, 1)
-	cfg := ga4Fixture(t, g.URL, uploadertest.Released{Day: "2026-11-20", Platform: "google", Campaign: "cmp1", Conversion: "booking", N: 12})
+	cfg, _ := seededFixture(t, ga4Uploader(g.URL), uploadertest.Released{Day: "2026-11-20", Platform: "google", Campaign: "cmp1", Conversion: "booking", N: 12})
 	setSecrets(t)
 	code, stdout, stderr := runTally(t, "upload", "--config", cfg, "--now", uploadNow)
 	if code != exitFailure || len(g.received()) != 1 ||
@@ -119,7 +104,7 @@ func TestUploadWindowFollowsWallClock(t *testing.T) {
 	// As of 8 to 32 hours after the cell's noon: inside the window by --now,
 	// at least 84 hours past it by the machine's clock.
 	asOf := time.Now().UTC().Add(-3*24*time.Hour - 4*time.Hour).Format(time.RFC3339)
-	cfg := ga4Fixture(t, g.URL, uploadertest.Released{Day: day, Platform: "google", Campaign: "cmp1", Conversion: "booking", N: 12})
+	cfg, _ := seededFixture(t, ga4Uploader(g.URL), uploadertest.Released{Day: day, Platform: "google", Campaign: "cmp1", Conversion: "booking", N: 12})
 	setSecrets(t)
 	code, stdout, stderr := runTally(t, "upload", "--config", cfg, "--now", asOf)
 	if code != 0 || len(g.received()) != 0 || !strings.Contains(stdout, "google: 0 sent, 0 failed, 12 expired, 0 requests") {

@@ -222,10 +222,17 @@ func fakeUploaders(endpoint string) string {
 // uploadFixture writes a config with all four uploaders pointed at
 // endpoint and seeds released cells for 2026-11-20.
 func uploadFixture(t testing.TB, endpoint string, cells ...uploadertest.Released) (cfgPath, dbPath string) {
+	return seededFixture(t, fakeUploaders(endpoint), cells...)
+}
+
+// seededFixture writes a config in a new folder, its database and key
+// beside it, with the uploaders' tables (fakeUploaders, ga4Uploader), and
+// seeds released cells.
+func seededFixture(t testing.TB, uploaders string, cells ...uploadertest.Released) (cfgPath, dbPath string) {
 	dir := t.TempDir()
 	dbPath = filepath.Join(dir, "tally.db")
 	cfgPath = filepath.Join(dir, "tally.toml")
-	cfg := fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n", dbPath, filepath.Join(dir, "tally.key")) + fakeUploaders(endpoint)
+	cfg := fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n", dbPath, filepath.Join(dir, "tally.key")) + uploaders
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
