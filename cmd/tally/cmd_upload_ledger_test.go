@@ -2,11 +2,8 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,37 +11,27 @@ import (
 	"github.com/tally-health/tally/uploaders/uploadertest"
 )
 
-// ga4Only is a GA4 endpoint that answers 500 to the first n requests to
-// /mp/collect and 204 after, keeping every body it received.
-type ga4Only struct {
-	*httptest.Server
-	mu     sync.Mutex
-	fail   int
-	bodies []string
-}
+// ga4Only is a GA4 endpoint that answers 500 to the first fail requests
+// and 204 after, keeping every body it received.
+type ga4Only struct{ *uploadertest.Server }
 
 func newGA4Only(t *testing.T, fail int) *ga4Only {
-	g := &ga4Only{fail: fail}
-	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		g.mu.Lock()
-		g.bodies = append(g.bodies, string(body))
-		n := len(g.bodies)
-		g.mu.Unlock()
-		if n <= g.fail {
+	return &ga4Only{uploadertest.NewServer(t, func(n int, _ uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
+		if n <= fail {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(g.Close)
-	return g
+	})}
 }
 
+// received returns the bodies of every request, in order.
 func (g *ga4Only) received() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.bodies...)
+	var bodies []string
+	for _, c := range g.Calls() {
+		bodies = append(bodies, string(c.Body))
+	}
+	return bodies
 }
 
 // ga4Uploader is the config of GA4 alone, pointed at endpoint and
