@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -144,6 +145,26 @@ func (s *server) call(t *testing.T, method, path, body string, hdr map[string]st
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
+}
+
+// post sends body as JSON to path on the server (with the headers in
+// hdr), fails the test unless the answer is 200, and returns the answer
+// decoded and as sent.
+func (s *server) post(t *testing.T, path string, body any, hdr map[string]string) (map[string]any, []byte) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, answer := s.call(t, http.MethodPost, path, string(b), hdr)
+	if code != http.StatusOK {
+		t.Fatalf("%s: %d %s", path, code, answer)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(answer, &out); err != nil {
+		t.Fatalf("%s: %v in %s", path, err, answer)
+	}
+	return out, answer
 }
 
 // stop sends SIGTERM and returns the exit error (nil for exit 0).

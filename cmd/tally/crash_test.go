@@ -39,10 +39,8 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	for v := range visitors {
 		fmt.Fprintf(&consents, `{"visitor_id":"crash-v%d","purposes":{"advertising":true},"time":%q}`+"\n", v, at)
 	}
-	imp := exec.Command(tallyBinary(t), "--config", cfg, "consent", "import", write(t, filepath.Join(dir, "consent.ndjson"), consents.String()))
-	imp.Dir, imp.Env = dir, append(os.Environ(), env...)
-	if out, err := imp.CombinedOutput(); err != nil {
-		t.Fatalf("consent import: %v\n%s", err, out)
+	if code, out, errOut := runIn(t, dir, env, "--config", cfg, "consent", "import", write(t, filepath.Join(dir, "consent.ndjson"), consents.String())); code != 0 {
+		t.Fatalf("consent import: exit %d\n%s%s", code, out, errOut)
 	}
 	srv := startServe(t, dir, env, "--config", cfg)
 

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -46,14 +44,8 @@ format = "json"
 	var answers []byte
 	send := func(path string, body any, hdr map[string]string) map[string]any {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		code, rb := srv.call(t, http.MethodPost, path, string(b), hdr)
-		answers = append(answers, rb...)
-		if code != 200 {
-			t.Fatalf("%s: %d %s", path, code, rb)
-		}
-		var out map[string]any
-		json.Unmarshal(rb, &out)
+		out, answer := srv.post(t, path, body, hdr)
+		answers = append(answers, answer...)
 		return out
 	}
 	send("/v1/consent", map[string]any{"visitor_id": visitor, "purposes": map[string]bool{"advertising": true},
@@ -144,12 +136,10 @@ format = "json"
 	if err := srv.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("serve exit after SIGTERM: %v, want 0\n%s", err, srv.logs.Bytes())
 	}
-	ingest := exec.Command(tallyBinary(t), "--config", cfgPath, "ingest", csvPath)
-	ingest.Dir = dir
-	ingest.Env = append(os.Environ(), env...)
-	ingestOut, err := ingest.CombinedOutput()
-	if err != nil || !bytes.Contains(ingestOut, []byte("accepted 1")) {
-		t.Fatalf("ingest: %v\n%s", err, ingestOut)
+	code, out, errOut := runIn(t, dir, env, "--config", cfgPath, "ingest", csvPath)
+	ingestOut := []byte(out + errOut)
+	if code != 0 || !strings.Contains(out, "accepted 1") {
+		t.Fatalf("ingest: exit %d\n%s", code, ingestOut)
 	}
 
 	sources := map[string][]byte{"serve log": srv.logs.Bytes(), "ingest output": ingestOut, "answers": answers}

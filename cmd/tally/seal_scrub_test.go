@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,18 +56,7 @@ func testSealLeavesNoTrace(t *testing.T, command string) {
 	srv := startServe(t, dir, env, "--config", cfgPath)
 	post := func(path string, body any) map[string]any {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		resp, err := http.Post("http://"+srv.Addr+path, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		rb, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, rb)
-		}
-		var out map[string]any
-		json.Unmarshal(rb, &out)
+		out, _ := srv.post(t, path, body, nil)
 		return out
 	}
 
