@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/job"
@@ -114,26 +113,15 @@ func TestRunExitCodes(t *testing.T) {
 	cfg, dbPath := pipelineFixture(t, f.URL, "2026-11-19T12:00:00Z", "2026-11-18")
 
 	// Another run holds the lock: exit 1 at once, nothing sealed.
-	db, err := store.Open(context.Background(), dbPath, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The holder is this (live) test process.
-	lock, err := db.AcquireLock(context.Background(), "run", time.Now(), time.Hour, job.LockOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, lock := holdRunLock(t, dbPath) // the holder is this (live) test process
 	code, _, errOut := runTally(t, "--config", cfg, "--now", "2026-11-19T04:00:00Z", "run")
 	if code != exitFailure || !strings.Contains(errOut, "run: another tally process ("+job.LockOwner()) {
 		t.Errorf("locked: exit %d %q, want 1", code, errOut)
 	}
-	var sealed int
-	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&sealed)
-	if sealed != 0 {
+	if sealed := sealedDays(t, db); sealed != 0 {
 		t.Errorf("a locked-out run sealed %d days", sealed)
 	}
 	lock.Release(context.Background())
-	db.Close()
 
 	// A missing credential is a configuration error: exit 2, nothing done.
 	t.Setenv("TALLY_META_TOKEN", "")

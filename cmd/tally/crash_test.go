@@ -367,8 +367,7 @@ func TestRunKilledDuringRollup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sealed int
-	sqlfile.Open(t, db.Path).QueryRow(`SELECT count(*) FROM days WHERE sealed_at IS NOT NULL`).Scan(&sealed)
+	sealed := sealedDays(t, db)
 	db.Close()
 	if sealed < 1 || sealed >= len(days) || f.total() != 0 {
 		t.Fatalf("killed with %d of %d days sealed and %d requests sent: not during the rollup", sealed, len(days), f.total())
