@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -74,19 +75,30 @@ func (s *syncBuffer) Bytes() []byte {
 
 var listenRE = regexp.MustCompile(`intake listening.*addr"?[=:]"?([0-9.:]+)`)
 
+// storeConfig writes tally.toml in a new folder: the database name.db and
+// its key name.key beside it, then extra. It returns the folder and the
+// config's path.
+func storeConfig(t *testing.T, name, extra string) (dir, cfg string) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = write(t, filepath.Join(dir, "tally.toml"), fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n", name+".db", name+".key")+extra)
+	return dir, cfg
+}
+
 // startServe runs `tally serve` with args and waits until it listens.
 func startServe(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
 	return startListening(t, dir, env, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 }
 
-// startListening runs tally with args (serve or schedule) and waits until
-// its intake listens.
+// startListening runs tally in dir with args (serve or schedule) and env
+// added (TALLY_CONFIG and TALLY_SECRET unset unless env sets them), and
+// waits until its intake listens.
 func startListening(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(tallyBinary(t), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(os.Environ(), append([]string{"TALLY_CONFIG=", "TALLY_SECRET="}, env...)...)
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	cmd.Stdout = pw

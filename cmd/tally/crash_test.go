@@ -30,19 +30,17 @@ import (
 // pass SQLite's integrity check, a restarted server must answer the
 // acknowledged events as duplicates, and intake must go on.
 func TestServeSurvivesSIGKILL(t *testing.T) {
-	dir := t.TempDir()
-	cfg := write(t, filepath.Join(dir, "tally.toml"), "[store]\npath = \"crash.db\"\nkey_file = \"crash.key\"\n")
-	env := []string{"TALLY_SECRET=", "TALLY_CONFIG="}
+	dir, cfg := storeConfig(t, "crash", "")
 	const visitors = 100
 	var consents strings.Builder
 	at := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	for v := range visitors {
 		fmt.Fprintf(&consents, `{"visitor_id":"crash-v%d","purposes":{"advertising":true},"time":%q}`+"\n", v, at)
 	}
-	if code, out, errOut := runIn(t, dir, env, "--config", cfg, "consent", "import", write(t, filepath.Join(dir, "consent.ndjson"), consents.String())); code != 0 {
+	if code, out, errOut := runIn(t, dir, nil, "--config", cfg, "consent", "import", write(t, filepath.Join(dir, "consent.ndjson"), consents.String())); code != 0 {
 		t.Fatalf("consent import: exit %d\n%s%s", code, out, errOut)
 	}
-	srv := startServe(t, dir, env, "--config", cfg)
+	srv := startServe(t, dir, nil, "--config", cfg)
 
 	// Event n belongs to visitor n%V in campaign c<n/V>: no two events
 	// share a visitor and a cell, so a 200 accepts every event it carries.
@@ -161,7 +159,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 
 	// A new server knows every acknowledged event (they come back as
 	// duplicates) and accepts new ones.
-	srv = startServe(t, dir, env, "--config", cfg)
+	srv = startServe(t, dir, nil, "--config", cfg)
 	base := "http://" + srv.Addr
 	dups := 0
 	for i := 0; i < len(acked); i += 500 {

@@ -129,8 +129,7 @@ func TestDatabaseIsCreatedPrivateWhateverTheUmask(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("umask and file modes")
 	}
-	dir := t.TempDir()
-	cfg := write(t, filepath.Join(dir, "tally.toml"), "[store]\npath = \"tally.db\"\nkey_file = \"tally.key\"\n")
+	dir, cfg := storeConfig(t, "tally", "")
 	events := write(t, filepath.Join(dir, "events.ndjson"), `{"event_id":"e1","event":"appointment_booked","visitor_id":"v1"}`+"\n")
 	cmd := exec.Command("sh", "-c", `umask 000 && exec "$0" "$@"`, tallyBinary(t), "--config", cfg, "ingest", events)
 	cmd.Dir = dir

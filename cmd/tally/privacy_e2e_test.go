@@ -16,23 +16,14 @@ import (
 // identifying field carries a unique marker, then reads every byte of the
 // database, its WAL and the server's logs: no marker may appear.
 func TestServeStoresNoMarkers(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "tally.toml")
-	cfg := `[store]
-path = "e2e.db"
-key_file = "e2e.key"
-[intake]
+	dir, cfgPath := storeConfig(t, "e2e", `[intake]
 allowed_origins = ["https://clinic.example"]
 campaign_pattern = '^(?s:.+)$'
 [log]
 level = "debug"
 format = "json"
-`
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"TALLY_SECRET=", "TALLY_CONFIG="}
-	srv := startServe(t, dir, env, "--config", cfgPath)
+`)
+	srv := startServe(t, dir, nil, "--config", cfgPath)
 
 	markers := map[string]string{}
 	mark := func(name string) string {
@@ -136,7 +127,7 @@ format = "json"
 	if err := srv.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("serve exit after SIGTERM: %v, want 0\n%s", err, srv.logs.Bytes())
 	}
-	code, out, errOut := runIn(t, dir, env, "--config", cfgPath, "ingest", csvPath)
+	code, out, errOut := runIn(t, dir, nil, "--config", cfgPath, "ingest", csvPath)
 	ingestOut := []byte(out + errOut)
 	if code != 0 || !strings.Contains(out, "accepted 1") {
 		t.Fatalf("ingest: exit %d\n%s", code, ingestOut)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,9 +16,8 @@ import (
 // TestScheduleBinary starts `tally schedule`: it logs its next run, serves
 // intake, and drains and exits 0 on SIGTERM.
 func TestScheduleBinary(t *testing.T) {
-	dir := t.TempDir()
-	cfg := write(t, filepath.Join(dir, "tally.toml"), "[store]\npath = \"s.db\"\nkey_file = \"s.key\"\n[schedule]\ncron = \"30 3 * * *\"\n")
-	srv := startListening(t, dir, []string{"TALLY_SECRET=", "TALLY_CONFIG="}, "--config", cfg, "schedule", "--listen", "127.0.0.1:0")
+	dir, cfg := storeConfig(t, "s", "[schedule]\ncron = \"30 3 * * *\"\n")
+	srv := startListening(t, dir, nil, "--config", cfg, "schedule", "--listen", "127.0.0.1:0")
 	resp, err := http.Get("http://" + srv.Addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)

@@ -12,9 +12,8 @@ import (
 // is deleted under it answers 503 to /healthz, events and consents (it
 // acknowledges nothing into the unlinked file) and logs an error.
 func TestServeRefusesAfterDatabaseDeleted(t *testing.T) {
-	dir := t.TempDir()
-	cfg := write(t, filepath.Join(dir, "tally.toml"), "[store]\npath = \"health.db\"\nkey_file = \"health.key\"\n")
-	srv := startServe(t, dir, []string{"TALLY_SECRET=", "TALLY_CONFIG="}, "--config", cfg)
+	dir, cfg := storeConfig(t, "health", "")
+	srv := startServe(t, dir, nil, "--config", cfg)
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
 		code, b := srv.call(t, method, path, body, nil)

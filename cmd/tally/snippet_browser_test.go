@@ -193,7 +193,7 @@ facebook = "meta"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServe(t, dir, []string{"TALLY_SECRET=", "TALLY_CONFIG="}, "--config", cfgPath)
+	srv := startServe(t, dir, nil, "--config", cfgPath)
 	target, _ := url.Parse("http://" + srv.Addr)
 	rec := &recorder{}
 	// The collector is another origin on the site's host: cookies ignore
