@@ -1,17 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,14 +41,6 @@ func tallyBinary(t *testing.T) string {
 	return builtPath
 }
 
-// server is a `tally serve` subprocess.
-type server struct {
-	cmd  *exec.Cmd
-	Addr string
-	logs *syncBuffer
-	done chan error
-}
-
 // syncBuffer collects a subprocess's output safely.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -73,125 +59,63 @@ func (s *syncBuffer) Bytes() []byte {
 	return append([]byte(nil), s.b.Bytes()...)
 }
 
-var listenRE = regexp.MustCompile(`intake listening.*addr"?[=:]"?([0-9.:]+)`)
-
-// storeConfig writes tally.toml in a new folder: the database name.db and
-// its key name.key beside it, then extra. It returns the folder and the
-// config's path.
-func storeConfig(t *testing.T, name, extra string) (dir, cfg string) {
+// runTally runs the command line args in this process, with no input,
+// and returns its exit code and output.
+func runTally(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	dir = t.TempDir()
-	cfg = write(t, filepath.Join(dir, "tally.toml"), fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n", name+".db", name+".key")+extra)
-	return dir, cfg
+	return runTallyStdin(t, "", args...)
 }
 
-// startServe runs `tally serve` with args and waits until it listens.
-func startServe(t *testing.T, dir string, env []string, args ...string) *server {
+// runTallyStdin runs the command line args in this process with stdin
+// as its input.
+func runTallyStdin(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	return startListening(t, dir, env, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
 }
 
-// startListening runs tally in dir with args (serve or schedule) and env
-// added (TALLY_CONFIG and TALLY_SECRET unset unless env sets them), and
-// waits until its intake listens.
-func startListening(t *testing.T, dir string, env []string, args ...string) *server {
+// runIn runs the built tally in dir with env added (TALLY_CONFIG and
+// TALLY_SECRET unset unless env sets them).
+func runIn(t *testing.T, dir string, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	cmd := exec.Command(tallyBinary(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), append([]string{"TALLY_CONFIG=", "TALLY_SECRET="}, env...)...)
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	cmd.Stdout = pw
+	var out, errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out.Bytes()), string(errb.Bytes())
+}
+
+// runBinary runs the built tally with the fake credentials (plus env)
+// and returns its exit code and output.
+func runBinary(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(tallyBinary(t), args...)
+	cmd.Env = append(os.Environ(), "TALLY_CONFIG=")
+	for k, v := range fakeSecrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, env...)
+	var out, errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Bytes()
-			s.logs.Write(append(line, '\n'))
-			if m := listenRE.FindSubmatch(line); m != nil {
-				select {
-				case addr <- string(m[1]):
-				default:
-				}
-			}
-		}
-	}()
-	go func() {
-		err := cmd.Wait()
-		pw.Close()
-		s.done <- err
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	go func() { done <- cmd.Wait() }()
 	select {
-	case s.Addr = <-addr:
-	case err := <-s.done:
-		t.Fatalf("serve exited early: %v\n%s", err, s.logs.Bytes())
-	case <-ctx.Done():
-		t.Fatalf("serve did not start listening:\n%s", s.logs.Bytes())
+	case <-done:
+	case <-time.After(2 * time.Minute): // a failure guard, not a synchroniser
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("tally %v did not finish\n%s\n%s", args, out.Bytes(), errb.Bytes())
 	}
-	return s
-}
-
-// call sends body (JSON, with the headers in hdr) to path on the server
-// and returns the answer's status and body.
-func (s *server) call(t *testing.T, method, path, body string, hdr map[string]string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, "http://"+s.Addr+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
-// post sends body as JSON to path on the server (with the headers in
-// hdr), fails the test unless the answer is 200, and returns the answer
-// decoded and as sent.
-func (s *server) post(t *testing.T, path string, body any, hdr map[string]string) (map[string]any, []byte) {
-	t.Helper()
-	b, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, answer := s.call(t, http.MethodPost, path, string(b), hdr)
-	if code != http.StatusOK {
-		t.Fatalf("%s: %d %s", path, code, answer)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(answer, &out); err != nil {
-		t.Fatalf("%s: %v in %s", path, err, answer)
-	}
-	return out, answer
-}
-
-// stop sends SIGTERM and returns the exit error (nil for exit 0).
-func (s *server) stop(t *testing.T, sig os.Signal) error {
-	t.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-s.done:
-		return err
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not exit after signal")
-		return nil
-	}
+	return cmd.ProcessState.ExitCode(), string(out.Bytes()), string(errb.Bytes())
 }
 
 // killAndWait SIGKILLs cmd and checks it died of it.
@@ -204,4 +128,33 @@ func killAndWait(t *testing.T, cmd *exec.Cmd) {
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("not killed by SIGKILL: %v", cmd.ProcessState)
 	}
+}
+
+// write writes body to path (0600) and returns path.
+func write(t testing.TB, path, body string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// mustRead returns the file at path.
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// storeConfig writes tally.toml in a new folder: the database name.db and
+// its key name.key beside it, then extra. It returns the folder and the
+// config's path.
+func storeConfig(t *testing.T, name, extra string) (dir, cfg string) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = write(t, filepath.Join(dir, "tally.toml"), fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n", name+".db", name+".key")+extra)
+	return dir, cfg
 }

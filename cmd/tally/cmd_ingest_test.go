@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,14 +19,6 @@ func intakeDir(t *testing.T) (string, string) {
 		t.Fatal(err)
 	}
 	return dir, cfg
-}
-
-func write(t *testing.T, path, body string) string {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 func TestIngestFilesThroughThePipeline(t *testing.T) {
@@ -76,13 +67,6 @@ func TestIngestFilesThroughThePipeline(t *testing.T) {
 	if code, _, errOut := runTally(t, "--config", cfg, "ingest", filepath.Join(dir, "missing.ndjson")); code != 1 || strings.Count(errOut, "\n") != 1 {
 		t.Errorf("missing file: exit %d, %q", code, errOut)
 	}
-}
-
-func runTallyStdin(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(args, strings.NewReader(stdin), &out, &errb)
-	return code, out.String(), errb.String()
 }
 
 func TestExitCodes(t *testing.T) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -47,13 +46,6 @@ func rollupFixture(t *testing.T) (cfgPath, dbPath string) {
 	add("2026-11-02", "meta", "b", "booking", 9)
 	storetest.WriteEvents(t, db, evs...)
 	return cfgPath, dbPath
-}
-
-func runTally(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(args, strings.NewReader(""), &out, &errb)
-	return code, out.String(), errb.String()
 }
 
 func TestRollupCommand(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -233,9 +232,7 @@ func seededFixture(t testing.TB, uploaders string, cells ...uploadertest.Release
 	dbPath = filepath.Join(dir, "tally.db")
 	cfgPath = filepath.Join(dir, "tally.toml")
 	cfg := fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n", dbPath, filepath.Join(dir, "tally.key")) + uploaders
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	write(t, cfgPath, cfg)
 	db, err := store.Open(context.Background(), dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +322,7 @@ func TestUploadDryRunNeedsNoCredentials(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("outbox = %v", files)
 	}
-	body, _ := os.ReadFile(files[0])
+	body := mustRead(t, files[0])
 	if ids, err := eventIDs("meta", body); err != nil || len(ids) != 41 {
 		t.Errorf("outbox body holds %d events (%v)", len(ids), err)
 	}
@@ -362,8 +359,7 @@ func TestUploadFlags(t *testing.T) {
 	}
 	// A disabled platform named on the command line is a usage error.
 	dir := t.TempDir()
-	plain := filepath.Join(dir, "plain.toml")
-	os.WriteFile(plain, []byte(fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n", filepath.Join(dir, "t.db"), filepath.Join(dir, "k"))), 0o600)
+	plain := write(t, filepath.Join(dir, "plain.toml"), fmt.Sprintf("[store]\npath = %q\nkey_file = %q\n", filepath.Join(dir, "t.db"), filepath.Join(dir, "k")))
 	if code, _, stderr := runTally(t, "upload", "--config", plain, "--platform", "meta"); code != exitUsage || !strings.Contains(stderr, "uploaders.meta.enabled is false") {
 		t.Errorf("disabled platform: exit %d, %q", code, stderr)
 	}

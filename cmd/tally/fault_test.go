@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -67,33 +66,6 @@ func platformOf(path string) string {
 		return "linkedin"
 	}
 	return ""
-}
-
-// runBinary runs the built tally with the fake credentials (plus env)
-// and returns its exit code and output.
-func runBinary(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	cmd := exec.Command(tallyBinary(t), args...)
-	cmd.Env = append(os.Environ(), "TALLY_CONFIG=")
-	for k, v := range fakeSecrets {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Env = append(cmd.Env, env...)
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute): // a failure guard, not a synchroniser
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("tally %v did not finish\n%s\n%s", args, out.Bytes(), errb.Bytes())
-	}
-	return cmd.ProcessState.ExitCode(), string(out.Bytes()), string(errb.Bytes())
 }
 
 // assertExactlyOnce checks that every platform acknowledged each of its

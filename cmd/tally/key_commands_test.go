@@ -52,12 +52,3 @@ func TestEveryKeyedCommandRefusesAnotherKey(t *testing.T) {
 		t.Errorf("%d requests reached the platforms under another key, want 0", n)
 	}
 }
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}

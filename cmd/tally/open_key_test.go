@@ -14,22 +14,6 @@ import (
 	"github.com/tally-health/tally/store"
 )
 
-// runIn runs the built tally in dir with env added (TALLY_CONFIG and
-// TALLY_SECRET unset unless env sets them).
-func runIn(t *testing.T, dir string, env []string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	cmd := exec.Command(tallyBinary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), append([]string{"TALLY_CONFIG=", "TALLY_SECRET="}, env...)...)
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if _, ok := err.(*exec.ExitError); err != nil && !ok {
-		t.Fatal(err)
-	}
-	return cmd.ProcessState.ExitCode(), string(out.Bytes()), string(errb.Bytes())
-}
-
 // keyFiles lists every *.key file under root.
 func keyFiles(t *testing.T, root string) []string {
 	t.Helper()
