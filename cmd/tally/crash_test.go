@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -139,7 +138,7 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 
 	// The database opens cleanly and holds every acknowledged event.
 	dbPath := filepath.Join(dir, "crash.db")
-	db, err := store.Open(context.Background(), dbPath, store.Options{})
+	db, err := store.Open(t.Context(), dbPath, store.Options{})
 	if err != nil {
 		t.Fatalf("open after SIGKILL: %v", err)
 	}
@@ -299,7 +298,7 @@ func readUntil(t *testing.T, r *os.File, want string) string {
 // gone) and completes.
 func rerunAfterCrash(t *testing.T, cfg, dbPath, now string) string {
 	t.Helper()
-	db, err := store.Open(context.Background(), dbPath, store.Options{})
+	db, err := store.Open(t.Context(), dbPath, store.Options{})
 	if err != nil {
 		t.Fatalf("open after SIGKILL: %v", err)
 	}
@@ -325,7 +324,7 @@ func rerunAfterCrash(t *testing.T, cfg, dbPath, now string) string {
 // audit chain is intact.
 func assertSealedOnce(t *testing.T, cfg, dbPath string, days []string, cells int) {
 	t.Helper()
-	db, err := store.Open(context.Background(), dbPath, store.Options{})
+	db, err := store.Open(t.Context(), dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +360,7 @@ func TestRunKilledDuringRollup(t *testing.T) {
 	cmd, logs := startRun(t, cfg, now)
 	readUntil(t, logs, `msg="day sealed" day=2026-10-10`)
 	killAndWait(t, cmd)
-	db, err := store.Open(context.Background(), dbPath, store.Options{})
+	db, err := store.Open(t.Context(), dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
