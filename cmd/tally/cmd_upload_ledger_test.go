@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -32,12 +31,6 @@ func (g *ga4Only) received() []string {
 		bodies = append(bodies, string(c.Body))
 	}
 	return bodies
-}
-
-// ga4Uploader is the config of GA4 alone, pointed at endpoint and
-// unthrottled.
-func ga4Uploader(endpoint string) string {
-	return fmt.Sprintf("[uploaders.google]\nenabled = true\nendpoint = %q\nmeasurement_id = \"G-TEST\"\nrate = 100000.0\n", endpoint)
 }
 
 // A GA4 request answered 500 is sent once; the run and the export count

@@ -218,6 +218,12 @@ func fakeUploaders(endpoint string) string {
 	return b.String() + "[uploaders.linkedin.rules]\nbooking = \"111\"\nlead = \"222\"\n"
 }
 
+// ga4Uploader is the config of GA4 alone, pointed at endpoint and
+// unthrottled.
+func ga4Uploader(endpoint string) string {
+	return fmt.Sprintf("[uploaders.google]\nenabled = true\nendpoint = %q\nmeasurement_id = \"G-TEST\"\nrate = 100000.0\n", endpoint)
+}
+
 // uploadFixture writes a config with all four uploaders pointed at
 // endpoint and seeds released cells for 2026-11-20.
 func uploadFixture(t testing.TB, endpoint string, cells ...uploadertest.Released) (cfgPath, dbPath string) {
