@@ -158,11 +158,17 @@ func eventIDs(platform string, body []byte) ([]string, error) {
 func (f *fakePlatforms) distinct(platform string) (ids, repeats int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, n := range f.acked[platform] {
-		ids++
+	return countRepeats(f.acked[platform])
+}
+
+// countRepeats returns how many keys counts holds, and by how much their
+// counts exceed one each.
+func countRepeats(counts map[string]int) (keys, repeats int) {
+	for _, n := range counts {
+		keys++
 		repeats += n - 1
 	}
-	return ids, repeats
+	return keys, repeats
 }
 
 // countdown returns arrive, to be called n times from any goroutine, and
@@ -186,13 +192,12 @@ func countdown(n int) (arrive func(), done <-chan struct{}) {
 func (f *fakePlatforms) ga4Received() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	again := 0
-	for _, n := range f.ga4Seen {
-		again += n - 1
-	}
+	_, again := countRepeats(f.ga4Seen)
 	return again
 }
 
+// total counts the requests the platforms received with the right
+// credential, acknowledged or not.
 func (f *fakePlatforms) total() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
