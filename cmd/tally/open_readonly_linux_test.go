@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,24 +71,13 @@ func TestReportCommandsWorkForAReaderWhoCannotWrite(t *testing.T) {
 	}
 }
 
+// copyFile copies from to the new file to, with mode.
 func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 	t.Helper()
-	src, err := os.Open(from)
-	if err != nil {
+	if err := os.WriteFile(to, mustRead(t, from), mode); err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(to, mode); err != nil {
+	if err := os.Chmod(to, mode); err != nil { // whatever the umask
 		t.Fatal(err)
 	}
 }
