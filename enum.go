@@ -6,12 +6,22 @@ import (
 	"slices"
 )
 
-// vocabulary names the values of one closed set. Each set is an Enum
-// instantiated with its own vocabulary type, so the sets are distinct
-// types and a value of one is never accepted as another.
+// vocabulary names one closed set. Each set is an Enum instantiated with
+// its own vocabulary type, so the sets are distinct types and a value of
+// one is never accepted as another. Its values are the ones define made.
 type vocabulary interface {
-	name() string     // what the set is called, for errors
-	values() []string // every valid value, in documentation order
+	name() string // what the set is called, for errors
+}
+
+// defined holds every value define made, by vocabulary name.
+var defined = map[string][]string{}
+
+// define makes v a value of V's vocabulary; only this package's variable
+// declarations call it, so they are the one list of each vocabulary.
+func define[V vocabulary](v string) Enum[V] {
+	var vocab V
+	defined[vocab.name()] = append(defined[vocab.name()], v)
+	return Enum[V]{v: v}
 }
 
 // Enum is one value of a closed vocabulary (Status, State, Outcome,
@@ -60,7 +70,7 @@ func (e *Enum[V]) Scan(src any) error {
 
 func parseEnum[V vocabulary](s string) (Enum[V], error) {
 	var vocab V
-	if !slices.Contains(vocab.values(), s) {
+	if !slices.Contains(defined[vocab.name()], s) {
 		return Enum[V]{}, fmt.Errorf("unknown %s %q", vocab.name(), s)
 	}
 	return Enum[V]{v: s}, nil

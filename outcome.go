@@ -7,16 +7,13 @@ type Outcome = Enum[outcomes]
 type outcomes struct{}
 
 func (outcomes) name() string { return "outcome" }
-func (outcomes) values() []string {
-	return []string{"accepted", "duplicate", "invalid", "dropped"}
-}
 
 // The outcomes.
 var (
-	Accepted  = Outcome{"accepted"}
-	Duplicate = Outcome{"duplicate"}
-	Invalid   = Outcome{"invalid"}
-	Dropped   = Outcome{"dropped"}
+	Accepted  = define[outcomes]("accepted")
+	Duplicate = define[outcomes]("duplicate")
+	Invalid   = define[outcomes]("invalid")
+	Dropped   = define[outcomes]("dropped")
 )
 
 // Reason says why an event was Dropped (ReasonNone for the other outcomes).
@@ -25,25 +22,21 @@ type Reason = Enum[reasons]
 type reasons struct{}
 
 func (reasons) name() string { return "drop reason" }
-func (reasons) values() []string {
-	return []string{"", "gpc", "no_consent", "unmapped_event", "bad_campaign", "future", "too_old",
-		"late", "cell_limit", "over_bound"}
-}
 
 // The drop reasons, in the order the intake checks them.
 var (
-	ReasonNone          = Reason{""}
-	ReasonGPC           = Reason{"gpc"}
-	ReasonNoConsent     = Reason{"no_consent"}
-	ReasonUnmappedEvent = Reason{"unmapped_event"}
-	ReasonBadCampaign   = Reason{"bad_campaign"}
-	ReasonFuture        = Reason{"future"}
-	ReasonTooOld        = Reason{"too_old"}
-	ReasonLate          = Reason{"late"}
+	ReasonNone          = define[reasons]("")
+	ReasonGPC           = define[reasons]("gpc")
+	ReasonNoConsent     = define[reasons]("no_consent")
+	ReasonUnmappedEvent = define[reasons]("unmapped_event")
+	ReasonBadCampaign   = define[reasons]("bad_campaign")
+	ReasonFuture        = define[reasons]("future")
+	ReasonTooOld        = define[reasons]("too_old")
+	ReasonLate          = define[reasons]("late")
 	// ReasonCellLimit: the event would have opened a cell beyond
 	// intake.max_cells_per_day.
-	ReasonCellLimit = Reason{"cell_limit"}
-	ReasonOverBound = Reason{"over_bound"}
+	ReasonCellLimit = define[reasons]("cell_limit")
+	ReasonOverBound = define[reasons]("over_bound")
 )
 
 // ParseOutcome checks s is an outcome.

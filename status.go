@@ -5,14 +5,13 @@ type Status = Enum[statuses]
 
 type statuses struct{}
 
-func (statuses) name() string     { return "release status" }
-func (statuses) values() []string { return []string{"released", "held", "suppressed"} }
+func (statuses) name() string { return "release status" }
 
 // The release statuses.
 var (
-	Released   = Status{"released"}
-	Held       = Status{"held"}
-	Suppressed = Status{"suppressed"}
+	Released   = define[statuses]("released")
+	Held       = define[statuses]("held")
+	Suppressed = define[statuses]("suppressed")
 )
 
 // State is the delivery state of one uploads row: the ledger vocabulary of
@@ -22,24 +21,21 @@ type State = Enum[states]
 type states struct{}
 
 func (states) name() string { return "upload state" }
-func (states) values() []string {
-	return []string{"pending", "sent", "failed", "expired", "dry_run", "partial", "uncertain"}
-}
 
 // The upload states.
 var (
-	Pending = State{"pending"}
-	Sent    = State{"sent"}
-	Failed  = State{"failed"}
-	Expired = State{"expired"}
-	DryRun  = State{"dry_run"}
+	Pending = define[states]("pending")
+	Sent    = define[states]("sent")
+	Failed  = define[states]("failed")
+	Expired = define[states]("expired")
+	DryRun  = define[states]("dry_run")
 	// Partial: every conversion resolved, some acknowledged and some
 	// refused for good.
-	Partial = State{"partial"}
+	Partial = define[states]("partial")
 	// Uncertain: some conversions went out in a request whose outcome is
 	// unknown, to a platform without dedup; they wait for
 	// `tally upload --resend-uncertain`.
-	Uncertain = State{"uncertain"}
+	Uncertain = define[states]("uncertain")
 )
 
 // SmallCounts is what the release gate does with a count below MinCount.
@@ -47,13 +43,12 @@ type SmallCounts = Enum[smallCounts]
 
 type smallCounts struct{}
 
-func (smallCounts) name() string     { return "privacy.small_counts" }
-func (smallCounts) values() []string { return []string{"carry", "suppress"} }
+func (smallCounts) name() string { return "privacy.small_counts" }
 
 // The small-count modes.
 var (
-	Carry    = SmallCounts{"carry"}    // hold it and add it to the next day
-	Suppress = SmallCounts{"suppress"} // never release it
+	Carry    = define[smallCounts]("carry")    // hold it and add it to the next day
+	Suppress = define[smallCounts]("suppress") // never release it
 )
 
 // Noise is the kind of noise the release gate adds to a count.
@@ -61,13 +56,12 @@ type Noise = Enum[noises]
 
 type noises struct{}
 
-func (noises) name() string     { return "privacy.noise" }
-func (noises) values() []string { return []string{"none", "geometric"} }
+func (noises) name() string { return "privacy.noise" }
 
 // The noise kinds.
 var (
-	NoNoise   = Noise{"none"}
-	Geometric = Noise{"geometric"} // two-sided geometric, scale 1/Epsilon
+	NoNoise   = define[noises]("none")
+	Geometric = define[noises]("geometric") // two-sided geometric, scale 1/Epsilon
 )
 
 // ParseStatus checks s is a release status.
