@@ -20,18 +20,9 @@ func dump(t *testing.T, db *store.DB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
+	_, all := sqlfile.All(t, rows)
 	out := ""
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range all {
 		out += fmt.Sprintf("%#v\n", vals)
 	}
 	return out

@@ -207,21 +207,9 @@ func docRows(t *testing.T, db *sql.DB, blk docBlock) []map[string]string {
 		t.Errorf("%s:%d %q: %v", schemaDocPath, blk.line, blk.heading, err)
 		return nil
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cols, all := sqlfile.All(t, rows)
 	var out []map[string]string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range all {
 		row := map[string]string{}
 		for i, c := range cols {
 			switch v := vals[i].(type) {
@@ -234,9 +222,6 @@ func docRows(t *testing.T, db *sql.DB, blk docBlock) []map[string]string {
 			}
 		}
 		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s:%d %q: %v", schemaDocPath, blk.line, blk.heading, err)
 	}
 	return out
 }

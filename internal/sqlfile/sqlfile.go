@@ -45,3 +45,30 @@ func Blobs(tb testing.TB, q *sql.DB, query string) [][]byte {
 	}
 	return out
 }
+
+// All reads every row of rows (and closes it) as the column names and one
+// []any of driver values per row, for tests that print or compare whole
+// rows whatever their columns.
+func All(tb testing.TB, rows *sql.Rows) (cols []string, all [][]any) {
+	tb.Helper()
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			tb.Fatal(err)
+		}
+		all = append(all, vals)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return cols, all
+}
