@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ type Config struct {
 	Rollup    Rollup                    `toml:"rollup"`
 	Privacy   Privacy                   `toml:"privacy"`
 	Schedule  Schedule                  `toml:"schedule"`
+	Backup    Backup                    `toml:"backup"`
 	Uploaders Uploaders                 `toml:"uploaders"`
 	Log       Log                       `toml:"log"`
 }
@@ -94,6 +96,25 @@ type Privacy struct {
 // Schedule configures `tally schedule`.
 type Schedule struct {
 	Cron string `toml:"cron"`
+}
+
+// Backup configures the backup `tally run` takes after each successful run.
+type Backup struct {
+	// Dir is where backups go; "" takes none. A relative path is resolved
+	// against the database's folder (see BackupDir).
+	Dir string `toml:"dir"`
+	// Keep is how many of the newest backups in Dir to keep.
+	Keep int `toml:"keep"`
+}
+
+// BackupDir is backup.dir, a relative path resolved against the
+// database's folder; "" when backups are off.
+func (c *Config) BackupDir() string {
+	d := c.Backup.Dir
+	if d == "" || filepath.IsAbs(d) {
+		return d
+	}
+	return filepath.Join(filepath.Dir(c.Store.Path), d)
 }
 
 // Log configures logging.
@@ -209,6 +230,7 @@ func Default() *Config {
 		Rollup:   Rollup{Timezone: "UTC", CloseAfter: Duration(3 * time.Hour)},
 		Privacy:  Privacy{MinCount: 11, SmallCounts: "carry", CarryDays: 7, Noise: "none", Epsilon: 1.0},
 		Schedule: Schedule{Cron: "30 3 * * *"},
+		Backup:   Backup{Keep: 7},
 		Uploaders: Uploaders{
 			Meta: Meta{
 				Delivery:       Delivery{Endpoint: "https://graph.facebook.com", MaxAttempts: 8, Rate: 10, Timeout: Duration(30 * time.Second), Events: map[string]string{"booking": "AppointmentRequest"}},

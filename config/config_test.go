@@ -85,6 +85,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown timezone", "[rollup]\ntimezone = \"Mars/Olympus\"\n", `rollup.timezone: unknown timezone "Mars/Olympus"`},
 		{"negative close_after", "[rollup]\nclose_after = \"-1h\"\n", "rollup.close_after: must be >= 0"},
 		{"bad cron", "[schedule]\ncron = \"61 * * * *\"\n", `schedule.cron: bad cron spec "61 * * * *"`},
+		{"keep no backups", "[backup]\ndir = \"b\"\nkeep = 0\n", "backup.keep: must be >= 1 and <= 1000, got 0 (to take no backups, leave backup.dir empty)"},
+		{"keep too many backups", "[backup]\nkeep = 1001\n", "backup.keep: must be >= 1 and <= 1000, got 1001"},
 		{"bad small_counts", "[privacy]\nsmall_counts = \"drop\"\n", `privacy.small_counts: must be "carry" or "suppress", got "drop"`},
 		{"bad noise", "[privacy]\nnoise = \"laplace\"\n", `privacy.noise`},
 		{"bad epsilon", "[privacy]\nepsilon = 0.0\n", "privacy.epsilon: must be > 0"},
@@ -220,6 +222,23 @@ func TestKeyPathResolvesAgainstDatabaseFolder(t *testing.T) {
 	cfg.Store.KeyFile = abs
 	if got := cfg.KeyPath(); got != abs {
 		t.Errorf("absolute key_file: KeyPath() = %q, want %q", got, abs)
+	}
+}
+
+func TestBackupDirResolvesAgainstDatabaseFolder(t *testing.T) {
+	cfg := Default()
+	cfg.Store.Path = filepath.Join("/var", "lib", "tally", "tally.db")
+	if got := cfg.BackupDir(); got != "" {
+		t.Errorf("no backup.dir: BackupDir() = %q, want \"\" (backups off)", got)
+	}
+	cfg.Backup.Dir = "backups"
+	if got, want := cfg.BackupDir(), filepath.Join("/var", "lib", "tally", "backups"); got != want {
+		t.Errorf("relative backup.dir: BackupDir() = %q, want %q", got, want)
+	}
+	abs := filepath.Join(t.TempDir(), "b")
+	cfg.Backup.Dir = abs
+	if got := cfg.BackupDir(); got != abs {
+		t.Errorf("absolute backup.dir: BackupDir() = %q, want %q", got, abs)
 	}
 }
 

@@ -43,7 +43,7 @@ var (
 // and the bad value.
 func (c *Config) Validate() error {
 	checks := []func() error{c.validateStore, c.validateIntake, c.validateConsent, c.validateMaps,
-		c.validateRollup, c.validatePrivacy, c.validateSchedule, c.validateUploaders, c.validateLog}
+		c.validateRollup, c.validatePrivacy, c.validateSchedule, c.validateBackup, c.validateUploaders, c.validateLog}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -180,6 +180,18 @@ func (c *Config) validatePrivacy() error {
 func (c *Config) validateSchedule() error {
 	if _, err := CronParser.Parse(c.Schedule.Cron); err != nil {
 		return bad("schedule.cron", "bad cron spec %q: %v", c.Schedule.Cron, err)
+	}
+	return nil
+}
+
+// maxBackups bounds backup.keep: each backup is a whole copy of the file.
+const maxBackups = 1000
+
+func (c *Config) validateBackup() error {
+	// keep = 0 would remove the backup just taken: to take none, leave dir
+	// empty.
+	if k := c.Backup.Keep; k < 1 || k > maxBackups {
+		return bad("backup.keep", "must be >= 1 and <= %d, got %d (to take no backups, leave backup.dir empty)", maxBackups, k)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ type Result struct {
 	outbox        string
 	purged        batch.Purged
 	retentionDays int
+	backup        *Backed // the backup taken after the run, if any
 	failed        []stepFailure
 	took          time.Duration
 }
@@ -51,6 +52,9 @@ func (r Result) Print(w io.Writer, log *slog.Logger, err error) {
 	}
 	if len(r.purged.Days) > 0 {
 		printPurged(w, r.purged, r.retentionDays)
+	}
+	if r.backup != nil {
+		PrintBackup(w, *r.backup)
 	}
 	took := r.took.Round(time.Millisecond)
 	if len(r.failed) == 0 && err == nil {

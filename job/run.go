@@ -21,7 +21,10 @@ type Run struct {
 	Delivery Delivery
 	Config   Effective
 	Retain   Retention
-	Log      *slog.Logger
+	// Backups, when Dir is set, takes a backup after each successful run
+	// ([backup] dir and keep).
+	Backups Rotation
+	Log     *slog.Logger
 }
 
 // Effective is the configuration a run records in the audit log.
@@ -53,6 +56,7 @@ func (r Run) Do(ctx context.Context) (res Result, err error) {
 			err = res.Fail("unlock", rerr)
 		}
 	}()
+	defer func() { r.recordEnd(ctx, res, err, time.Since(start)) }()
 	if err := r.DB.AppendAudit(ctx, store.AuditRunConfig, map[string]any{
 		"version": r.Config.Version, "config_file": r.Config.File, "config_toml": r.Config.TOML,
 	}); err != nil {
@@ -93,11 +97,41 @@ func (r Run) Do(ctx context.Context) (res Result, err error) {
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
+	if len(res.failed) == 0 && r.Backups.Dir != "" {
+		b, err := Backup{DB: r.DB, Log: r.Log}.Rotate(ctx, r.Backups)
+		if err != nil {
+			res.Fail("backup", err)
+		} else {
+			res.backup = &b
+		}
+	}
 	if len(res.failed) > 0 {
 		f := res.failed[0]
 		return res, fmt.Errorf("run: %d step(s) failed: %s: %s", len(res.failed), f.step, f.why)
 	}
 	return res, nil
+}
+
+// recordEnd writes the run's run_end audit entry, which the batch job's
+// metrics read (the last run, the last successful one). A run that could
+// not take the lock never gets here: it changed nothing.
+func (r Run) recordEnd(ctx context.Context, res Result, err error, took time.Duration) {
+	status := store.RunOK
+	switch {
+	case len(res.failed) > 0:
+		status = store.RunFailed
+	case err != nil:
+		status = store.RunStopped
+	}
+	steps := []string{}
+	for _, f := range res.failed {
+		steps = append(steps, f.step)
+	}
+	if aerr := r.DB.AppendAudit(context.WithoutCancel(ctx), store.AuditRunEnd, map[string]any{
+		"status": status, "took_ms": took.Milliseconds(), "failed_steps": steps,
+	}); aerr != nil {
+		r.Log.Error("run end not recorded in the audit log", "err", aerr)
+	}
 }
 
 // pruneHistory is the run's second retention step: the upload ledger's

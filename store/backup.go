@@ -39,20 +39,8 @@ func (db *DB) VacuumInto(ctx context.Context, path string) error {
 // IntegrityCheck runs PRAGMA integrity_check and returns an error naming
 // the first problems it reports.
 func (db *DB) IntegrityCheck(ctx context.Context) error {
-	rows, err := db.r.QueryContext(ctx, "PRAGMA integrity_check")
+	problems, err := queryAll(ctx, db.r, func(rows *sql.Rows, line *string) error { return rows.Scan(line) }, "PRAGMA integrity_check")
 	if err != nil {
-		return fmt.Errorf("store: integrity check of %s: %w", db.Path, err)
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("store: integrity check of %s: %w", db.Path, err)
-		}
-		problems = append(problems, line)
-	}
-	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: integrity check of %s: %w", db.Path, err)
 	}
 	if len(problems) == 1 && problems[0] == "ok" {

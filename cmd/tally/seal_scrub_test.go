@@ -33,53 +33,9 @@ func TestSealedDayLeavesNoTraceInFile(t *testing.T) {
 const scrubSecret = "scrub-test-secret-0123456789"
 
 func testSealLeavesNoTrace(t *testing.T, command string) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "tally.toml")
-	if err := os.WriteFile(cfgPath, []byte("[store]\npath = \"tally.db\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"TALLY_SECRET=" + scrubSecret, "TALLY_CONFIG="}
-	// A past day, so the command seals it.
-	at := time.Now().UTC().Add(-48 * time.Hour)
-	day := at.Format(time.DateOnly)
-	// The visitors' grants of two days ago come from the consent tool's
-	// export: a grant sent to /v1/consent takes effect from its arrival.
-	var consents bytes.Buffer
-	for v := 0; v < 12; v++ {
-		fmt.Fprintf(&consents, `{"visitor_id":"visitor-%d","purposes":{"advertising":true},"time":%q}`+"\n", v, at.Add(-time.Hour).Format(time.RFC3339))
-	}
-	imp := exec.Command(tallyBinary(t), "--config", cfgPath, "consent", "import", "-")
-	imp.Dir, imp.Env, imp.Stdin = dir, append(os.Environ(), env...), &consents
-	if out, err := imp.CombinedOutput(); err != nil || !bytes.Contains(out, []byte("recorded 12")) {
-		t.Fatalf("consent import: %v\n%s", err, out)
-	}
-	srv := startServe(t, dir, env, "--config", cfgPath)
-	post := func(path string, body any) map[string]any {
-		t.Helper()
-		out, _ := srv.post(t, path, body, nil)
-		return out
-	}
-
-	// 12 visitors x 150 campaigns give 1800 contribution keys: the
-	// contribution table spans many pages, which a DROP frees instead of
-	// rewriting.
-	var events []any
-	var eventIDs []string
-	for v := 0; v < 12; v++ {
-		visitor := fmt.Sprintf("visitor-%d", v)
-		for c := 0; c < 150; c++ {
-			id := fmt.Sprintf("booking-%d-%03d", v, c)
-			eventIDs = append(eventIDs, id)
-			events = append(events, map[string]any{"event_id": id, "event": "appointment_booked", "visitor_id": visitor,
-				"source": "facebook", "campaign": fmt.Sprintf("c%03d", c), "time": at.Format(time.RFC3339)})
-		}
-	}
-	for i := 0; i < len(events); i += 300 {
-		if sum := post("/v1/events", map[string]any{"events": events[i : i+300]}); sum["accepted"] != 300.0 {
-			t.Fatalf("events: %v, want 300 accepted", sum)
-		}
-	}
-
+	o := openDayServed(t)
+	dir, cfgPath, env, srv, day, eventIDs := o.dir, o.cfgPath, o.env, o.srv, o.day, o.eventIDs
+	post := o.post
 	dbPath := filepath.Join(dir, "tally.db")
 	secrets := sealedDaySecrets(t, dbPath, day)
 	if len(secrets) != 1801 {
@@ -186,3 +142,69 @@ func dbFileBytes(t *testing.T, dbPath string) []byte {
 	}
 	return all
 }
+
+// openDay is a database whose day two days ago is open, holding 1800
+// accepted events, while `tally serve` keeps the file open.
+type openDay struct {
+	dir, cfgPath string
+	env          []string
+	srv          *server
+	day          string
+	eventIDs     []string
+	post         func(path string, body any) map[string]any
+}
+
+// openDayServed imports the visitors' grants, starts `tally serve`, and
+// posts 12 visitors x 150 campaigns of events on a day two days ago.
+func openDayServed(t *testing.T) openDay {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "tally.toml")
+	if err := os.WriteFile(cfgPath, []byte("[store]\npath = \"tally.db\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"TALLY_SECRET=" + scrubSecret, "TALLY_CONFIG="}
+	// A past day, so the command seals it.
+	at := time.Now().UTC().Add(-48 * time.Hour)
+	day := at.Format(time.DateOnly)
+	// The visitors' grants of two days ago come from the consent tool's
+	// export: a grant sent to /v1/consent takes effect from its arrival.
+	var consents bytes.Buffer
+	for v := 0; v < 12; v++ {
+		fmt.Fprintf(&consents, `{"visitor_id":"visitor-%d","purposes":{"advertising":true},"time":%q}`+"\n", v, at.Add(-time.Hour).Format(time.RFC3339))
+	}
+	imp := exec.Command(tallyBinary(t), "--config", cfgPath, "consent", "import", "-")
+	imp.Dir, imp.Env, imp.Stdin = dir, append(os.Environ(), env...), &consents
+	if out, err := imp.CombinedOutput(); err != nil || !bytes.Contains(out, []byte("recorded 12")) {
+		t.Fatalf("consent import: %v\n%s", err, out)
+	}
+	srv := startServe(t, dir, env, "--config", cfgPath)
+	post := func(path string, body any) map[string]any {
+		t.Helper()
+		out, _ := srv.post(t, path, body, nil)
+		return out
+	}
+
+	// 12 visitors x 150 campaigns give 1800 contribution keys: the
+	// contribution table spans many pages, which a DROP frees instead of
+	// rewriting.
+	var events []any
+	var eventIDs []string
+	for v := 0; v < 12; v++ {
+		visitor := fmt.Sprintf("visitor-%d", v)
+		for c := 0; c < 150; c++ {
+			id := fmt.Sprintf("booking-%d-%03d", v, c)
+			eventIDs = append(eventIDs, id)
+			events = append(events, map[string]any{"event_id": id, "event": "appointment_booked", "visitor_id": visitor,
+				"source": "facebook", "campaign": fmt.Sprintf("c%03d", c), "time": at.Format(time.RFC3339)})
+		}
+	}
+	for i := 0; i < len(events); i += 300 {
+		if sum := post("/v1/events", map[string]any{"events": events[i : i+300]}); sum["accepted"] != 300.0 {
+			t.Fatalf("events: %v, want 300 accepted", sum)
+		}
+	}
+
+	return openDay{dir: dir, cfgPath: cfgPath, env: env, srv: srv, day: day, eventIDs: eventIDs, post: post}
+}
+

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -74,9 +75,27 @@ func (e *env) runJob(ctx context.Context, db *store.DB, lockWait time.Duration) 
 	if err != nil {
 		return res, res.Fail("audit", err)
 	}
+	backups, err := e.backups()
+	if err != nil {
+		return res, res.Fail("config", err)
+	}
 	return job.Run{DB: db, Roller: roller, Targets: targets, Lock: e.lock(lockWait), Delivery: delivery, Log: e.log,
 		Config: job.Effective{Version: version, File: e.configFile, TOML: effective}, Retain: wire.Retention(e.cfg),
+		Backups: backups,
 	}.Do(ctx)
+}
+
+// backups is [backup]: off when backup.dir is empty. The folder must exist
+// (a typo would otherwise make one): checked before the run starts.
+func (e *env) backups() (job.Rotation, error) {
+	r := job.Rotation{Dir: e.cfg.BackupDir(), Keep: e.cfg.Backup.Keep}
+	if r.Dir == "" {
+		return r, nil
+	}
+	if fi, err := os.Stat(r.Dir); err != nil || !fi.IsDir() {
+		return r, configErr(fmt.Errorf("backup.dir: %s is not a directory; create it (readable by tally's user only) or leave backup.dir empty", r.Dir))
+	}
+	return r, nil
 }
 
 // windowClock returns the clock platform windows are judged by: the wall

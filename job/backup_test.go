@@ -1,0 +1,138 @@
+package job
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/internal/storetest"
+	"github.com/tally-health/tally/store"
+)
+
+// TestBackupRecordsWhatItWrote: the backup is private to tally's user, its
+// audit entry names its path, size and SHA-256 as they are on disk and
+// its chain head, and no temporary file is left beside it.
+func TestBackupRecordsWhatItWrote(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	if err := db.AppendAudit(ctx, "test", map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "b.db")
+	b, err := Backup{DB: db, Log: quiet}.To(ctx, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(raw)
+	if b.Bytes != int64(len(raw)) || b.SHA256 != hex.EncodeToString(sum[:]) || b.Head.ID != 1 {
+		t.Errorf("backed %+v, want %d bytes, sha256 %x, head 1", b, len(raw), sum)
+	}
+	if fi, _ := os.Stat(dest); fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode %v, want 0600", fi.Mode().Perm())
+	}
+	if names := dirNames(t, dir); !slices.Equal(names, []string{"b.db"}) {
+		t.Errorf("folder holds %v, want only b.db", names)
+	}
+	var got map[string]any
+	err = db.AuditEntries(ctx, "", func(e store.AuditEntry) error {
+		if e.Kind == store.AuditBackup {
+			return json.Unmarshal([]byte(e.Detail), &got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["file"] != dest || got["sha256"] != b.SHA256 || got["audit_head"] != b.Head.String() || got["bytes"] != float64(b.Bytes) {
+		t.Errorf("audit entry %v, want it to name %s and %+v", got, dest, b)
+	}
+}
+
+// TestBackupRefusesAndLeavesNothing: an existing DEST (even empty) is a
+// usage error and stays as it was; a missing folder is a usage error; a
+// cancelled backup leaves no file, temporary or not.
+func TestBackupRefusesAndLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "existing.db")
+	if err := os.WriteFile(existing, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dest := range []string{existing, filepath.Join(dir, "missing", "b.db")} {
+		if _, err := (Backup{DB: db, Log: quiet}).To(ctx, dest); tally.KindOf(err) != tally.KindUsage {
+			t.Errorf("backup to %s: %v, want a usage error", dest, err)
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := (Backup{DB: db, Log: quiet}).To(cancelled, filepath.Join(dir, "b.db")); err == nil {
+		t.Error("a cancelled backup succeeded")
+	}
+	if names := dirNames(t, dir); !slices.Equal(names, []string{"existing.db"}) {
+		t.Errorf("folder holds %v, want only the untouched existing.db", names)
+	}
+	if fi, _ := os.Stat(existing); fi.Size() != 0 {
+		t.Error("the existing file was written to")
+	}
+}
+
+// TestRotateKeepsTheNewest: a rotation keeps the Keep newest backups,
+// removes the older ones and the temporary files of backups killed over an
+// hour ago, and touches nothing else in the folder.
+func TestRotateKeepsTheNewest(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * time.Hour)
+	for _, name := range []string{
+		"tally-20200101T000000.000Z.db", "tally-20200102T000000.000Z.db", // older backups
+		".tally-20200103T000000.000Z.db.partial-123", // killed long ago
+		".tally-20200104T000000.000Z.db.partial-456", // maybe being written (recent)
+		"notes.txt", "tally-manual.db", // not the rotation's
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if name != ".tally-20200104T000000.000Z.db.partial-456" {
+			if err := os.Chtimes(filepath.Join(dir, name), old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b, err := Backup{DB: db, Log: quiet}.Rotate(ctx, Rotation{Dir: dir, Keep: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{".tally-20200104T000000.000Z.db.partial-456", "notes.txt", "tally-20200102T000000.000Z.db",
+		filepath.Base(b.Path), "tally-manual.db"}
+	slices.Sort(want)
+	if got := dirNames(t, dir); !slices.Equal(got, want) {
+		t.Errorf("after the rotation the folder holds\n%v, want\n%v", got, want)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
