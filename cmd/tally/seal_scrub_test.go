@@ -207,4 +207,3 @@ func openDayServed(t *testing.T) openDay {
 
 	return openDay{dir: dir, cfgPath: cfgPath, env: env, srv: srv, day: day, eventIDs: eventIDs, post: post}
 }
-
