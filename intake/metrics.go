@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -50,6 +51,17 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.outcomes, m.commits, m.labels,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Register adds other collectors to the registry /metrics serves (the
+// batch job's series in `tally schedule`).
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return fmt.Errorf("intake: metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // Handler serves the registry in Prometheus text format.

@@ -69,3 +69,36 @@ func TestRollupOfADayNotDueIsUsage(t *testing.T) {
 	}
 	release()
 }
+
+// TestRunEndsWithARecordAndABackup: a successful run with backups on ends
+// with a checked backup in the folder (printed) and a run_end entry with
+// status ok, which the job's status reads back as the last run and the
+// last success.
+func TestRunEndsWithARecordAndABackup(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	now := func() time.Time { return time.Date(2026, 11, 3, 4, 0, 0, 0, time.UTC) }
+	r := &batch.Roller{DB: db, Loc: time.UTC, CloseAfter: 3 * time.Hour, Now: now, Wall: now}
+	dir := t.TempDir()
+	run := Run{DB: db, Roller: r, Lock: Lock{Log: quiet}, Log: quiet, Retain: Retention{Events: 35, Ledger: 400, Consents: 400},
+		Backups: Rotation{Dir: dir, Keep: 1}}
+	res, err := run.Do(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res.Print(&out, quiet, err)
+	if !strings.Contains(out.String(), "backup: "+dir+"/tally-") || !strings.Contains(out.String(), "run: ok") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+	if names := dirNames(t, dir); len(names) != 1 {
+		t.Errorf("backup folder holds %v, want one backup", names)
+	}
+	s, err := db.JobStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.LastRun == nil || s.LastOK == nil || s.LastRun.Status != store.RunOK || *s.LastRun != *s.LastOK {
+		t.Errorf("last run %+v, last ok %+v, want one ok run", s.LastRun, s.LastOK)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 func newRunCmd(g *globalOptions) *cobra.Command {
 	var lockWait time.Duration
+	var metricsFile string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "The cron job: seal every due day, upload everything pending, purge past retention",
@@ -28,11 +29,22 @@ past store.consent_retention_days. The log ends with the audit chain's head
 'tally audit verify --head'.
 Only one of run, upload and rollup acts on a database at a time (a lock
 held in SQLite; --lock-wait waits for it).
+With [backup] dir set, a successful run ends with a checked backup there
+(see 'tally backup'), keeping the newest backup.keep.
+--metrics-file PATH writes the batch job's metrics (those 'tally schedule'
+serves on /metrics) to PATH in the Prometheus text format once the run
+ends, for node_exporter's textfile collector: written to a temporary file
+beside PATH, then renamed over it.
 Exit 0 when everything is done, 1 when something failed (the output and
 the log name the step; the uploads table says more), 2 on a configuration
 or usage error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if metricsFile != "" {
+				if err := job.CheckMetricsFile(metricsFile); err != nil {
+					return err
+				}
+			}
 			e, err := g.load()
 			if err != nil {
 				return err // no logger yet: the error line says it all
@@ -45,11 +57,20 @@ or usage error.`,
 			}
 			defer db.Close()
 			res, err := e.runJob(cmd.Context(), db, lockWait)
+			if metricsFile != "" {
+				if merr := e.writeJobMetrics(db, metricsFile); merr != nil {
+					res.Fail("metrics", merr)
+					if err == nil {
+						err = merr
+					}
+				}
+			}
 			res.Print(e.stdout, e.log, err)
 			return err
 		},
 	}
 	lockWaitFlag(cmd, &lockWait)
+	cmd.Flags().StringVar(&metricsFile, "metrics-file", "", "after the run, write the batch job's metrics to this file (Prometheus text format, for node_exporter's textfile collector)")
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/tally-health/tally/batch"
 	"github.com/tally-health/tally/config"
+	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/internal/demo"
 	"github.com/tally-health/tally/internal/wire"
 	"github.com/tally-health/tally/store"
@@ -52,7 +54,8 @@ func (g *globalOptions) demoEnv() (*env, error) {
 
 // demoPieces are the real intake, rollup and dry-run upload.
 func (e *env) demoPieces() demo.Pieces {
-	return demo.Pieces{Open: e.openDB, Intake: e.newIntake, Serve: e.startIntakeServer, Delivery: e.delivery,
+	serve := func(ctx context.Context, db *store.DB) (*intake.Listener, error) { return e.startIntakeServer(ctx, db) }
+	return demo.Pieces{Open: e.openDB, Intake: e.newIntake, Serve: serve, Delivery: e.delivery,
 		Roller:  func(db *store.DB) (*batch.Roller, error) { return wire.Roller(db, e.cfg, e.now, time.Now) },
 		Targets: func() ([]batch.Target, error) { return wire.Targets(e.cfg, "", true) },
 	}

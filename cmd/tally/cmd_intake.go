@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/tally-health/tally/config"
 	"github.com/tally-health/tally/intake"
@@ -101,7 +102,7 @@ func runSchedule(ctx context.Context, e *env) error {
 	run := func(ctx context.Context) (job.Result, error) { return e.runJob(ctx, db, 0) }
 	sched := job.Schedule{Spec: e.cfg.Schedule.Cron, Cron: spec, Loc: loc, Out: e.stdout, Log: e.log}
 	return sched.Run(ctx, run, func() (func() error, error) {
-		srv, err := e.startIntakeServer(ctx, db)
+		srv, err := e.startIntakeServer(ctx, db, e.jobMetrics(db, loc))
 		if err != nil {
 			return nil, err
 		}
@@ -201,10 +202,15 @@ func (e *env) withIntake(ctx context.Context, open func(context.Context) (*store
 	return fn(db, in)
 }
 
-// startIntakeServer serves the intake and the browser snippet over db on intake.listen.
-func (e *env) startIntakeServer(ctx context.Context, db *store.DB) (*intake.Listener, error) {
+// startIntakeServer serves the intake and the browser snippet over db on
+// intake.listen; /metrics serves extra beside the intake's series.
+func (e *env) startIntakeServer(ctx context.Context, db *store.DB, extra ...prometheus.Collector) (*intake.Listener, error) {
 	in, err := e.newIntake(ctx, db)
 	if err != nil {
+		return nil, err
+	}
+	if err := in.Metrics.Register(extra...); err != nil {
+		in.Writer.Close()
 		return nil, err
 	}
 	s := intake.NewServer(in, db, db, e.log)

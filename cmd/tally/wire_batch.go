@@ -98,6 +98,20 @@ func (e *env) backups() (job.Rotation, error) {
 	return r, nil
 }
 
+// jobMetrics are the batch job's series over db.
+func (e *env) jobMetrics(db *store.DB, loc *time.Location) job.Metrics {
+	return job.Metrics{DB: db, Loc: loc, Now: e.wall}
+}
+
+// writeJobMetrics writes the batch job's metrics over db to path.
+func (e *env) writeJobMetrics(db *store.DB, path string) error {
+	loc, err := e.location()
+	if err != nil {
+		return err
+	}
+	return e.jobMetrics(db, loc).WriteFile(path)
+}
+
 // windowClock returns the clock platform windows are judged by: the wall
 // clock, whatever --now says. Test builds replace it so that their
 // fixed-day fixtures keep working (wallclock_tallytest.go).
