@@ -123,4 +123,3 @@ func TestMetricsFileFolderMissing(t *testing.T) {
 		t.Error("WriteFile into a missing folder succeeded")
 	}
 }
-
