@@ -3,6 +3,7 @@ package job
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,33 @@ func TestRunEndsWithARecordAndABackup(t *testing.T) {
 	}
 	if s.LastRun == nil || s.LastOK == nil || s.LastRun.Status != store.RunOK || *s.LastRun != *s.LastOK {
 		t.Errorf("last run %+v, last ok %+v, want one ok run", s.LastRun, s.LastOK)
+	}
+}
+
+// TestRunFailsWhenItsBackupFails: a backup that cannot be written fails
+// the run at step backup (exit 1, not a usage error), and its run_end
+// entry says failed, naming the step.
+func TestRunFailsWhenItsBackupFails(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	now := func() time.Time { return time.Date(2026, 11, 3, 4, 0, 0, 0, time.UTC) }
+	r := &batch.Roller{DB: db, Loc: time.UTC, CloseAfter: 3 * time.Hour, Now: now, Wall: now}
+	run := Run{DB: db, Roller: r, Lock: Lock{Log: quiet}, Log: quiet, Retain: Retention{Events: 35, Ledger: 400, Consents: 400},
+		Backups: Rotation{Dir: filepath.Join(t.TempDir(), "removed"), Keep: 1}}
+	res, err := run.Do(ctx)
+	if err == nil || tally.KindOf(err) != tally.KindFailure {
+		t.Fatalf("run with a missing backup folder: %v (kind %v), want a failure", err, tally.KindOf(err))
+	}
+	var out bytes.Buffer
+	res.Print(&out, quiet, err)
+	if !strings.Contains(out.String(), "run: step backup failed") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+	s, err := db.JobStatus(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.LastRun == nil || s.LastRun.Status != store.RunFailed || s.LastOK != nil {
+		t.Errorf("last run %+v, last ok %+v, want one failed run", s.LastRun, s.LastOK)
 	}
 }
