@@ -186,8 +186,9 @@ type Rotation struct {
 var rotated = regexp.MustCompile(`^tally-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z\.db$`)
 
 // partial names the temporary file of a rotated backup (To's, which
-// os.CreateTemp completes with digits).
-var partial = regexp.MustCompile(`^\.tally-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z\.db\.partial-[0-9]+$`)
+// os.CreateTemp completes with digits), and the rollback journal SQLite
+// keeps beside it while VACUUM INTO writes it.
+var partial = regexp.MustCompile(`^\.tally-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z\.db\.partial-[0-9]+(-journal)?$`)
 
 // staleAfter is how old a temporary file left by a killed backup must be
 // before a rotation removes it (a younger one may be a backup under way).

@@ -100,6 +100,7 @@ func TestRotateKeepsTheNewest(t *testing.T) {
 	for _, name := range []string{
 		"tally-20200101T000000.000Z.db", "tally-20200102T000000.000Z.db", // older backups
 		".tally-20200103T000000.000Z.db.partial-123", // killed long ago
+		".tally-20200103T000000.000Z.db.partial-123-journal",
 		".tally-20200104T000000.000Z.db.partial-456", // maybe being written (recent)
 		"notes.txt", "tally-manual.db", // not the rotation's
 	} {

@@ -79,7 +79,7 @@ func TestBackupRestoreGivesTheSameAnswers(t *testing.T) {
 // database that does not exist (nothing is created). A folder tally may
 // not write to fails (exit 1) and leaves nothing.
 func TestBackupRefusesBadDestinations(t *testing.T) {
-	cfg, dbPath, _ := auditedRun(t)
+	cfg, _, _ := auditedRun(t)
 	dir := t.TempDir()
 	existing := write(t, filepath.Join(dir, "existing.db"), "keep me")
 	for _, tt := range []struct {
@@ -119,7 +119,32 @@ func TestBackupRefusesBadDestinations(t *testing.T) {
 			t.Errorf("read-only folder holds %v", names)
 		}
 	}
-	_ = dbPath
+}
+
+// TestBackupOfAnEditedDatabaseFails: a backup is checked as `audit verify`
+// checks: a database whose data no longer agrees with its audit chain, or
+// whose chain was edited, gets no backup (exit 1, naming the problem), and
+// nothing is left in the folder.
+func TestBackupOfAnEditedDatabaseFails(t *testing.T) {
+	cfg, dbPath, _ := auditedRun(t)
+	for _, tt := range []tamper{
+		{"released count raised", []string{`DROP TRIGGER daily_counts_no_update`,
+			`UPDATE daily_counts SET released_count = 1200, total = 1200 WHERE day = '2026-11-17'`}, "daily_counts 2026-11-17"},
+		{"audit row edited", []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET detail = '{}' WHERE id = 2`},
+			"audit chain: audit_log row 2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cp := tamperedCopy(t, dbPath, tt.stmts...)
+			dir := t.TempDir()
+			code, out, errOut := runTally(t, "--config", cfg, "--db", cp, "backup", filepath.Join(dir, "b.db"))
+			if code != exitFailure || !strings.Contains(errOut, "the copy failed its check") || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d (want 1), want the check's failure naming %q\n%s%s", code, tt.want, out, errOut)
+			}
+			if names := dirEntries(t, dir); len(names) != 0 {
+				t.Errorf("folder holds %v after a failed backup", names)
+			}
+		})
+	}
 }
 
 // TestBackupHoldsNoSealedDaySecrets: a backup taken while a day is open
