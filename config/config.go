@@ -109,12 +109,16 @@ type Backup struct {
 
 // BackupDir is backup.dir, a relative path resolved against the
 // database's folder; "" when backups are off.
-func (c *Config) BackupDir() string {
-	d := c.Backup.Dir
-	if d == "" || filepath.IsAbs(d) {
-		return d
+func (c *Config) BackupDir() string { return c.inDatabaseFolder(c.Backup.Dir) }
+
+// inDatabaseFolder resolves a relative path against the database's folder
+// (not the working directory, which differs between cron, systemd and a
+// shell); "" and absolute paths are returned as they are.
+func (c *Config) inDatabaseFolder(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
 	}
-	return filepath.Join(filepath.Dir(c.Store.Path), d)
+	return filepath.Join(filepath.Dir(c.Store.Path), p)
 }
 
 // Log configures logging.

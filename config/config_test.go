@@ -211,34 +211,31 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func TestKeyPathResolvesAgainstDatabaseFolder(t *testing.T) {
-	cfg := Default()
-	cfg.Store.Path = filepath.Join("/var", "lib", "tally", "tally.db")
-	cfg.Store.KeyFile = "tally.key"
-	if got, want := cfg.KeyPath(), filepath.Join("/var", "lib", "tally", "tally.key"); got != want {
-		t.Errorf("relative key_file: KeyPath() = %q, want %q", got, want)
+// TestPathsResolveAgainstDatabaseFolder: store.key_file and backup.dir,
+// when relative, are in the database's folder; absolute ones stay as they
+// are, and an empty backup.dir (no backups) stays empty.
+func TestPathsResolveAgainstDatabaseFolder(t *testing.T) {
+	abs := filepath.Join(t.TempDir(), "x")
+	tests := []struct {
+		name  string
+		set   func(c *Config, v string)
+		get   func(c *Config) string
+		value string
+		want  string
+	}{
+		{"relative key_file", func(c *Config, v string) { c.Store.KeyFile = v }, (*Config).KeyPath, "tally.key", filepath.Join("/var", "lib", "tally", "tally.key")},
+		{"absolute key_file", func(c *Config, v string) { c.Store.KeyFile = v }, (*Config).KeyPath, abs, abs},
+		{"relative backup.dir", func(c *Config, v string) { c.Backup.Dir = v }, (*Config).BackupDir, "backups", filepath.Join("/var", "lib", "tally", "backups")},
+		{"absolute backup.dir", func(c *Config, v string) { c.Backup.Dir = v }, (*Config).BackupDir, abs, abs},
+		{"no backup.dir", func(c *Config, v string) { c.Backup.Dir = v }, (*Config).BackupDir, "", ""},
 	}
-	abs := filepath.Join(t.TempDir(), "k")
-	cfg.Store.KeyFile = abs
-	if got := cfg.KeyPath(); got != abs {
-		t.Errorf("absolute key_file: KeyPath() = %q, want %q", got, abs)
-	}
-}
-
-func TestBackupDirResolvesAgainstDatabaseFolder(t *testing.T) {
-	cfg := Default()
-	cfg.Store.Path = filepath.Join("/var", "lib", "tally", "tally.db")
-	if got := cfg.BackupDir(); got != "" {
-		t.Errorf("no backup.dir: BackupDir() = %q, want \"\" (backups off)", got)
-	}
-	cfg.Backup.Dir = "backups"
-	if got, want := cfg.BackupDir(), filepath.Join("/var", "lib", "tally", "backups"); got != want {
-		t.Errorf("relative backup.dir: BackupDir() = %q, want %q", got, want)
-	}
-	abs := filepath.Join(t.TempDir(), "b")
-	cfg.Backup.Dir = abs
-	if got := cfg.BackupDir(); got != abs {
-		t.Errorf("absolute backup.dir: BackupDir() = %q, want %q", got, abs)
+	for _, tt := range tests {
+		cfg := Default()
+		cfg.Store.Path = filepath.Join("/var", "lib", "tally", "tally.db")
+		tt.set(cfg, tt.value)
+		if got := tt.get(cfg); got != tt.want {
+			t.Errorf("%s %q: got %q, want %q", tt.name, tt.value, got, tt.want)
+		}
 	}
 }
 

@@ -33,13 +33,7 @@ var ErrNoKeyFile = errors.New("key file does not exist")
 // KeyPath is where store.key_file is read. A relative key_file is taken
 // from the database file's folder, not the working directory, so every
 // command finds the same key wherever it is started.
-func (c *Config) KeyPath() string {
-	k := c.Store.KeyFile
-	if k == "" || filepath.IsAbs(k) {
-		return k
-	}
-	return filepath.Join(filepath.Dir(c.Store.Path), k)
-}
+func (c *Config) KeyPath() string { return c.inDatabaseFolder(c.Store.KeyFile) }
 
 // KeySource names where the key comes from, for messages: never the key.
 func (c *Config) KeySource() string {

@@ -252,15 +252,16 @@ func TestRunTakesBackupsAndKeepsTheLastN(t *testing.T) {
 	}
 }
 
+// dirEntries lists the files in dir, hidden ones (a backup's temporary
+// files) included.
 func dirEntries(t *testing.T, dir string) []string {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	names, err := filepath.Glob(filepath.Join(dir, "*"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
+	for i, n := range names {
+		names[i] = filepath.Base(n)
 	}
 	return names
 }
