@@ -48,6 +48,14 @@ func (b Backup) To(ctx context.Context, dest string) (Backed, error) {
 	if abs, err := filepath.Abs(dest); err == nil {
 		res.Path = abs
 	}
+	// A file named like the database's own log would be read as its log.
+	if db, err := filepath.Abs(b.DB.Path); err == nil {
+		for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+			if res.Path == db+suffix {
+				return res, tally.WithKind(tally.KindUsage, fmt.Errorf("backup: %s is where SQLite keeps the database's %s file: name another", dest, suffix[1:]))
+			}
+		}
+	}
 	if _, err := os.Lstat(dest); err == nil {
 		return res, existsErr(dest)
 	} else if !errors.Is(err, fs.ErrNotExist) {
