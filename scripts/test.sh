@@ -32,6 +32,7 @@ done <<'TARGETS'
 ./intake FuzzImportLines
 ./scan FuzzDetect
 ./scan FuzzRobots
+./spend FuzzRead
 ./config FuzzParse 5000x
 TARGETS
 echo "fuzz: all targets passed"

@@ -72,6 +72,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newServeCmd, newScheduleCmd, newIngestCmd, newConsentCmd, // cmd_intake.go
 		newRunCmd, newRollupCmd, newUploadCmd, // cmd_batch.go
 		newExportCmd, newAuditCmd, newScanCmd, // cmd_report.go
+		newSpendCmd, // cmd_spend.go
 		newBackupCmd, newDemoCmd, newVersionCmd,
 	} {
 		root.AddCommand(newCmd(g))

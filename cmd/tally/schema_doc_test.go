@@ -62,6 +62,9 @@ func visitorKeyHex(secret, visitorID string) string {
 //	            carried (suppressed), tiktok//booking 1 and none//booking 1
 //	            (held)
 //	2026-11-21  one event, day still open at --now
+//
+// and imports spend: meta/spring 12.50 EUR and 7.50 EUR on the two days,
+// google/summer 3 EUR on the second (a campaign without conversions).
 func buildSchemaDocDB(t *testing.T) (cfgPath, dbPath string) {
 	t.Helper()
 	t.Setenv("TALLY_CONFIG", "")
@@ -143,6 +146,8 @@ rate = 100000.0
 	}
 	write(t, filepath.Join(site, "index.html"), `<html><head><script>fbq('init', '123456789012345');</script></head><body>Book</body></html>`)
 	tally(1, "scan", site) // exit 1: a tracker was found, and recorded
+	tally(0, "spend", "import", write(t, filepath.Join(dir, "spend.csv"), "day,platform,campaign,spend,currency\n"+
+		"2026-11-19,meta,spring,12.50,EUR\n2026-11-20,meta,spring,7.50,EUR\n2026-11-20,google,summer,3,EUR\n"))
 	return cfgPath, dbPath
 }
 
@@ -311,6 +316,10 @@ var schemaDocChecks = map[string][]map[string]string{
 	"(d) Which conversions each request carried": {
 		{"request_id": "1", "day": "2026-11-19", "campaign": "spring", "first_index": "0", "n": "5", "status": "200", "cell_state": "sent"},
 		{"request_id": "1", "day": "2026-11-20", "campaign": "spring", "first_index": "0", "n": "3", "status": "200", "cell_state": "sent"},
+	},
+	"(c) Spend and cost per conversion per campaign": {
+		{"platform": "meta", "campaign": "spring", "currency": "EUR", "spend": "20.00", "released": "8", "cost_per_conversion": "2.50"},
+		{"platform": "google", "campaign": "summer", "spend": "3.00", "released": "0", "cost_per_conversion": "NULL"},
 	},
 	"Tracker scans and what they found": {
 		{"scan_id": "1", "findings": "1", "tracker": "meta_pixel", "tracker_id": "123456789012345"},
