@@ -1,6 +1,6 @@
-// Package export writes the daily counts of sealed days for marketers:
-// one row per (day, platform, campaign, conversion) cell, as CSV or JSON,
-// read from the store.
+// Package export writes the counts of sealed days for marketers: one row
+// per (day, platform, campaign, conversion) cell, or per week or month, as
+// CSV or JSON, read from the store. Only released counts leave it.
 package export
 
 import (
@@ -9,17 +9,19 @@ import (
 	"io"
 
 	"github.com/tally-health/tally"
-	"github.com/tally-health/tally/internal/termsafe"
 	"github.com/tally-health/tally/store"
 )
 
 // Days is how many of the most recent sealed days an export shows by default.
 const Days = 30
 
-// Row is one exported cell. Count is nil unless the cell was released.
-// Uncertain is how many of its conversions went to a platform that does
-// not deduplicate (GA4) in a request whose outcome is unknown: the
-// platform's own figures may lack them.
+// Row is one exported cell, or one cell's period when grouped. Count is
+// nil unless something was released. Uncertain is how many of its
+// conversions went to a platform that does not deduplicate (GA4) in a
+// request whose outcome is unknown: the platform's own figures may lack
+// them. CarriedIn names the days before the row's first day whose held
+// counts are in its total ("D" or "D1..D2", "" when none); Delivery is the
+// row's upload state ("" when nothing released was queued for upload).
 type Row struct {
 	Day        string `json:"day"`
 	Platform   string `json:"platform"`
@@ -28,6 +30,8 @@ type Row struct {
 	Count      *int64 `json:"count"`
 	Status     string `json:"status"`
 	Uncertain  int    `json:"uncertain"`
+	CarriedIn  string `json:"carried_in"`
+	Delivery   string `json:"delivery"`
 }
 
 // Options is one export.
@@ -35,7 +39,10 @@ type Options struct {
 	// From and To are the first and last day; either left empty is the
 	// first or last of the Days most recent sealed days.
 	From, To tally.Day
-	Format   Format
+	// Group sums the days of each week or month into one row per cell;
+	// the zero value is tally.GroupDay, one row per day.
+	Group  tally.Group
+	Format Format
 	// File, when set, is written instead of the writer given to Run,
 	// through a temporary file in its folder.
 	File string
@@ -67,10 +74,11 @@ func Run(ctx context.Context, db *store.DB, opts Options, w io.Writer) (Written,
 	}
 	var rows []Row
 	if from != "" && to != "" {
-		var err error
-		if rows, err = readRows(ctx, db, from, to); err != nil {
+		cells, err := readCells(ctx, db, from, to)
+		if err != nil {
 			return Written{}, err
 		}
+		rows = group(cells, opts.Group, from)
 	}
 	if err := db.Stable(); err != nil {
 		return Written{}, err
@@ -85,8 +93,9 @@ func Run(ctx context.Context, db *store.DB, opts Options, w io.Writer) (Written,
 	return written, nil
 }
 
-// readRows reads the cells of from..to with their uncertain counts.
-func readRows(ctx context.Context, db *store.DB, from, to tally.Day) ([]Row, error) {
+// readCells reads the cells of from..to with their uncertain counts and
+// upload states.
+func readCells(ctx context.Context, db *store.DB, from, to tally.Day) ([]cell, error) {
 	counts, err := db.DailyCounts(ctx, from, to)
 	if err != nil {
 		return nil, err
@@ -95,24 +104,23 @@ func readRows(ctx context.Context, db *store.DB, from, to tally.Day) ([]Row, err
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]Row, 0, len(counts))
+	states, err := db.UploadStates(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	cells := make([]cell, 0, len(counts))
 	for _, r := range counts {
-		x := toRow(r)
-		x.Uncertain = uncertain[r.Cell]
-		rows = append(rows, x)
+		c := cell{Cell: r.Cell, status: r.Status, uncertain: uncertain[r.Cell]}
+		if r.Status == tally.Released {
+			c.released = r.ReleasedCount
+			c.state, c.queued = states[r.Cell]
+		}
+		if r.CarryAge > 0 {
+			// A held count moves to the next day, so what a cell carries
+			// in was held on each of the CarryAge days before it.
+			c.carriedFrom = r.Day.Add(-r.CarryAge)
+		}
+		cells = append(cells, c)
 	}
-	return rows, nil
-}
-
-func toRow(r store.DailyCount) Row {
-	// Escaped for whoever reads the export in a terminal or an editor:
-	// intake refuses control and bidirectional characters, but a row
-	// stored before it did may hold them.
-	x := Row{Day: string(r.Day), Platform: termsafe.String(string(r.Platform)), Campaign: termsafe.String(r.Campaign),
-		Conversion: termsafe.String(r.Conversion), Status: r.Status.String()}
-	if r.Status == tally.Released {
-		n := r.ReleasedCount
-		x.Count = &n
-	}
-	return x
+	return cells, nil
 }

@@ -28,10 +28,10 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("want csv or json, got %q", s)
 }
 
-// header is the CSV header of DESIGN.md, with uncertain appended (issue
-// 11) so that readers of the first six columns are not broken; the JSON
-// keys are the same.
-var header = []string{"day", "platform", "campaign", "conversion", "count", "status", "uncertain"}
+// header is the CSV header of DESIGN.md, with uncertain (issue 11), then
+// carried_in and delivery (issue 13) appended, so that readers of the
+// columns before them are not broken; the JSON keys are the same.
+var header = []string{"day", "platform", "campaign", "conversion", "count", "status", "uncertain", "carried_in", "delivery"}
 
 func write(w io.Writer, format Format, rows []Row) error {
 	if format == JSON {
@@ -51,7 +51,7 @@ func write(w io.Writer, format Format, rows []Row) error {
 		if x.Count != nil {
 			count = strconv.FormatInt(*x.Count, 10)
 		}
-		if err := cw.Write([]string{x.Day, x.Platform, x.Campaign, x.Conversion, count, x.Status, strconv.Itoa(x.Uncertain)}); err != nil {
+		if err := cw.Write([]string{x.Day, x.Platform, x.Campaign, x.Conversion, count, x.Status, strconv.Itoa(x.Uncertain), x.CarriedIn, x.Delivery}); err != nil {
 			return err
 		}
 	}

@@ -61,23 +61,10 @@ func (db *DB) UncertainTotal(ctx context.Context, platform tally.Platform, day t
 // UncertainCounts returns, per cell of the days from..to that has any, how
 // many conversions have an unknown outcome (for the export).
 func (db *DB) UncertainCounts(ctx context.Context, from, to tally.Day) (map[tally.Cell]int, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT day, platform, campaign, conversion, uncertain FROM uploads
+	out, err := cellValues[int](ctx, db.r, `SELECT day, platform, campaign, conversion, uncertain FROM uploads
 		WHERE uncertain > 0 AND day BETWEEN ? AND ?`, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: uncertain counts %s..%s: %w", from, to, err)
-	}
-	defer rows.Close()
-	out := map[tally.Cell]int{}
-	for rows.Next() {
-		var c tally.Cell
-		var n int
-		if err := rows.Scan(&c.Day, &c.Platform, &c.Campaign, &c.Conversion, &n); err != nil {
-			return nil, fmt.Errorf("store: uncertain counts: %w", err)
-		}
-		out[c] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: uncertain counts: %w", err)
 	}
 	return out, nil
 }

@@ -15,32 +15,52 @@ import (
 )
 
 func newExportCmd(g *globalOptions) *cobra.Command {
-	var from, to, format string
+	var from, to, format, group string
 	var opts export.Options
 	cmd := &cobra.Command{
-		Use:   "export [--from D --to D] [--format csv|json] [-o FILE]",
-		Short: "Write the daily counts of sealed days for marketers (CSV or JSON)",
+		Use:   "export [--from D --to D] [--group day|week|month] [--format csv|json] [-o FILE]",
+		Short: "Write the counts of sealed days for marketers (CSV or JSON)",
 		Long: `Write one row per sealed (day, platform, campaign, conversion) cell:
 count is the released count, empty (null in JSON) when the cell is held or
 suppressed. Platform "none" (events without a mapped source) is included.
-The last column, uncertain, counts the cell's conversions sent to GA4 in a
-request whose outcome is unknown (see tally upload --resend-uncertain).
-Default: the last 30 sealed days.`,
+After the first six columns: uncertain counts the cell's conversions sent
+to GA4 in a request whose outcome is unknown (see tally upload
+--resend-uncertain); carried_in names the days whose held counts were
+carried into the cell (D or D1..D2); delivery is the released count's
+upload state (sent, partial, pending, expired, uncertain, failed,
+dry_run), empty when nothing released was queued for upload.
+
+--group week|month sums each cell's released counts per ISO week (Monday
+first) or calendar month; day is the period's first day. A period's status
+is released when any of its days released a count, else its last day's
+status (held or suppressed); carried_in names days before the period; delivery
+is the least delivered state of its released days (failed, expired,
+uncertain, partial, pending, dry_run, sent in that order).
+
+--from and --to take a day (YYYY-MM-DD) or a month (YYYY-MM: its first
+day for --from, its last for --to). Default: the last 30 sealed days.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if opts.Format, err = export.ParseFormat(format); err != nil {
 				return usageErr(fmt.Errorf("export: --format: %w", err))
 			}
-			for flag, v := range map[string]string{"--from": from, "--to": to} {
-				if _, err := tally.ParseDay(v); v != "" && err != nil {
-					return usageErr(fmt.Errorf("export: %s: %w", flag, err))
+			if opts.Group, err = tally.ParseGroup(group); err != nil {
+				return usageErr(fmt.Errorf("export: --group: want day, week or month, got %q", group))
+			}
+			if from != "" {
+				if opts.From, err = tally.ParseFrom(from); err != nil {
+					return usageErr(fmt.Errorf("export: --from: %w", err))
 				}
 			}
-			if from != "" && to != "" && from > to {
-				return usageErr(fmt.Errorf("export: --from %s is after --to %s", from, to))
+			if to != "" {
+				if opts.To, err = tally.ParseTo(to); err != nil {
+					return usageErr(fmt.Errorf("export: --to: %w", err))
+				}
 			}
-			opts.From, opts.To = tally.Day(from), tally.Day(to)
+			if opts.From != "" && opts.To != "" && opts.From > opts.To {
+				return usageErr(fmt.Errorf("export: --from %s is after --to %s", opts.From, opts.To))
+			}
 			return g.report(cmd.Context(), func(e *env, db *store.DB) error {
 				w, err := export.Run(cmd.Context(), db, opts, e.stdout)
 				if err == nil && opts.File != "" {
@@ -51,8 +71,9 @@ Default: the last 30 sealed days.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&from, "from", "", "first day (YYYY-MM-DD; default: the 30th most recent sealed day)")
-	f.StringVar(&to, "to", "", "last day (YYYY-MM-DD; default: the most recent sealed day)")
+	f.StringVar(&from, "from", "", "first day, YYYY-MM-DD, or YYYY-MM for the month's first (default: the 30th most recent sealed day)")
+	f.StringVar(&to, "to", "", "last day, YYYY-MM-DD, or YYYY-MM for the month's last (default: the most recent sealed day)")
+	f.StringVar(&group, "group", "day", "day, week or month: one row per cell and period")
 	f.StringVar(&format, "format", "csv", "csv or json")
 	f.StringVarP(&opts.File, "output", "o", "", "write to FILE instead of standard output")
 	return cmd

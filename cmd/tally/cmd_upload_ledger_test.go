@@ -52,7 +52,7 @@ func TestUploadResendUncertain(t *testing.T) {
 		}
 		return out
 	}
-	if out := export(); !strings.Contains(out, "2026-11-20,google,cmp1,booking,12,released,12\n") {
+	if out := export(); !strings.Contains(out, "2026-11-20,google,cmp1,booking,12,released,12,,uncertain\n") {
 		t.Errorf("export:\n%s", out)
 	}
 	code, stdout, _ = runTally(t, "upload", "--config", cfg, "--now", uploadNow)
@@ -64,7 +64,7 @@ func TestUploadResendUncertain(t *testing.T) {
 	if code != 0 || len(got) != 2 || got[1] != got[0] || !strings.Contains(stdout, "google: 12 sent, 0 failed, 0 expired, 1 requests") {
 		t.Fatalf("resend: exit %d, %d requests\n%s\n%s", code, len(got), stdout, stderr)
 	}
-	if out := export(); !strings.Contains(out, "2026-11-20,google,cmp1,booking,12,released,0\n") {
+	if out := export(); !strings.Contains(out, "2026-11-20,google,cmp1,booking,12,released,0,,sent\n") {
 		t.Errorf("export after resend:\n%s", out)
 	}
 	if code, _, _ := runTally(t, "upload", "--config", cfg, "--now", uploadNow, "--resend-uncertain"); code != 0 || len(g.received()) != 2 {
