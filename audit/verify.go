@@ -64,6 +64,9 @@ func Verify(ctx context.Context, db *store.DB, anchor *store.Anchor, w io.Writer
 	if data.UnhashedDays > 0 {
 		fmt.Fprintf(w, "%d days were sealed before seals recorded a hash of their rows: not checked\n", data.UnhashedDays)
 	}
+	if data.SpendRows > 0 {
+		fmt.Fprintf(w, "spend: %d rows, as the last spend import left them\n", data.SpendRows)
+	}
 	return nil
 }
 

@@ -23,6 +23,7 @@ type DataCheck struct {
 	Pruned       int // of them, rows whose bodies were pruned (hashes not rechecked)
 	Uploads      int // uploads rows checked against their requests
 	Purges       int // purges rows matched to their audit entries
+	SpendRows    int // spend rows matched to the last spend_import's hash
 	Problems     []DataProblem
 }
 
@@ -112,7 +113,8 @@ func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 // and answer against their recorded hashes, each uploads row's acked,
 // rejected and uncertain against what its requests carried, each
 // upload_uncertain row against its request, each purges row against its
-// purge entry, the key fingerprint against its entry, and that sealed days
+// purge entry, the key fingerprint against its entry, the spend table
+// against the last spend import's hash, and that sealed days
 // stay sealed, no consent purge mark is left and no sent cell lost its
 // uploads row. Every disagreement is a Problem; err is for I/O only.
 func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
@@ -123,7 +125,7 @@ func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 	}
 	for _, check := range []func(context.Context, auditIndex, *DataCheck) error{
 		db.checkDailyCounts, db.checkRequests, db.checkUploads, db.checkUncertain, db.checkPurges,
-		db.checkKeyFingerprint, db.checkState, db.checkEvents, db.checkScans,
+		db.checkKeyFingerprint, db.checkState, db.checkEvents, db.checkScans, db.checkSpend,
 	} {
 		if err := check(ctx, ix, &c); err != nil {
 			return c, err

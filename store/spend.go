@@ -29,18 +29,20 @@ type SpendImported struct {
 }
 
 // ImportSpend writes rows in one transaction with one spend_import audit
-// entry (inserted, replaced, the days covered and fileSHA256, the
-// imported file's hash): all of them or, on any error, none. A row whose
-// day, platform and campaign are already stored replaces that row. at is
-// stored as imported_at.
+// entry (inserted, replaced, the days covered, fileSHA256, the imported
+// file's hash, and the hash of the whole table after the import, which
+// `tally audit verify` checks): all of them or, on any error, none. A row whose
+// day, platform and campaign are already stored (or came earlier in rows)
+// replaces that row and counts as replaced. at is stored as imported_at.
 func (db *DB) ImportSpend(ctx context.Context, rows []SpendRow, fileSHA256 string, at time.Time) (SpendImported, error) {
 	var n SpendImported
 	err := db.inTx(ctx, "store: spend import", func(tx *sql.Tx) error {
-		exists, err := tx.PrepareContext(ctx, `SELECT count(*) FROM spend WHERE day = ? AND platform = ? AND campaign = ?`)
-		if err != nil {
+		// Rows new to the table are counted from its size before and
+		// after: one statement per row instead of a look-up and a write.
+		var before, after int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM spend`).Scan(&before); err != nil {
 			return fmt.Errorf("store: spend import: %w", err)
 		}
-		defer exists.Close()
 		upsert, err := tx.PrepareContext(ctx, `INSERT INTO spend (day, platform, campaign, spend_micros, currency, imported_at)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (day, platform, campaign) DO UPDATE SET
@@ -51,25 +53,24 @@ func (db *DB) ImportSpend(ctx context.Context, rows []SpendRow, fileSHA256 strin
 		defer upsert.Close()
 		var first, last tally.Day
 		for _, r := range rows {
-			var found int
-			if err := exists.QueryRowContext(ctx, r.Day, r.Platform, r.Campaign).Scan(&found); err != nil {
-				return fmt.Errorf("store: spend import %s/%s: %w", r.Day, r.Platform, err)
-			}
 			if _, err := upsert.ExecContext(ctx, r.Day, r.Platform, r.Campaign, int64(r.Spend), r.Currency, FormatTime(at)); err != nil {
 				return fmt.Errorf("store: spend import %s/%s: %w", r.Day, r.Platform, err)
-			}
-			if found > 0 {
-				n.Replaced++
-			} else {
-				n.Inserted++
 			}
 			if first == "" || r.Day < first {
 				first = r.Day
 			}
 			last = max(last, r.Day)
 		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM spend`).Scan(&after); err != nil {
+			return fmt.Errorf("store: spend import: %w", err)
+		}
+		n = SpendImported{Inserted: after - before, Replaced: len(rows) - (after - before)}
+		sum, total, err := spendHash(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("store: spend import: %w", err)
+		}
 		return db.appendAudit(ctx, tx, AuditSpendImport, map[string]any{"inserted": n.Inserted, "replaced": n.Replaced,
-			"first_day": first, "last_day": last, "file_sha256": fileSHA256})
+			"first_day": first, "last_day": last, "file_sha256": fileSHA256, "spend_rows": total, "spend_sha256": sum})
 	})
 	if err != nil {
 		return SpendImported{}, err

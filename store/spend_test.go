@@ -55,15 +55,24 @@ func TestImportSpendReplacesAndAudits(t *testing.T) {
 		}
 		return nil
 	})
+	for _, d := range details {
+		if sum, _ := d["spend_sha256"].(string); len(sum) != 64 {
+			t.Errorf("spend_sha256 = %v", d["spend_sha256"])
+		}
+		delete(d, "spend_sha256")
+	}
 	wantDetails := []map[string]any{
-		{"inserted": 3.0, "replaced": 0.0, "first_day": "2026-11-01", "last_day": "2026-11-02", "file_sha256": "aaaa"},
-		{"inserted": 1.0, "replaced": 1.0, "first_day": "2026-11-02", "last_day": "2026-11-03", "file_sha256": "bbbb"},
+		{"inserted": 3.0, "replaced": 0.0, "first_day": "2026-11-01", "last_day": "2026-11-02", "file_sha256": "aaaa", "spend_rows": 3.0},
+		{"inserted": 1.0, "replaced": 1.0, "first_day": "2026-11-02", "last_day": "2026-11-03", "file_sha256": "bbbb", "spend_rows": 4.0},
 	}
 	if err != nil || !reflect.DeepEqual(details, wantDetails) {
 		t.Errorf("audit entries %v, %v; want %v", details, err, wantDetails)
 	}
 	if _, _, err := db.VerifyAudit(ctx); err != nil {
 		t.Errorf("chain: %v", err)
+	}
+	if c, err := db.VerifyData(ctx); err != nil || len(c.Problems) != 0 || c.SpendRows != 4 {
+		t.Errorf("verify data: %+v, %v", c, err)
 	}
 	var importedAt string
 	sqlfile.Open(t, db.Path).QueryRow(`SELECT imported_at FROM spend WHERE day = '2026-11-02'`).Scan(&importedAt)
@@ -89,5 +98,40 @@ func TestImportSpendIsAllOrNothing(t *testing.T) {
 	q := sqlfile.Open(t, db.Path)
 	if err := q.QueryRow(`SELECT (SELECT count(*) FROM spend), (SELECT count(*) FROM audit_log WHERE kind = 'spend_import')`).Scan(&spend, &audit); err != nil || spend != 0 || audit != 0 {
 		t.Errorf("after a failed import: %d spend rows, %d entries (%v); want none", spend, audit, err)
+	}
+}
+
+// TestVerifyDataFindsAnEditedSpendRow: a spend row edited, added or
+// deleted after its import no longer matches the hash the last import
+// recorded; rows without any import are reported too.
+func TestVerifyDataFindsAnEditedSpendRow(t *testing.T) {
+	ctx := context.Background()
+	for _, edit := range []string{
+		`UPDATE spend SET spend_micros = 1 WHERE campaign = 'spring'`,
+		`INSERT INTO spend VALUES ('2026-11-09', 'meta', 'extra', 5, 'EUR', '2026-11-29T09:00:00.000Z')`,
+		`DELETE FROM spend WHERE platform = 'google'`,
+	} {
+		db := storetest.Open(t)
+		rows := []store.SpendRow{
+			{Day: "2026-11-01", Platform: "meta", Campaign: "spring", Spend: 12_500_000, Currency: "EUR"},
+			{Day: "2026-11-01", Platform: "google", Campaign: "autumn", Spend: 3_000_000, Currency: "EUR"},
+		}
+		if _, err := db.ImportSpend(ctx, rows, "aaaa", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sqlfile.Open(t, db.Path).Exec(edit); err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.VerifyData(ctx)
+		if err != nil || len(c.Problems) != 1 || c.Problems[0].Table != "spend" || !strings.Contains(c.Problems[0].Reason, "a row was edited, added or deleted") {
+			t.Errorf("%s: %+v, %v; want one spend problem", edit, c.Problems, err)
+		}
+	}
+	db := storetest.Open(t)
+	if _, err := sqlfile.Open(t, db.Path).Exec(`INSERT INTO spend VALUES ('2026-11-09', 'meta', 'extra', 5, 'EUR', '2026-11-29T09:00:00.000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := db.VerifyData(ctx); err != nil || len(c.Problems) != 1 || !strings.Contains(c.Problems[0].Reason, "no spend_import in the audit log wrote any") {
+		t.Errorf("rows without an import: %+v, %v", c.Problems, err)
 	}
 }

@@ -93,8 +93,9 @@ upload request's body and answer with the hashes recorded when sent and
 answered, each uploads row's acked, rejected and uncertain with what its
 requests carried, each upload_uncertain row with its request, each purges
 row with its purge entry, each sealed day's events with its seal's count,
-each scan and its findings with its scan entry, and the key fingerprint
-with the one recorded first. docs/SCHEMA.md says what it cannot see.
+each scan and its findings with its scan entry, the spend table with the
+hash its last import recorded, and the key fingerprint with the one
+recorded first. docs/SCHEMA.md says what it cannot see.
 
 --head ID:HASH (as printed by 'tally audit head' or logged by 'tally run' as
 audit_head) also checks that row ID still exists with that hash: a chain

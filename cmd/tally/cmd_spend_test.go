@@ -11,7 +11,8 @@ import (
 
 // TestSpendImportCommand: a file is imported and counted; a file with one
 // bad line exits 2 naming the line and stores nothing of it; a re-import
-// replaces rows; each import is one audit entry and the chain verifies.
+// replaces rows; each import is one audit entry, the chain verifies, and
+// an amount edited by hand fails audit verify.
 func TestSpendImportCommand(t *testing.T) {
 	dir := t.TempDir()
 	cfg := write(t, filepath.Join(dir, "tally.toml"), fmt.Sprintf("[store]\npath = %q\n", filepath.Join(dir, "tally.db")))
@@ -51,6 +52,14 @@ func TestSpendImportCommand(t *testing.T) {
 	}
 	if code, out, errs := runTally(t, "--config", cfg, "audit", "verify"); code != 0 {
 		t.Errorf("audit verify: exit %d\n%s%s", code, out, errs)
+	}
+	// An amount edited outside an import no longer matches the last
+	// import's hash.
+	if _, err := db.Exec(`UPDATE spend SET spend_micros = 1 WHERE platform = 'linkedin'`); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runTally(t, "--config", cfg, "audit", "verify"); code != 1 || !strings.Contains(out, "MISMATCH spend table: the 3 rows do not match") {
+		t.Errorf("audit verify after an edit: exit %d\n%s", code, out)
 	}
 	for _, args := range [][]string{{"spend", "import"}, {"spend", "import", filepath.Join(dir, "missing.csv")},
 		{"spend", "import", write(t, filepath.Join(dir, "empty.csv"), "")}} {

@@ -410,6 +410,18 @@ func TestSchemaDocQueries(t *testing.T) {
 				t.Errorf("%q: sha256 of the documented text is not the seal's daily_counts_sha256 %q", q.heading, want)
 			}
 		}
+		if q.heading == "Check the spend table against its last import" {
+			var text strings.Builder
+			for _, r := range rows {
+				text.WriteString(r["canonical_row"] + "\n")
+			}
+			var want string
+			sqlfile.Open(t, db.Path).QueryRow(`SELECT json_extract(detail, '$.spend_sha256') FROM audit_log
+				WHERE kind = 'spend_import' ORDER BY id DESC LIMIT 1`).Scan(&want)
+			if sum := sha256.Sum256([]byte(text.String())); len(rows) != 3 || hex.EncodeToString(sum[:]) != want {
+				t.Errorf("%q: sha256 of the documented text (%d rows) is not the last import's spend_sha256 %q", q.heading, len(rows), want)
+			}
+		}
 		if q.heading == "(d) Audit entries of one request" {
 			var body, response string
 			if err := sqlfile.Open(t, db.Path).QueryRow(`SELECT body, response FROM upload_requests WHERE id = 1`).Scan(&body, &response); err != nil {
