@@ -22,9 +22,20 @@ FROM daily_counts WHERE day = ? ORDER BY platform, campaign, conversion`
 // dailyCountsHash is the SHA-256 of day's daily_counts rows in their
 // canonical text, and how many rows there are.
 func dailyCountsHash(ctx context.Context, q querier, day tally.Day) (string, int, error) {
-	rows, err := q.QueryContext(ctx, dailyCountsCanonical, day)
+	sum, n, err := linesHash(ctx, q, dailyCountsCanonical, day)
 	if err != nil {
 		return "", 0, fmt.Errorf("hash daily_counts %s: %w", day, err)
+	}
+	return sum, n, nil
+}
+
+// linesHash is the SHA-256 of the text query prints, one row of one
+// column per line, each followed by a newline (as the sqlite3 shell
+// prints it), and how many lines there are.
+func linesHash(ctx context.Context, q querier, query string, args ...any) (string, int, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return "", 0, err
 	}
 	defer rows.Close()
 	h := sha256.New()
@@ -32,13 +43,13 @@ func dailyCountsHash(ctx context.Context, q querier, day tally.Day) (string, int
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			return "", 0, fmt.Errorf("hash daily_counts %s: %w", day, err)
+			return "", 0, err
 		}
 		h.Write([]byte(line + "\n"))
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		return "", 0, fmt.Errorf("hash daily_counts %s: %w", day, err)
+		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 )
@@ -18,25 +16,11 @@ FROM spend ORDER BY day, platform, campaign`
 // spendHash is the SHA-256 of the spend table in its canonical text, and
 // how many rows it has.
 func spendHash(ctx context.Context, q querier) (string, int, error) {
-	rows, err := q.QueryContext(ctx, spendCanonical)
+	sum, n, err := linesHash(ctx, q, spendCanonical)
 	if err != nil {
 		return "", 0, fmt.Errorf("hash spend: %w", err)
 	}
-	defer rows.Close()
-	h := sha256.New()
-	n := 0
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return "", 0, fmt.Errorf("hash spend: %w", err)
-		}
-		h.Write([]byte(line + "\n"))
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return "", 0, fmt.Errorf("hash spend: %w", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return sum, n, nil
 }
 
 // spendEntry is the detail of a spend_import entry as the check reads it.

@@ -398,28 +398,23 @@ func TestSchemaDocQueries(t *testing.T) {
 				}
 			}
 		}
-		if q.heading == "Check a sealed day's rows against its seal" {
-			var text strings.Builder
-			for _, r := range rows {
-				text.WriteString(r["canonical_row"] + "\n")
-			}
-			var want string
-			sqlfile.Open(t, db.Path).QueryRow(`SELECT json_extract(detail, '$.daily_counts_sha256') FROM audit_log
-				WHERE kind = 'rollup' AND json_extract(detail, '$.day') = ?`, schemaDocParams["day"]).Scan(&want)
-			if sum := sha256.Sum256([]byte(text.String())); hex.EncodeToString(sum[:]) != want {
-				t.Errorf("%q: sha256 of the documented text is not the seal's daily_counts_sha256 %q", q.heading, want)
-			}
+		// The canonical text the guide prints must hash to what the audit
+		// entry recorded.
+		canonical := map[string]struct{ entry, what string }{
+			"Check a sealed day's rows against its seal": {fmt.Sprintf(`SELECT json_extract(detail, '$.daily_counts_sha256') FROM audit_log
+				WHERE kind = 'rollup' AND json_extract(detail, '$.day') = '%s'`, schemaDocParams["day"]), "the seal's daily_counts_sha256"},
+			"Check the spend table against its last import": {`SELECT json_extract(detail, '$.spend_sha256') FROM audit_log
+				WHERE kind = 'spend_import' ORDER BY id DESC LIMIT 1`, "the last import's spend_sha256"},
 		}
-		if q.heading == "Check the spend table against its last import" {
+		if c, ok := canonical[q.heading]; ok {
 			var text strings.Builder
 			for _, r := range rows {
 				text.WriteString(r["canonical_row"] + "\n")
 			}
 			var want string
-			sqlfile.Open(t, db.Path).QueryRow(`SELECT json_extract(detail, '$.spend_sha256') FROM audit_log
-				WHERE kind = 'spend_import' ORDER BY id DESC LIMIT 1`).Scan(&want)
-			if sum := sha256.Sum256([]byte(text.String())); len(rows) != 3 || hex.EncodeToString(sum[:]) != want {
-				t.Errorf("%q: sha256 of the documented text (%d rows) is not the last import's spend_sha256 %q", q.heading, len(rows), want)
+			sqlfile.Open(t, db.Path).QueryRow(c.entry).Scan(&want)
+			if sum := sha256.Sum256([]byte(text.String())); hex.EncodeToString(sum[:]) != want {
+				t.Errorf("%q: sha256 of the documented text (%d rows) is not %s %q", q.heading, len(rows), c.what, want)
 			}
 		}
 		if q.heading == "(d) Audit entries of one request" {
