@@ -102,6 +102,8 @@ func read(r io.Reader, lim limits) ([]store.SpendRow, string, error) {
 	br := bufio.NewReader(io.TeeReader(counted, h))
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\uFEFF")) {
 		br.Discard(3)
+	} else if len(bom) >= 2 && (bom[0] == 0xFF && bom[1] == 0xFE || bom[0] == 0xFE && bom[1] == 0xFF) {
+		return nil, "", errors.New(`the file is UTF-16 (Excel's "Unicode text"): save it as "CSV UTF-8 (comma-delimited)"`)
 	}
 	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // counted below, with a message that names the columns

@@ -56,6 +56,7 @@ func TestReadRefusesBadLines(t *testing.T) {
 	}{
 		{"empty file", "", 0, "the file is empty"},
 		{"only a byte order mark", "\uFEFF", 0, "the file is empty"},
+		{"UTF-16", "\xff\xfed\x00a\x00y\x00", 0, "the file is UTF-16"},
 		{"no header", ok, 1, "the header must be"},
 		{"header in capitals", "Day,Platform,Campaign,Spend,Currency\n" + ok, 1, "the header must be"},
 		{"header with an extra column", Header + ",clicks\n" + ok, 1, "the header must be"},
