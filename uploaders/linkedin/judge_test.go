@@ -13,9 +13,8 @@ import (
 // conformance suite's permanent answer) with a message that says why tally
 // cannot fix it and what LinkedIn said.
 func TestMissingUserIDIsNamed(t *testing.T) {
-	d := adapter().Deliver(t, 40, 5, func(_ int, _ uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
-		uploadertest.Canned(t, w, 422, "error_no_user_422.json")
-	})
+	a := adapter()
+	d := a.Deliver(t, 40, 5, a.Permanent[0].Always(t))
 	u := d.Upload(t)
 	for _, want := range []string{"no user id", "synthetic external id", "At least one of userIds"} {
 		if !strings.Contains(u.LastError, want) {

@@ -49,9 +49,7 @@ func TestShortEventsReceivedNeverAcknowledges(t *testing.T) {
 // answers) and its message invents no code.
 func TestErrorWithoutCodeNamesNone(t *testing.T) {
 	for _, file := range []string{"error_string_400.json", "error_no_code_400.json"} {
-		d := adapter().Deliver(t, 20, 1, func(_ int, _ uploadertest.Call, w http.ResponseWriter, _ *http.Request) {
-			uploadertest.Canned(t, w, 400, file)
-		})
+		d := adapter().Deliver(t, 20, 1, uploadertest.Answer{Status: 400, File: file}.Always(t))
 		if u := d.Upload(t); u.LastError == "" || strings.Contains(u.LastError, "code 0") {
 			t.Errorf("%s: last_error = %q", file, u.LastError)
 		}

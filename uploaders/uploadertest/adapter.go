@@ -1,8 +1,12 @@
 package uploadertest
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,8 +54,9 @@ type Adapter struct {
 	// query parameter, a header).
 	Credential func(c Call) string
 	// Check says what is wrong with c as a request to the platform
-	// (method, path, query, headers, body shape); nil when nothing. The fake
-	// platform checks every request of every case.
+	// (path, query, headers, body shape); nil when nothing. The fake
+	// platform checks every request of every case, and that it is a JSON
+	// POST (every platform's is).
 	Check func(c Call) error
 	// Events returns the event ids a request body carries.
 	Events func(body []byte) []string
@@ -121,6 +126,16 @@ func (a Answer) retryAfter() time.Duration {
 	return 0
 }
 
+// Always answers every request with a.
+func (a Answer) Always(tb testing.TB) Respond {
+	return func(_ int, _ Call, w http.ResponseWriter, _ *http.Request) { a.write(tb, w) }
+}
+
+// write answers with a: its status, file and headers.
+func (a Answer) write(tb testing.TB, w http.ResponseWriter) {
+	Canned(tb, w, a.Status, a.File, a.Header...)
+}
+
 // Accepting answers every request with Accept.
 func (a Adapter) Accepting(tb testing.TB) Respond {
 	return func(_ int, c Call, w http.ResponseWriter, _ *http.Request) { a.Accept(tb, w, c) }
@@ -149,11 +164,50 @@ func (a Adapter) Built(t *testing.T, endpoint string) *batch.Request {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" {
+	if !jsonPost(req.Method, req.Header) {
 		t.Errorf("request %s with headers %v, want a JSON POST", req.Method, req.Header)
 	}
 	if strings.Contains(fmt.Sprint(req.URL, req.Header, string(req.Body)), Secret) {
 		t.Error("the request holds the credential before Send")
 	}
 	return req
+}
+
+// Builds checks that the adapter builds, for Built's two conversions, the
+// JSON body want (compared as JSON values: every field, nothing more) and
+// returns the request.
+func Builds(t *testing.T, a Adapter, endpoint string, want string) *batch.Request {
+	t.Helper()
+	req := a.Built(t, endpoint)
+	got, err := jsonValue(req.Body)
+	if err != nil {
+		t.Fatalf("body %s: %v", req.Body, err)
+	}
+	w, err := jsonValue([]byte(want))
+	if err != nil {
+		t.Fatalf("want %s: %v", want, err)
+	}
+	if !reflect.DeepEqual(got, w) {
+		t.Errorf("body %s\nwant %s", req.Body, want)
+	}
+	return req
+}
+
+// jsonValue decodes one JSON value, numbers exact.
+func jsonValue(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("more than one JSON value")
+	}
+	return v, nil
+}
+
+// jsonPost says whether a request is a POST of JSON, as every platform's is.
+func jsonPost(method string, h http.Header) bool {
+	return method == http.MethodPost && h.Get("Content-Type") == "application/json"
 }

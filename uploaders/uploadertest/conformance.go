@@ -164,7 +164,7 @@ func retried(t *testing.T, a Adapter, ans Answer) {
 func (a Adapter) firstThen(t *testing.T, ans Answer) Respond {
 	return func(n int, c Call, w http.ResponseWriter, _ *http.Request) {
 		if n == 1 {
-			Canned(t, w, ans.Status, ans.File, ans.Header...)
+			ans.write(t, w)
 			return
 		}
 		a.Accept(t, w, c)

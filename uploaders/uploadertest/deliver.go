@@ -90,6 +90,9 @@ func (d *Delivered) Again(resend bool) batch.Summary {
 // by respond, and the answer's body is kept.
 func (a Adapter) serve(t *testing.T, d *Delivered, respond Respond) *Server {
 	return NewServer(t, func(n int, c Call, w http.ResponseWriter, r *http.Request) {
+		if !jsonPost(c.Method, c.Header) {
+			t.Errorf("request %d: %s with content type %q, want a JSON POST", n, c.Method, c.Header.Get("Content-Type"))
+		}
 		if err := a.Check(c); err != nil {
 			t.Errorf("request %d: %v", n, err)
 		}

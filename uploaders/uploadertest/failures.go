@@ -25,7 +25,7 @@ func rejected(t *testing.T, a Adapter, rj Rejection) {
 		case rj.Respond != nil:
 			ids = rj.Respond(t, w, c, bad)
 		case bytes.Contains(c.Body, []byte(bad)):
-			Canned(t, w, rj.Status, rj.File, rj.Header...)
+			rj.write(t, w)
 		default:
 			ids = a.Accept(t, w, c)
 		}
@@ -55,9 +55,7 @@ func rejected(t *testing.T, a Adapter, rj Rejection) {
 // no retry and no split; the platform's message is kept, the credential
 // never.
 func stopped(t *testing.T, a Adapter, ans Answer) {
-	d := a.deliver(t, delivery{n: 20, attempts: 5, build: ans.New, respond: func(_ int, _ Call, w http.ResponseWriter, _ *http.Request) {
-		Canned(t, w, ans.Status, ans.File, ans.Header...)
-	}})
+	d := a.deliver(t, delivery{n: 20, attempts: 5, build: ans.New, respond: ans.Always(t)})
 	s := d.Summary
 	if s.Requests != 1 || len(d.Calls()) != 1 || s.Sent != 0 || s.Failed != 20 || s.Err == nil || len(d.Sleeps) != 0 {
 		t.Fatalf("summary = %+v, %d calls, sleeps %v; want one request, then stop", s, len(d.Calls()), d.Sleeps)
