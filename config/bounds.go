@@ -53,10 +53,7 @@ func (c *Config) validateIntakeBounds() error {
 			return bad(key, "%v, got %q", err, v)
 		}
 	}
-	if in.MaxCellsPerDay < 1 {
-		return bad("intake.max_cells_per_day", "must be >= 1, got %d", in.MaxCellsPerDay)
-	}
-	return nil
+	return atLeast("intake.max_cells_per_day", in.MaxCellsPerDay, 1)
 }
 
 // checkListen accepts what net.Listen("tcp", ...) accepts with a numeric

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -25,6 +26,22 @@ func (e *FieldError) Error() string { return fmt.Sprintf("config: %s: %s", e.Key
 
 func bad(key, format string, args ...any) error {
 	return &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// notEmpty checks a key that must be set.
+func notEmpty(key, v string) error {
+	if v == "" {
+		return bad(key, "must not be empty")
+	}
+	return nil
+}
+
+// atLeast checks an integer key against its floor.
+func atLeast[N int | int64](key string, v, floor N) error {
+	if v < floor {
+		return bad(key, "must be >= %d, got %d", floor, v)
+	}
+	return nil
 }
 
 // CronParser is the cron spec parser used by `tally schedule`: five standard
@@ -54,34 +71,21 @@ func (c *Config) Validate() error {
 
 func (c *Config) validateStore() error {
 	s := c.Store
-	if s.Path == "" {
-		return bad("store.path", "must not be empty")
-	}
-	if s.RetentionDays < 1 {
-		return bad("store.retention_days", "must be >= 1, got %d", s.RetentionDays)
+	if err := cmp.Or(notEmpty("store.path", s.Path), atLeast("store.retention_days", s.RetentionDays, 1)); err != nil {
+		return err
 	}
 	if s.Synchronous != "normal" && s.Synchronous != "full" {
 		return bad("store.synchronous", `must be "normal" or "full", got %q`, s.Synchronous)
 	}
-	if s.LedgerRetentionDays < 1 {
-		return bad("store.ledger_retention_days", "must be >= 1, got %d", s.LedgerRetentionDays)
-	}
-	if s.ConsentRetentionDays < 1 {
-		return bad("store.consent_retention_days", "must be >= 1, got %d", s.ConsentRetentionDays)
-	}
-	return nil
+	return cmp.Or(atLeast("store.ledger_retention_days", s.LedgerRetentionDays, 1),
+		atLeast("store.consent_retention_days", s.ConsentRetentionDays, 1))
 }
 
 func (c *Config) validateIntake() error {
 	in := c.Intake
-	if in.Listen == "" {
-		return bad("intake.listen", "must not be empty")
-	}
-	if in.MaxBodyBytes < 1024 {
-		return bad("intake.max_body_bytes", "must be >= 1024, got %d", in.MaxBodyBytes)
-	}
-	if in.MaxBatch < 1 {
-		return bad("intake.max_batch", "must be >= 1, got %d", in.MaxBatch)
+	if err := cmp.Or(notEmpty("intake.listen", in.Listen), atLeast("intake.max_body_bytes", in.MaxBodyBytes, 1024),
+		atLeast("intake.max_batch", in.MaxBatch, 1)); err != nil {
+		return err
 	}
 	for i, o := range in.AllowedOrigins {
 		u, err := url.Parse(o)
