@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,11 +84,23 @@ day for --from, its last for --to). Default: the last 30 sealed days.`,
 // database opened read-only.
 func newAuditCmd(g *globalOptions) *cobra.Command {
 	var date, day, head string
+	var anchor *store.Anchor
 	cmd := &cobra.Command{Use: "audit", Short: "Check and print the hash-chained audit log"}
-	verify := &cobra.Command{
-		Use:   "verify [--head ID:HASH]",
-		Short: "Check the audit hash chain and the data it records: exit 0 when intact, 1 naming what is wrong",
-		Long: `Check the audit log's hash chain, then that the data agrees with it:
+	verify := g.reportCmd("verify [--head ID:HASH]",
+		"Check the audit hash chain and the data it records: exit 0 when intact, 1 naming what is wrong",
+		func() error {
+			if head == "" {
+				return nil
+			}
+			a, err := store.ParseAnchor(head)
+			if err != nil {
+				return usageErr(fmt.Errorf("--head: %w", err))
+			}
+			anchor = &a
+			return nil
+		},
+		func(ctx context.Context, db *store.DB, w io.Writer) error { return audit.Verify(ctx, db, anchor, w) })
+	verify.Long = `Check the audit log's hash chain, then that the data agrees with it:
 each sealed day's daily_counts rows with the hash its seal recorded, each
 upload request's body and answer with the hashes recorded when sent and
 answered, each uploads row's acked, rejected and uncertain with what its
@@ -99,55 +112,47 @@ recorded first. docs/SCHEMA.md says what it cannot see.
 
 --head ID:HASH (as printed by 'tally audit head' or logged by 'tally run' as
 audit_head) also checks that row ID still exists with that hash: a chain
-rewritten or cut at or before it fails.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var anchor *store.Anchor
-			if head != "" {
-				a, err := store.ParseAnchor(head)
-				if err != nil {
-					return usageErr(fmt.Errorf("--head: %w", err))
-				}
-				anchor = &a
-			}
-			return g.report(cmd.Context(), func(e *env, db *store.DB) error { return audit.Verify(cmd.Context(), db, anchor, e.stdout) })
-		},
-	}
+rewritten or cut at or before it fails.`
 	verify.Flags().StringVar(&head, "head", "", "an anchor ID:HASH noted earlier: fail unless that row is still in the chain with that hash")
-	headCmd := &cobra.Command{
-		Use:   "head",
-		Short: "Print the audit chain's last row as ID:HASH, to note outside the file (see 'audit verify --head')",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.report(cmd.Context(), func(e *env, db *store.DB) error { return audit.Head(cmd.Context(), db, e.stdout) })
-		},
-	}
-	logCmd := &cobra.Command{
-		Use:   "log",
-		Short: "Print the audit log (optionally one day, UTC)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	headCmd := g.reportCmd("head", "Print the audit chain's last row as ID:HASH, to note outside the file (see 'audit verify --head')",
+		nil, audit.Head)
+	logCmd := g.reportCmd("log", "Print the audit log (optionally one day, UTC)",
+		func() error {
 			if _, err := tally.ParseDay(date); date != "" && err != nil {
 				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", date))
 			}
-			return g.report(cmd.Context(), func(e *env, db *store.DB) error { return audit.Print(cmd.Context(), db, date, e.stdout) })
+			return nil
 		},
-	}
+		func(ctx context.Context, db *store.DB, w io.Writer) error { return audit.Print(ctx, db, date, w) })
 	logCmd.Flags().StringVar(&date, "date", "", "only entries written on this UTC day (YYYY-MM-DD)")
-	recount := &cobra.Command{
-		Use:   "recount --date D",
-		Short: "Recompute a sealed day's raw counts from events and compare them with daily_counts",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	recount := g.reportCmd("recount --date D", "Recompute a sealed day's raw counts from events and compare them with daily_counts",
+		func() error {
 			if _, err := tally.ParseDay(day); err != nil {
 				return usageErr(fmt.Errorf("--date: want YYYY-MM-DD, got %q", day))
 			}
-			return g.report(cmd.Context(), func(e *env, db *store.DB) error { return audit.Recount(cmd.Context(), db, tally.Day(day), e.stdout) })
+			return nil
 		},
-	}
+		func(ctx context.Context, db *store.DB, w io.Writer) error {
+			return audit.Recount(ctx, db, tally.Day(day), w)
+		})
 	recount.Flags().StringVar(&day, "date", "", "sealed day to recount (YYYY-MM-DD)")
 	cmd.AddCommand(verify, headCmd, logCmd, recount)
 	return cmd
+}
+
+// reportCmd is a subcommand without arguments: check reads its flags (nil:
+// it has none), then print writes its report of the database, opened
+// read-only, to standard output.
+func (g *globalOptions) reportCmd(use, short string, check func() error, print func(context.Context, *store.DB, io.Writer) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if check != nil {
+				if err := check(); err != nil {
+					return err
+				}
+			}
+			return g.report(cmd.Context(), func(e *env, db *store.DB) error { return print(cmd.Context(), db, e.stdout) })
+		}}
 }
 
 func newScanCmd(g *globalOptions) *cobra.Command {
