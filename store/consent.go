@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -102,14 +101,8 @@ func latestConsent(ctx context.Context, latest *sql.Stmt, c Consent) (Consent, b
 	var last Consent
 	var at string
 	err := latest.QueryRowContext(ctx, c.VisitorKey, c.Purpose).Scan(&last.Granted, &at, &last.Source, &last.Version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Consent{}, false, nil
-	}
-	if err != nil {
-		return Consent{}, false, fmt.Errorf("store: consent: latest: %w", err)
-	}
-	if last.Time, err = ParseTime(at); err != nil {
-		return Consent{}, false, fmt.Errorf("store: consent: latest: bad time %q: %w", at, err)
+	if ok, err := foundAt("store: consent: latest", err, at, &last.Time); !ok {
+		return Consent{}, false, err
 	}
 	return last, true, nil
 }
@@ -131,20 +124,13 @@ func (db *DB) ConsentAt(ctx context.Context, visitorKey []byte, purpose string, 
 }
 
 func consentAt(ctx context.Context, stmt *sql.Stmt, visitorKey []byte, purpose string, t time.Time) (c Consent, ok bool, err error) {
-	var granted bool
+	c = Consent{VisitorKey: visitorKey, Purpose: purpose}
 	var at string
-	err = stmt.QueryRowContext(ctx, visitorKey, purpose, FormatTime(t)).Scan(&granted, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Consent{}, false, nil
+	err = stmt.QueryRowContext(ctx, visitorKey, purpose, FormatTime(t)).Scan(&c.Granted, &at)
+	if ok, err := foundAt("store: consent lookup", err, at, &c.Time); !ok {
+		return Consent{}, false, err
 	}
-	if err != nil {
-		return Consent{}, false, fmt.Errorf("store: consent lookup: %w", err)
-	}
-	ts, err := ParseTime(at)
-	if err != nil {
-		return Consent{}, false, fmt.Errorf("store: consent lookup: bad time %q: %w", at, err)
-	}
-	return Consent{VisitorKey: visitorKey, Purpose: purpose, Granted: granted, Time: ts}, true, nil
+	return c, true, nil
 }
 
 func nullable(s string) any {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,5 +176,36 @@ func TestConsentRepeatAddsNoRow(t *testing.T) {
 		if err != nil || !ok || got.Granted != c.want {
 			t.Errorf("ConsentAt %s = %v %v %v, want granted=%v", c.at, got.Granted, ok, err, c.want)
 		}
+	}
+}
+
+// A time edited outside tally (its append-only trigger dropped first) in a
+// row read alone is an error naming the read and the value, never a zero
+// time.
+func TestEditedTimeIsAnError(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	v := []byte("visitor")
+	if _, err := db.AddScan(ctx, store.Scan{ScannedAt: t0, Targets: []string{"https://example.org/"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddConsents(ctx, []store.Consent{{VisitorKey: v, Purpose: "advertising", Granted: true, Time: t0}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlfile.Open(t, db.Path).Exec(`DROP TRIGGER scans_no_update; DROP TRIGGER consents_no_update;
+		UPDATE scans SET scanned_at = '2026-11-01 edited'; UPDATE consents SET time = '2026-11-01 edited'`); err != nil {
+		t.Fatal(err)
+	}
+	const bad = `bad time "2026-11-01 edited"`
+	if _, _, err := db.LatestScan(ctx); err == nil || !strings.Contains(err.Error(), "store: latest scan: "+bad) {
+		t.Errorf("latest scan: err = %v", err)
+	}
+	if _, _, err := db.ConsentAt(ctx, v, "advertising", t0); err == nil || !strings.Contains(err.Error(), "store: consent lookup: "+bad) {
+		t.Errorf("consent at: err = %v", err)
+	}
+	again := []store.Consent{{VisitorKey: v, Purpose: "advertising", Granted: true, Time: t0.Add(time.Hour)}}
+	if err := db.AddConsents(ctx, again, t0.Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "store: consent: latest: "+bad) {
+		t.Errorf("add consents: err = %v", err)
 	}
 }

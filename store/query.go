@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 )
 
 // querier is what read helpers need: a *sql.DB, *sql.Conn or *sql.Tx.
@@ -28,6 +30,22 @@ func queryAll[T any](ctx context.Context, q querier, scan func(*sql.Rows, *T) er
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// foundAt reads what a one-row query's Scan returned: ok is false when the
+// query found no row (err nil) or failed (err names op). The row's TEXT
+// time at is parsed into *t.
+func foundAt(op string, err error, at string, t *time.Time) (ok bool, _ error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", op, err)
+	}
+	if *t, err = ParseTime(at); err != nil {
+		return false, fmt.Errorf("%s: bad time %q: %w", op, at, err)
+	}
+	return true, nil
 }
 
 // scanCellCount scans (platform, campaign, conversion, count).

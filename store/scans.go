@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -85,14 +84,8 @@ func (db *DB) LatestScan(ctx context.Context) (s Scan, ok bool, err error) {
 	var n int
 	err = db.r.QueryRowContext(ctx, `SELECT id, scanned_at, targets, pages, scripts, skipped, failed, findings
 		FROM scans ORDER BY id DESC LIMIT 1`).Scan(&s.ID, &at, &targets, &s.Pages, &s.Scripts, &s.Skipped, &s.Failed, &n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Scan{}, false, nil
-	}
-	if err != nil {
-		return Scan{}, false, fmt.Errorf("store: latest scan: %w", err)
-	}
-	if s.ScannedAt, err = ParseTime(at); err != nil {
-		return Scan{}, false, fmt.Errorf("store: latest scan: bad time %q: %w", at, err)
+	if ok, err := foundAt("store: latest scan", err, at, &s.ScannedAt); !ok {
+		return Scan{}, false, err
 	}
 	if err := json.Unmarshal([]byte(targets), &s.Targets); err != nil {
 		return Scan{}, false, fmt.Errorf("store: latest scan: bad targets: %w", err)

@@ -45,21 +45,9 @@ func (db *DB) SettleUnanswered(ctx context.Context, platform tally.Platform, now
 // unansweredRequests lists platform's requests without any answer, oldest
 // first.
 func (db *DB) unansweredRequests(ctx context.Context, platform tally.Platform) ([]int64, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id FROM upload_requests
+	ids, err := queryAll(ctx, db.r, func(rows *sql.Rows, id *int64) error { return rows.Scan(id) }, `SELECT id FROM upload_requests
 		WHERE platform = ? AND status IS NULL AND error IS NULL AND received_at IS NULL ORDER BY id`, platform)
 	if err != nil {
-		return nil, fmt.Errorf("store: unanswered requests: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: unanswered requests: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: unanswered requests: %w", err)
 	}
 	return ids, nil
