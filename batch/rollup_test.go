@@ -259,9 +259,7 @@ func TestPruneHistory(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
 	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	if err := db.AddConsents(ctx, []store.Consent{{VisitorKey: []byte("v"), Purpose: "advertising", Granted: true, Time: at}}, at); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Grant(t, db, []byte("v"), at)
 	if _, err := db.BeginUploadRequest(ctx, &store.UploadRequest{Platform: "meta", Method: "POST", URL: "https://x.example/",
 		Body: []byte("{}"), Attempt: 1, SentAt: at}, nil); err != nil {
 		t.Fatal(err)

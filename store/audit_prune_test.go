@@ -115,9 +115,7 @@ func TestPurgedConsentLeavesTheWriterCache(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
 	t0 := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-	if err := db.AddConsents(ctx, []store.Consent{{VisitorKey: []byte("v"), Purpose: "advertising", Granted: true, Time: t0}}, t0); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Grant(t, db, []byte("v"), t0)
 	if got := writerConsent(t, db, "v", t0.Add(time.Minute)); got != "granted since 08:00:00" {
 		t.Fatalf("with the grant: %s", got)
 	}

@@ -190,9 +190,7 @@ func TestEditedTimeIsAnError(t *testing.T) {
 	if _, err := db.AddScan(ctx, store.Scan{ScannedAt: t0, Targets: []string{"https://example.org/"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AddConsents(ctx, []store.Consent{{VisitorKey: v, Purpose: "advertising", Granted: true, Time: t0}}, t0); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Grant(t, db, v, t0)
 	if _, err := sqlfile.Open(t, db.Path).Exec(`DROP TRIGGER scans_no_update; DROP TRIGGER consents_no_update;
 		UPDATE scans SET scanned_at = '2026-11-01 edited'; UPDATE consents SET time = '2026-11-01 edited'`); err != nil {
 		t.Fatal(err)

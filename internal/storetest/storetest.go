@@ -28,6 +28,15 @@ func Open(tb testing.TB) *store.DB {
 	return db
 }
 
+// Grant records that visitorKey granted the test purpose ("advertising")
+// at at, received at the same instant.
+func Grant(tb testing.TB, db *store.DB, visitorKey []byte, at time.Time) {
+	tb.Helper()
+	if err := db.AddConsents(context.Background(), []store.Consent{{VisitorKey: visitorKey, Purpose: testPurpose, Granted: true, Time: at}}, at); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // Event is one event for WriteEvents: its cell and the permanent-key
 // hashes of its event id and visitor.
 type Event struct {
