@@ -129,14 +129,9 @@ func TestOpenCreatesDatabaseWALAndSHMPrivate(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("file modes")
 	}
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tally.db")
-	db, err := store.Open(ctx, path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.AppendAudit(ctx, store.AuditRunConfig, map[string]any{}); err != nil {
+	db := storetest.Open(t)
+	path := db.Path
+	if err := db.AppendAudit(context.Background(), store.AuditRunConfig, map[string]any{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{path, path + "-wal", path + "-shm"} {
