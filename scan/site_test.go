@@ -45,23 +45,21 @@ func (h *hits) get(p string) int {
 	return h.n[p]
 }
 
-func (h *hits) total() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t := 0
-	for _, n := range h.n {
-		t += n
-	}
-	return t
-}
+// total counts every request.
+func (h *hits) total() int { return h.count(func(string) bool { return true }) }
 
 // pages counts requests for HTML pages (not robots.txt or scripts).
 func (h *hits) pages() int {
+	return h.count(func(p string) bool { return p == "/" || strings.HasSuffix(p, ".html") })
+}
+
+// count counts the requests for the paths keep keeps.
+func (h *hits) count(keep func(path string) bool) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t := 0
 	for p, n := range h.n {
-		if p == "/" || strings.HasSuffix(p, ".html") {
+		if keep(p) {
 			t += n
 		}
 	}
