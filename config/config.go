@@ -72,6 +72,12 @@ type Consent struct {
 	Purpose  string   `toml:"purpose"`
 	MaxAge   Duration `toml:"max_age"`
 	HonorGPC bool     `toml:"honor_gpc"`
+	// RequireSensitive makes a grant need health_data consent as well
+	// (Washington's My Health My Data Act; the GPP US sensitive-data
+	// fields). TCFPurposes are the TCF v2 purposes a TC string must
+	// consent to.
+	RequireSensitive bool  `toml:"require_sensitive"`
+	TCFPurposes      []int `toml:"tcf_purposes"`
 	// Sources and Versions are the only consent labels stored; any other
 	// label is dropped and the decision kept without it.
 	Sources  []string `toml:"sources"`
@@ -218,7 +224,7 @@ func Default() *Config {
 			RatePerClient:   20,
 			BurstPerClient:  100,
 		},
-		Consent: Consent{Purpose: "advertising", MaxAge: Duration(9480 * time.Hour), HonorGPC: true,
+		Consent: Consent{Purpose: "advertising", MaxAge: Duration(9480 * time.Hour), HonorGPC: true, TCFPurposes: []int{1, 7},
 			Sources: []string{"tally.js", "import", "cmp"}, Versions: []string{}},
 		Events: map[string]string{
 			"appointment_booked":     "booking",

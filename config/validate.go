@@ -120,6 +120,17 @@ func (c *Config) validateConsent() error {
 	if c.Consent.MaxAge.D() <= 0 {
 		return bad("consent.max_age", "must be > 0, got %s", c.Consent.MaxAge.D())
 	}
+	if c.Consent.RequireSensitive && c.Consent.Purpose == "health_data" {
+		return bad("consent.purpose", "must not be \"health_data\" with consent.require_sensitive (that purpose is required besides it)")
+	}
+	if len(c.Consent.TCFPurposes) == 0 {
+		return bad("consent.tcf_purposes", "must list at least one TCF purpose, got none")
+	}
+	for _, p := range c.Consent.TCFPurposes {
+		if p < 1 || p > 24 {
+			return bad("consent.tcf_purposes", "TCF purposes are 1 to 24, got %d", p)
+		}
+	}
 	return c.validateConsentLabels()
 }
 

@@ -17,6 +17,8 @@ type ConsentInput struct {
 	Time      time.Time // zero: the time received
 	Source    string
 	Version   string
+	// Strings are the consent strings and health-data consent it carries.
+	Strings Strings
 }
 
 type wireConsent struct {
@@ -25,6 +27,7 @@ type wireConsent struct {
 	Time      json.RawMessage `json:"time"`
 	Source    json.RawMessage `json:"source"`
 	Version   json.RawMessage `json:"version"`
+	wireStrings
 }
 
 // DecodeConsent reads one consent object. Errors name the field, not its value.
@@ -38,10 +41,14 @@ func DecodeConsent(raw []byte) (ConsentInput, error) {
 	if c.VisitorID, err = str(w.VisitorID, "visitor_id", true, maxVisitorLen); err != nil {
 		return ConsentInput{}, err
 	}
-	if w.Purposes == nil || string(w.Purposes) == "null" {
-		return ConsentInput{}, errors.New("purposes: required")
+	if c.Strings, err = w.wireStrings.decode(); err != nil {
+		return ConsentInput{}, err
 	}
-	if err := json.Unmarshal(w.Purposes, &c.Purposes); err != nil {
+	if w.Purposes == nil || string(w.Purposes) == "null" {
+		if c.Strings.empty() {
+			return ConsentInput{}, errors.New("purposes: required (or gpp, tcf, health_data)")
+		}
+	} else if err := json.Unmarshal(w.Purposes, &c.Purposes); err != nil {
 		return ConsentInput{}, errors.New("purposes: must be an object of true/false")
 	}
 	if c.Time, err = ParseTime(w.Time, "time"); err != nil {
@@ -92,13 +99,21 @@ func (p *Pipeline) ClientTime(t time.Time) time.Time {
 	return t
 }
 
-// ConsentRecord turns one input into the record to store, or ok=false when
-// it says nothing about the configured purpose (other purposes are not
-// kept). Under Global Privacy Control a grant is recorded as a withdrawal.
-func (p *Pipeline) ConsentRecord(c ConsentInput, gpc bool) (store.Consent, bool, error) {
-	granted, ok := c.Purposes[p.opt.ConsentPurpose]
-	if !ok {
-		return store.Consent{}, false, nil
+// ConsentRecords turns one input into the records to store: one for each
+// kept purpose (consent.purpose, and health_data under
+// consent.require_sensitive) that its purposes or strings speak about;
+// none when they say nothing about them (other purposes are not kept). A
+// string that does not decode is an error with the decoder's reason, and
+// nothing is recorded. A record decided by a string has the framework as
+// its source ("gpp", "tcf"); the string itself is never kept. Under
+// Global Privacy Control a grant is recorded as a withdrawal.
+func (p *Pipeline) ConsentRecords(c ConsentInput, gpc bool) ([]store.Consent, error) {
+	s, err := p.readConsent(c.Purposes, c.Strings)
+	if err != nil {
+		return nil, err
+	}
+	if len(s) == 0 {
+		return nil, nil
 	}
 	now := p.Now()
 	at := c.Time
@@ -106,19 +121,35 @@ func (p *Pipeline) ConsentRecord(c ConsentInput, gpc bool) (store.Consent, bool,
 		at = now
 	}
 	if at.After(now.Add(futureSkew)) {
-		return store.Consent{}, false, errors.New("time: in the future")
+		return nil, errors.New("time: in the future")
 	}
 	if gpc && p.opt.HonorGPC {
-		granted = false
+		for k, v := range s {
+			v.granted = false
+			s[k] = v
+		}
 	}
-	return store.Consent{
-		VisitorKey: p.Hash("visitor", c.VisitorID),
-		Purpose:    p.opt.ConsentPurpose,
-		Granted:    granted,
-		Time:       at,
-		Source:     p.label("source", p.consentSources, c.Source),
-		Version:    p.label("version", p.consentVersions, c.Version),
-	}, true, nil
+	return p.records(s, p.Hash("visitor", c.VisitorID), at, c.Source, c.Version), nil
+}
+
+// records are the records of what s says, in the order of keptPurposes.
+// A statement made by a string has the framework as its source; any
+// other has source if it is on consent.sources.
+func (p *Pipeline) records(s said, visitorKey []byte, at time.Time, source, version string) []store.Consent {
+	var recs []store.Consent
+	for _, purpose := range p.keptPurposes() {
+		v, ok := s[purpose]
+		if !ok {
+			continue
+		}
+		src := v.source
+		if src == "" {
+			src = p.label("source", p.consentSources, source)
+		}
+		recs = append(recs, store.Consent{VisitorKey: visitorKey, Purpose: purpose, Granted: v.granted, Time: at,
+			Source: src, Version: p.label("version", p.consentVersions, version)})
+	}
+	return recs
 }
 
 // label returns v when it is on its allowlist (consent.sources or

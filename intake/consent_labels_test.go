@@ -77,12 +77,12 @@ func TestConsentVersionsDefaultStoresNone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, ok, err := f.in.Pipeline.ConsentRecord(c, false)
-	if err != nil || !ok {
-		t.Fatalf("ConsentRecord: ok=%v err=%v", ok, err)
+	recs, err := f.in.Pipeline.ConsentRecords(c, false)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("ConsentRecords: %d records, err=%v", len(recs), err)
 	}
-	if rec.Source != "tally.js" || rec.Version != "" {
-		t.Errorf("source %q version %q, want tally.js and no version", rec.Source, rec.Version)
+	if rec := recs[0]; rec.Source != "tally.js" || rec.Version != "" {
+		t.Errorf("source %q version %q, want tally.js and no version", recs[0].Source, recs[0].Version)
 	}
 }
 

@@ -45,8 +45,10 @@ var _ Tx = (*store.IntakeTx)(nil)
 type Rules struct {
 	// ConsentPurpose and MaxConsentAge make a consent record valid for an
 	// event: a grant for that purpose, no older than that at the event.
-	ConsentPurpose string
-	MaxConsentAge  time.Duration
+	// RequireSensitive adds health_data to the purposes a grant needs.
+	ConsentPurpose   string
+	MaxConsentAge    time.Duration
+	RequireSensitive bool
 	// MaxCellsPerDay, when > 0, is intake.max_cells_per_day.
 	MaxCellsPerDay int
 }
@@ -62,12 +64,12 @@ func decide(ctx context.Context, tx Tx, r Rules, c Candidate) (tally.Decision, e
 	if c.GPC {
 		return tally.Drop(tally.ReasonGPC), nil
 	}
-	granted, since, err := tx.Consent(ctx, c.VisitorKey, r.ConsentPurpose, c.At)
+	consented, err := consented(ctx, tx, r, c)
 	if err != nil {
 		return tally.Decision{}, err
 	}
 	switch {
-	case !granted || c.At.Sub(since) > r.MaxConsentAge:
+	case !consented:
 		return tally.Drop(tally.ReasonNoConsent), nil
 	case c.Unmapped:
 		return tally.Drop(tally.ReasonUnmappedEvent), nil

@@ -32,6 +32,9 @@ type Event struct {
 	Time      time.Time // zero: the time received
 	Source    string
 	Campaign  string
+	// Strings are the consent strings the event carries: what the CMP
+	// said when it was made.
+	Strings Strings
 }
 
 // wireEvent names the only fields intake reads. encoding/json skips every
@@ -43,6 +46,7 @@ type wireEvent struct {
 	Time      json.RawMessage `json:"time"`
 	Source    json.RawMessage `json:"source"`
 	Campaign  json.RawMessage `json:"campaign"`
+	wireStrings
 }
 
 // wireBody is either one event or {"events":[...]}.
@@ -111,6 +115,9 @@ func DecodeEvent(raw []byte) (Event, error) {
 		return Event{}, err
 	}
 	if ev.Time, err = ParseTime(w.Time, "time"); err != nil {
+		return Event{}, err
+	}
+	if ev.Strings, err = w.wireStrings.decode(); err != nil {
 		return Event{}, err
 	}
 	if missing := w.Time == nil || string(w.Time) == "null" || string(w.Time) == `""`; !missing && ev.Time.Before(minEventTime) {

@@ -2,6 +2,7 @@ package intake_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -87,6 +88,42 @@ func FuzzImportLines(f *testing.F) {
 			_ = intake.ReadNDJSON(bytes.NewReader(data), check)
 		} else {
 			_ = intake.ReadEventCSV(bytes.NewReader(data), check)
+		}
+	})
+}
+
+// FuzzConsentStrings runs the GPP and TC string decoders (go-gpp, go-gdpr)
+// behind a consent record on any input: no string panics them, none is
+// both refused and recorded, and no error echoes the input.
+func FuzzConsentStrings(f *testing.F) {
+	f.Add("DBABLA~BVQqAAAAAgA.QA", "7", "")
+	f.Add("DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", "2", "")
+	f.Add("DBACLMA~BAAAAAAAAAA.QA~BaAAAAA", "7,8", "")
+	f.Add("DBABh4A~BlgWEYCY.QA~BSFgmiU", "8,9", "COyiILmOyiILmADACHENAPCAAAAAAAAAAAAAE5QBgALgAqgD8AQACSwEygJyAAAAAA")
+	f.Add("", "", "CO-VVvfO-VVvfAAAAAENAXCAAPoAAH_AAAAAAAAAAAAA")
+	f.Add("", "", "CONciguONcjGKADACHENAOCIAC0ta__AACiQABwAgABAAEA")
+	p, err := intake.NewPipeline(intake.Options{Key: []byte("k"), CampaignPattern: ".*", ConsentPurpose: "advertising",
+		RequireSensitive: true, TCFPurposes: []int{1, 7}, HonorGPC: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, gpp, sid, tcf string) {
+		gpp, tcf = string(marked([]byte(gpp))), string(marked([]byte(tcf)))
+		c := intake.ConsentInput{VisitorID: "v", Strings: intake.Strings{GPP: gpp, TCF: tcf}}
+		for _, s := range strings.Split(sid, ",") {
+			var id int
+			if _, err := fmt.Sscan(s, &id); err == nil {
+				c.Strings.GPPSID = append(c.Strings.GPPSID, id)
+			}
+		}
+		recs, err := p.ConsentRecords(c, false)
+		if refused(t, "ConsentRecords", err) && len(recs) > 0 {
+			t.Fatalf("refused yet recorded %d records", len(recs))
+		}
+		for _, r := range recs {
+			if r.Source != "gpp" && r.Source != "tcf" && r.Source != "gpp+tcf" {
+				t.Fatalf("record from a string with source %q", r.Source)
+			}
 		}
 	})
 }

@@ -9,8 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"time"
-
-	"github.com/tally-health/tally/store"
 )
 
 // Pinger reports whether the store answers.
@@ -188,19 +186,21 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Time = s.Intake.Pipeline.ClientTime(in.Time)
-	rec, ok, err := s.Intake.Pipeline.ConsentRecord(in, gpc(r))
+	recs, err := s.Intake.Pipeline.ConsentRecords(in, gpc(r))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	// The time is the page's clock: a withdrawal stamped before a record
-	// already kept is moved to it (see store.Consent.ClientClock).
-	rec.ClientClock = true
+	for i := range recs {
+		// The time is the page's clock: a withdrawal stamped before a
+		// record already kept is moved to it (see store.Consent.ClientClock).
+		recs[i].ClientClock = true
+	}
 	n := 0
-	if ok {
+	if len(recs) > 0 {
 		err := s.Intake.Writer.Direct(func() error {
 			var err error
-			n, err = s.Consents.RecordConsents(r.Context(), []store.Consent{rec}, s.Intake.Pipeline.Now())
+			n, err = s.Consents.RecordConsents(r.Context(), recs, s.Intake.Pipeline.Now())
 			return err
 		})
 		if err != nil {

@@ -192,14 +192,14 @@ func (in *Intake) ImportConsents(ctx context.Context, db ConsentImportStore, r i
 			// says where it came from even when the export does not.
 			c.Source = "import"
 		}
-		cr, ok, err := in.Pipeline.ConsentRecord(c, false)
+		crs, err := in.Pipeline.ConsentRecords(c, false)
 		switch {
 		case err != nil:
 			bad(err)
-		case !ok:
+		case len(crs) == 0:
 			n.Skipped++
 		default:
-			batch = append(batch, cr)
+			batch = append(batch, crs...)
 			if len(batch) >= consentChunk {
 				return flush()
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/store"
 )
 
 // Summary is what one request or import chunk did, in the shape of the
@@ -56,6 +57,8 @@ func (s *Summary) Add(o Summary) {
 type Intake struct {
 	Pipeline *Pipeline
 	Writer   *Writer
+	// Consents records what the consent strings carried by events say.
+	Consents ConsentStore
 	Metrics  *Metrics // optional
 }
 
@@ -66,14 +69,27 @@ func (in *Intake) Process(ctx context.Context, raws []json.RawMessage, gpc, wait
 	sum := NewSummary()
 	iw := &Write{Candidates: make([]Candidate, 0, len(raws)), Counts: Counts{}}
 	today := in.Pipeline.Day(in.Pipeline.Now())
+	var consents []store.Consent
 	for i, raw := range raws {
 		ev, err := DecodeEvent(raw)
+		var c Candidate
+		var recs []store.Consent
+		if err == nil {
+			c = in.Pipeline.Candidate(ev, gpc)
+			recs, err = in.Pipeline.EventConsents(ev, &c)
+		}
 		if err != nil {
 			sum.Invalid = append(sum.Invalid, InvalidEvent{Index: i, Error: err.Error()})
 			iw.Counts.Add(today, tally.Decision{Outcome: tally.Invalid}, 1)
 			continue
 		}
-		iw.Candidates = append(iw.Candidates, in.Pipeline.Candidate(ev, gpc))
+		consents = append(consents, recs...)
+		iw.Candidates = append(iw.Candidates, c)
+	}
+	// An HTTP event's time may be a page's clock: a withdrawal it carries
+	// never hides behind a later record (see store.Consent.ClientClock).
+	if err := in.recordConsents(ctx, consents, !wait); err != nil {
+		return Summary{}, fmt.Errorf("intake: consent: %w", err)
 	}
 	submit := in.Writer.Submit
 	if wait {

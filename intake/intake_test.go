@@ -30,7 +30,7 @@ func testOptions() intake.Options {
 		Sources: map[string]tally.Platform{"facebook": tally.PlatformMeta, "instagram": tally.PlatformMeta,
 			"google": tally.PlatformGoogle, "tiktok": tally.PlatformTikTok, "linkedin": tally.PlatformLinkedIn},
 		CampaignPattern: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`, MaxCellsPerDay: 1000,
-		ConsentPurpose: "advertising", ConsentMaxAge: 9480 * time.Hour, HonorGPC: true,
+		ConsentPurpose: "advertising", ConsentMaxAge: 9480 * time.Hour, HonorGPC: true, TCFPurposes: []int{1, 7},
 		ConsentSources: []string{"tally.js", "import", "cmp"},
 		MaxBodyBytes:   1 << 20, MaxBatch: 500, RatePerClient: 20, BurstPerClient: 100,
 	}
@@ -50,7 +50,7 @@ func newFixture(t *testing.T, mod func(*intake.Options)) *fixture {
 	p.Now = func() time.Time { return testNow }
 	w := intake.NewWriter(db, p.Rules(), intake.WriterOptions{QueueLen: 64, MaxEvents: 1000})
 	t.Cleanup(w.Close)
-	return &fixture{db: db, in: &intake.Intake{Pipeline: p, Writer: w}}
+	return &fixture{db: db, in: &intake.Intake{Pipeline: p, Writer: w, Consents: db}}
 }
 
 // consent records a choice for visitor at t.
@@ -257,12 +257,12 @@ func TestConsentRecordUnderGPCIsWithdrawal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, ok, err := f.in.Pipeline.ConsentRecord(c, true)
-	if err != nil || !ok || rec.Granted {
-		t.Errorf("GPC consent = %+v ok=%v err=%v, want a withdrawal", rec, ok, err)
+	recs, err := f.in.Pipeline.ConsentRecords(c, true)
+	if err != nil || len(recs) != 1 || recs[0].Granted {
+		t.Errorf("GPC consent = %+v err=%v, want one withdrawal", recs, err)
 	}
 	c.Purposes = map[string]bool{"analytics": true}
-	if _, ok, _ := f.in.Pipeline.ConsentRecord(c, false); ok {
+	if recs, _ := f.in.Pipeline.ConsentRecords(c, false); len(recs) != 0 {
 		t.Error("a record without the configured purpose was kept")
 	}
 }

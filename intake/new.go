@@ -5,7 +5,7 @@ package intake
 // the database file at path is still the one it opened: events committed
 // into a deleted or replaced file would be acknowledged and lost. opt's
 // OnCommit and Verify are set here. Close the intake's Writer when done.
-func New(p *Pipeline, db IntakeCommitter, path string, opt WriterOptions) (*Intake, error) {
+func New(p *Pipeline, db IntakeStore, path string, opt WriterOptions) (*Intake, error) {
 	guard, err := NewFileGuard(path)
 	if err != nil {
 		return nil, err
@@ -13,5 +13,12 @@ func New(p *Pipeline, db IntakeCommitter, path string, opt WriterOptions) (*Inta
 	m := NewMetrics()
 	p.Metrics = m
 	opt.OnCommit, opt.Verify = m.ObserveCommit, guard.Check
-	return &Intake{Pipeline: p, Writer: NewWriter(db, p.Rules(), opt), Metrics: m}, nil
+	return &Intake{Pipeline: p, Writer: NewWriter(db, p.Rules(), opt), Consents: db, Metrics: m}, nil
+}
+
+// IntakeStore is the database an Intake writes: events through the
+// writer, consents carried by events directly.
+type IntakeStore interface {
+	IntakeCommitter
+	ConsentStore
 }

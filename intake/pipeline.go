@@ -40,6 +40,11 @@ type Options struct {
 	ConsentPurpose string
 	ConsentMaxAge  time.Duration
 	HonorGPC       bool
+	// RequireSensitive is consent.require_sensitive: a grant also needs
+	// health_data. TCFPurposes is consent.tcf_purposes: the TCF purposes
+	// a TC string must consent to for a grant.
+	RequireSensitive bool
+	TCFPurposes      []int
 	// ConsentSources and ConsentVersions are the consent labels stored
 	// (consent.sources, consent.versions).
 	ConsentSources, ConsentVersions []string
@@ -105,6 +110,9 @@ type Candidate struct {
 	// GPC is set when the request carried Sec-GPC and consent.honor_gpc
 	// is on. Nothing else is computed then, not even the visitor's hash.
 	GPC bool
+	// Withdrawn is set when the event's own consent strings withdraw
+	// consent: it is no_consent whatever the stored history says.
+	Withdrawn bool
 	// The checks that need no database and failed: an unmapped event
 	// name, a campaign refused, a time ahead of the clock or too old.
 	Unmapped, BadCampaign, Future, TooOld bool
@@ -171,7 +179,8 @@ func (p *Pipeline) campaignAllowed(c string) bool {
 
 // Rules are the settings the writer's decide applies with the database.
 func (p *Pipeline) Rules() Rules {
-	return Rules{ConsentPurpose: p.opt.ConsentPurpose, MaxConsentAge: p.opt.ConsentMaxAge, MaxCellsPerDay: p.opt.MaxCellsPerDay}
+	return Rules{ConsentPurpose: p.opt.ConsentPurpose, MaxConsentAge: p.opt.ConsentMaxAge, RequireSensitive: p.opt.RequireSensitive,
+		MaxCellsPerDay: p.opt.MaxCellsPerDay}
 }
 
 // Day is t's calendar day in rollup.timezone.

@@ -20,9 +20,10 @@ import (
 //     PRAGMA data_version, and the writer then drops the whole cache.
 type consentCache struct {
 	mu          sync.Mutex
-	dirty       map[string]bool         // visitor keys changed since the last sync
-	purpose     string                  // the purpose entries hold
-	entries     map[string][]consentRec // visitor key -> history by time
+	dirty map[string]bool // visitor keys changed since the last sync
+	// entries: visitor key -> purpose -> history by time. An event may
+	// need two purposes (consent.require_sensitive).
+	entries     map[string]map[string][]consentRec
 	dataVersion int64
 }
 
@@ -35,13 +36,13 @@ type consentRec struct {
 const maxCachedVisitors = 200_000
 
 func newConsentCache() *consentCache {
-	return &consentCache{dirty: map[string]bool{}, entries: map[string][]consentRec{}, dataVersion: -1}
+	return &consentCache{dirty: map[string]bool{}, entries: map[string]map[string][]consentRec{}, dataVersion: -1}
 }
 
 // reset empties the cache; the next transaction reloads what it needs.
 func (c *consentCache) reset() {
 	c.mu.Lock()
-	c.entries, c.dataVersion = map[string][]consentRec{}, -1
+	c.entries, c.dataVersion = map[string]map[string][]consentRec{}, -1
 	clear(c.dirty)
 	c.mu.Unlock()
 }
@@ -62,7 +63,7 @@ func (c *consentCache) sync(ctx context.Context, tx *sql.Tx, version *sql.Stmt) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v != c.dataVersion || len(c.entries) > maxCachedVisitors {
-		c.entries = map[string][]consentRec{}
+		c.entries = map[string]map[string][]consentRec{}
 		c.dataVersion = v
 	} else {
 		for k := range c.dirty {
@@ -78,10 +79,7 @@ func (c *consentCache) sync(ctx context.Context, tx *sql.Tx, version *sql.Stmt) 
 func (c *consentCache) latest(visitorKey []byte, purpose string, t time.Time, load func() ([]consentRec, error)) (consentRec, bool, error) {
 	key := string(visitorKey)
 	c.mu.Lock()
-	if purpose != c.purpose {
-		c.entries, c.purpose = map[string][]consentRec{}, purpose
-	}
-	hist, ok := c.entries[key]
+	hist, ok := c.entries[key][purpose]
 	c.mu.Unlock()
 	if !ok {
 		var err error
@@ -89,7 +87,10 @@ func (c *consentCache) latest(visitorKey []byte, purpose string, t time.Time, lo
 			return consentRec{}, false, err
 		}
 		c.mu.Lock()
-		c.entries[key] = hist
+		if c.entries[key] == nil {
+			c.entries[key] = map[string][]consentRec{}
+		}
+		c.entries[key][purpose] = hist
 		c.mu.Unlock()
 	}
 	at := FormatTime(t)

@@ -36,11 +36,11 @@ func importConsents(ctx context.Context, p Pieces, db *store.DB, now time.Time) 
 		if err != nil {
 			return 0, err
 		}
-		if rec, ok, err := in.Pipeline.ConsentRecord(ci, false); err != nil {
+		rs, err := in.Pipeline.ConsentRecords(ci, false)
+		if err != nil {
 			return 0, err
-		} else if ok {
-			recs = append(recs, rec)
 		}
+		recs = append(recs, rs...)
 	}
 	if _, err := db.RecordConsents(ctx, recs, now); err != nil {
 		return 0, err

@@ -53,6 +53,7 @@ func IntakeOptions(cfg *config.Config, key []byte, loc *time.Location) intake.Op
 	return intake.Options{Key: key, Location: loc, MaxEventAge: in.MaxEventAge.D(), Events: cfg.Events, Sources: cfg.Sources,
 		CampaignPattern: in.CampaignPattern, Campaigns: in.Campaigns, MaxCellsPerDay: in.MaxCellsPerDay,
 		ConsentPurpose: c.Purpose, ConsentMaxAge: c.MaxAge.D(), HonorGPC: c.HonorGPC,
+		RequireSensitive: c.RequireSensitive, TCFPurposes: c.TCFPurposes,
 		ConsentSources: c.Sources, ConsentVersions: c.Versions,
 		MaxBodyBytes: in.MaxBodyBytes, MaxBatch: in.MaxBatch, AllowedOrigins: in.AllowedOrigins,
 		RatePerClient: in.RatePerClient, BurstPerClient: in.BurstPerClient}
