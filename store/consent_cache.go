@@ -19,7 +19,7 @@ import (
 //   - any commit by another connection (another tally process) changes
 //     PRAGMA data_version, and the writer then drops the whole cache.
 type consentCache struct {
-	mu          sync.Mutex
+	mu    sync.Mutex
 	dirty map[string]bool // visitor keys changed since the last sync
 	// entries: visitor key -> purpose -> history by time. An event may
 	// need two purposes (consent.require_sensitive).
