@@ -231,3 +231,27 @@ func TestEventCarriesItsConsentString(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthDataField: under consent.require_sensitive the top-level
+// health_data field of a consent record or an event counts like the
+// health_data purpose; without it, it is not kept.
+func TestHealthDataField(t *testing.T) {
+	f := newFixture(t, func(o *intake.Options) { o.RequireSensitive = true })
+	srv := newHTTP(t, f)
+	if resp, body := post(t, srv.URL+"/v1/consent", "application/json", `{"visitor_id":"v","purposes":{"advertising":true},"health_data":true}`); !strings.Contains(body, `"recorded":2`) {
+		t.Fatalf("consent with health_data: %d %s, want 2 records", resp.StatusCode, body)
+	}
+	if got := outcome(f.send(t, false, ev("h1", "appointment_booked", "v", ""))); got != "accepted" {
+		t.Errorf("both granted: %s, want accepted", got)
+	}
+	if got := outcome(f.send(t, false, ev("h2", "contact_form_submitted", "v", `,"health_data":false`))); got != "dropped/no_consent" {
+		t.Errorf("event withdrawing health_data: %s, want dropped/no_consent", got)
+	}
+	if got := outcome(f.send(t, false, ev("h3", "contact_form_submitted", "v", ""))); got != "dropped/no_consent" {
+		t.Errorf("after the withdrawal: %s, want dropped/no_consent", got)
+	}
+	f = newFixture(t, nil)
+	if recs, err := consentRecords(t, f, `{"visitor_id":"v","health_data":true}`, false); err != nil || len(recs) != 0 {
+		t.Errorf("health_data without require_sensitive: %+v %v, want nothing kept", recs, err)
+	}
+}
