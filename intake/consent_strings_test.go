@@ -2,6 +2,7 @@ package intake_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/prebid/go-gpp/sections/uspnat"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/internal/sqlfile"
 	"github.com/tally-health/tally/store"
@@ -253,5 +255,33 @@ func TestHealthDataField(t *testing.T) {
 	f = newFixture(t, nil)
 	if recs, err := consentRecords(t, f, `{"visitor_id":"v","health_data":true}`, false); err != nil || len(recs) != 0 {
 		t.Errorf("health_data without require_sensitive: %+v %v, want nothing kept", recs, err)
+	}
+}
+
+// TestImportCSVCarriesConsentStrings: consent and event CSV imports read
+// the gpp, gpp_sid, tcf and health_data columns like the JSON fields.
+func TestImportCSVCarriesConsentStrings(t *testing.T) {
+	f := newFixture(t, func(o *intake.Options) { o.RequireSensitive = true })
+	sensitive := usNat()
+	sensitive.SensitiveDataProcessing[2] = 2
+	gppBoth := encodeGPP(t, natSection(sensitive, false))
+	gppAdsOnly := encodeGPP(t, natSection(usNat(), false))
+	in := "visitor_id,advertising,health_data,time,gpp,gpp_sid,tcf\n" +
+		fmt.Sprintf("a,,,2026-11-19T00:00:00Z,%s,7,\n", gppBoth) +
+		fmt.Sprintf("b,,true,2026-11-19T00:00:00Z,,,%s\n", tcString([]int{1, 7}, 100, 2)) +
+		fmt.Sprintf("c,,,2026-11-19T00:00:00Z,%s,\"7,8\",\n", gppAdsOnly) +
+		"d,true,,2026-11-19T00:00:00Z,,,\n"
+	var errs strings.Builder
+	n, err := f.in.ImportConsents(context.Background(), f.db, strings.NewReader(in), intake.ImportOptions{Name: "c.csv", Errors: &errs})
+	if err != nil || n.Recorded != 5 || n.Invalid != 1 || !strings.Contains(errs.String(), "c.csv: line 4: gpp: gpp_sid names section 8") {
+		t.Fatalf("import: %+v %v %q", n, err, errs.String())
+	}
+	events := "event_id,event,visitor_id,gpp,gpp_sid,health_data\n" +
+		"1,appointment_booked,a,,,\n" + "2,appointment_booked,b,,,\n" + "3,appointment_booked,d,,,\n" +
+		fmt.Sprintf("4,appointment_booked,e,%s,7,true\n", gppBoth) +
+		"5,appointment_booked,f,,,perhaps\n"
+	sum, err := f.in.ImportEvents(context.Background(), strings.NewReader(events), intake.ImportOptions{Name: "e.csv", Format: "csv", Errors: &errs})
+	if err != nil || sum.Accepted != 3 || sum.Dropped[tally.ReasonNoConsent] != 1 || len(sum.Invalid) != 1 {
+		t.Errorf("events: %+v %v, want a, b and e accepted, d no_consent, f invalid", sum, err)
 	}
 }

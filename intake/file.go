@@ -98,12 +98,79 @@ func readLine(br *bufio.Reader, buf []byte) (b []byte, tooLong bool, err error) 
 
 // csvColumns are the only columns an event CSV import reads; every other
 // column is skipped without keeping its name or value.
-var csvColumns = []string{"event_id", "event", "visitor_id", "time", "source", "campaign"}
+var csvColumns = []string{"event_id", "event", "visitor_id", "time", "source", "campaign", "gpp", "gpp_sid", "tcf", "health_data"}
 
 // ReadEventCSV calls fn for each data row of a CSV file with a header row.
 // Each row becomes an event object holding only the known columns; an
 // empty cell is a missing field. Line numbers count the header as line 1.
 func ReadEventCSV(r io.Reader, fn func(Record) error) error {
+	return readCSV(r, csvColumns, []string{"event_id", "event", "visitor_id"}, func(cells map[string]string) (any, error) {
+		obj := map[string]any{}
+		for name, v := range cells {
+			obj[name] = v
+		}
+		if v, ok := cells["health_data"]; ok {
+			b, err := csvBool("health_data", v)
+			if err != nil {
+				return nil, err
+			}
+			obj["health_data"] = b
+		}
+		return obj, nil
+	}, fn)
+}
+
+// consentCSVColumns are the columns a consent CSV import reads besides
+// the purposes (the column named like consent.purpose, and health_data).
+var consentCSVColumns = []string{"visitor_id", "time", "source", "version", "gpp", "gpp_sid", "tcf"}
+
+// ReadConsentCSV calls fn for each data row of a consent CSV file with a
+// header row (visitor_id, a column named like each purpose, e.g.
+// advertising and health_data, holding true or false, and optional time,
+// source, version, gpp, gpp_sid, tcf). Each row becomes a consent object
+// holding only those columns; an empty cell is a missing field.
+func ReadConsentCSV(r io.Reader, purposes []string, fn func(Record) error) error {
+	known := append(append([]string(nil), consentCSVColumns...), purposes...)
+	return readCSV(r, known, []string{"visitor_id"}, func(cells map[string]string) (any, error) {
+		obj, ps := map[string]any{}, map[string]bool{}
+		for name, v := range cells {
+			obj[name] = v
+		}
+		for _, p := range purposes {
+			v, ok := cells[p]
+			if !ok {
+				continue
+			}
+			delete(obj, p)
+			b, err := csvBool(p, v)
+			if err != nil {
+				return nil, err
+			}
+			ps[p] = b
+		}
+		if len(ps) > 0 {
+			obj["purposes"] = ps
+		}
+		return obj, nil
+	}, fn)
+}
+
+// csvBool reads a consent cell: true/false, yes/no or 1/0.
+func csvBool(column, v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "1":
+		return true, nil
+	case "false", "no", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: want true or false", column)
+}
+
+// readCSV calls fn for each data row of a CSV file with a header row: obj
+// turns the row's non-empty known cells into the object the row stands
+// for, or an error naming the column. required columns must be in the
+// header. Line numbers count the header as line 1.
+func readCSV(r io.Reader, known, required []string, obj func(map[string]string) (any, error), fn func(Record) error) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
@@ -114,13 +181,13 @@ func ReadEventCSV(r io.Reader, fn func(Record) error) error {
 	col := map[string]int{}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		for _, known := range csvColumns {
-			if h == known {
+		for _, k := range known {
+			if h == k {
 				col[h] = i
 			}
 		}
 	}
-	for _, need := range []string{"event_id", "event", "visitor_id"} {
+	for _, need := range required {
 		if _, ok := col[need]; !ok {
 			return fmt.Errorf("CSV header: missing column %q", need)
 		}
@@ -138,15 +205,19 @@ func ReadEventCSV(r io.Reader, fn func(Record) error) error {
 		case err != nil:
 			return fmt.Errorf("read CSV: %w", err)
 		default:
-			obj := map[string]string{}
+			cells := map[string]string{}
 			for name, i := range col {
 				if i < len(row) && row[i] != "" {
-					obj[name] = row[i]
+					cells[name] = row[i]
 				}
 			}
-			raw, _ := json.Marshal(obj)
 			line, _ := cr.FieldPos(0)
-			rec = Record{Line: line, Raw: raw}
+			rec = Record{Line: line}
+			if o, err := obj(cells); err != nil {
+				rec.Err = err
+			} else {
+				rec.Raw, _ = json.Marshal(o)
+			}
 		}
 		if err := fn(rec); err != nil {
 			return err

@@ -23,8 +23,8 @@ const consentChunk = 1000
 type ImportOptions struct {
 	// Name is the file's name in messages ("-" for stdin).
 	Name string
-	// Format is "ndjson" or "csv" (events only); empty picks csv for a
-	// *.csv Name, else ndjson.
+	// Format is "ndjson" or "csv"; empty picks csv for a *.csv Name,
+	// else ndjson.
 	Format string
 	// Errors receives one line per bad record: "<name>: line <n>: <why>",
 	// never the line's content.
@@ -157,7 +157,8 @@ type ConsentCounts struct {
 }
 
 // ImportConsents reads consent records (NDJSON, as a consent-management
-// tool exports them) from r and commits them in chunks; a bad line is
+// tool exports them, or CSV with a header row, as a booking system does)
+// from r and commits them in chunks; a bad line is
 // reported with its number and counted as invalid, and the import goes on.
 // A finished import appends its counts to the audit log. The counts are
 // returned also when an error ends the import.
@@ -173,7 +174,13 @@ func (in *Intake) ImportConsents(ctx context.Context, db ConsentImportStore, r i
 		batch = batch[:0]
 		return nil
 	}
-	err := ReadNDJSON(r, func(rec Record) error {
+	read := ReadNDJSON
+	if opt.format() == "csv" {
+		read = func(r io.Reader, fn func(Record) error) error {
+			return ReadConsentCSV(r, []string{in.Pipeline.opt.ConsentPurpose, SensitivePurpose}, fn)
+		}
+	}
+	err := read(r, func(rec Record) error {
 		bad := func(err error) {
 			n.Invalid++
 			fmt.Fprintf(opt.Errors, "%s: line %d: %v\n", opt.Name, rec.Line, err)

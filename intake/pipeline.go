@@ -188,8 +188,14 @@ func (p *Pipeline) Day(t time.Time) tally.Day { return tally.DayOf(t, p.opt.Loca
 
 // Hash is the keyed hash of a value within a domain ("visitor",
 // "event_id"), truncated to store.KeyLen bytes.
-func (p *Pipeline) Hash(domain, v string) []byte {
-	m := hmac.New(sha256.New, p.opt.Key)
+func (p *Pipeline) Hash(domain, v string) []byte { return keyedHash(p.opt.Key, domain, v) }
+
+// VisitorKey is the keyed hash a visitor id is stored under, for the
+// subject-request commands that look a visitor up without an intake.
+func VisitorKey(key []byte, visitorID string) []byte { return keyedHash(key, "visitor", visitorID) }
+
+func keyedHash(key []byte, domain, v string) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(domain))
 	m.Write([]byte{0})
 	m.Write([]byte(v))

@@ -142,11 +142,15 @@ func newConsentCmd(g *globalOptions) *cobra.Command {
 		Use:   "consent",
 		Short: "Manage the consent registry",
 	}
-	cmd.AddCommand(&cobra.Command{
+	var format string
+	imp := &cobra.Command{
 		Use:   "import FILE",
-		Short: "Import consent records (NDJSON, - for stdin) from a consent-management export",
+		Short: "Import consent records (NDJSON, or CSV with a header row; - for stdin) from a consent-management or booking-system export",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "" && format != "ndjson" && format != "csv" {
+				return usageErr(fmt.Errorf("--format: want ndjson or csv, got %q", format))
+			}
 			e, err := g.load()
 			if err != nil {
 				return err
@@ -157,7 +161,7 @@ func newConsentCmd(g *globalOptions) *cobra.Command {
 					return fmt.Errorf("consent import: %w", err)
 				}
 				defer r.Close()
-				n, err := in.ImportConsents(cmd.Context(), db, r, intake.ImportOptions{Name: args[0], Errors: e.stderr})
+				n, err := in.ImportConsents(cmd.Context(), db, r, intake.ImportOptions{Name: args[0], Format: format, Errors: e.stderr})
 				fmt.Fprintf(e.stdout, "recorded %d, skipped %d (no %q purpose), invalid %d\n", n.Recorded, n.Skipped, e.cfg.Consent.Purpose, n.Invalid)
 				if err != nil {
 					return fmt.Errorf("consent import %s: %w", args[0], err)
@@ -165,7 +169,9 @@ func newConsentCmd(g *globalOptions) *cobra.Command {
 				return nil
 			})
 		},
-	})
+	}
+	imp.Flags().StringVar(&format, "format", "", "ndjson or csv (default: csv for *.csv files, else ndjson)")
+	cmd.AddCommand(imp, newConsentLookupCmd(g), newConsentForgetCmd(g))
 	return cmd
 }
 

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tally-health/tally/intake"
+	"github.com/tally-health/tally/store"
+)
+
+// newConsentLookupCmd answers a right-to-know request: the visitor's
+// consent history, found by the keyed hash of their id (the id itself is
+// never stored, nor printed).
+func newConsentLookupCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "lookup VISITOR_ID",
+		Short: "Print one visitor's consent history (a right-to-know request)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := g.load()
+			if err != nil {
+				return err
+			}
+			db, err := e.openDB(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			key, err := e.hashKey(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			recs, recorded, err := db.ConsentHistory(cmd.Context(), intake.VisitorKey(key, args[0]))
+			if err != nil {
+				return err
+			}
+			if len(recs) == 0 {
+				fmt.Fprintln(e.stdout, "no consent records for this visitor")
+				return nil
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "time\tpurpose\tdecision\tsource\tversion\trecorded_at")
+			for i, c := range recs {
+				decision := "withdrawal"
+				if c.Granted {
+					decision = "grant"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", store.FormatTime(c.Time), c.Purpose, decision, dash(c.Source), dash(c.Version), recorded[i])
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+// newConsentForgetCmd answers an erasure request: the visitor's consent
+// history is deleted through the one recorded path (store.ForgetConsents),
+// with an audit entry holding the count.
+func newConsentForgetCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "forget VISITOR_ID",
+		Short: "Delete one visitor's consent history, with an audit entry (an erasure request); their events are then no_consent",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := g.load()
+			if err != nil {
+				return err
+			}
+			db, err := e.openDB(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			key, err := e.hashKey(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			n, err := db.ForgetConsents(cmd.Context(), intake.VisitorKey(key, args[0]))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "deleted %d consent records\n", n)
+			return nil
+		},
+	}
+}
+
+// dash prints an empty label as "-".
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
