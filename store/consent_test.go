@@ -207,3 +207,50 @@ func TestEditedTimeIsAnError(t *testing.T) {
 		t.Errorf("add consents: err = %v", err)
 	}
 }
+
+// TestForgetReachesTheWriter: after ForgetConsents, by this process or
+// another, the intake writer (which had the visitor's grants cached, for
+// two purposes) sees no consent, and only that visitor's rows are gone.
+func TestForgetReachesTheWriter(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	for _, other := range []bool{false, true} {
+		t.Run(fmt.Sprintf("other process %v", other), func(t *testing.T) {
+			db := storetest.Open(t)
+			forgetter := db
+			if other {
+				o, err := store.Open(ctx, db.Path, store.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer o.Close()
+				forgetter = o
+			}
+			var recs []store.Consent
+			for _, v := range []string{"v", "w"} {
+				for _, p := range []string{"advertising", "health_data"} {
+					recs = append(recs, store.Consent{VisitorKey: []byte(v), Purpose: p, Granted: true, Time: t0})
+				}
+			}
+			if err := db.AddConsents(ctx, recs, t0); err != nil {
+				t.Fatal(err)
+			}
+			if got := writerConsent(t, db, "v", t0.Add(time.Minute)); got != "granted since 08:00:00" {
+				t.Fatalf("before forget: %s", got)
+			}
+			n, err := forgetter.ForgetConsents(ctx, []byte("v"))
+			if err != nil || n != 2 {
+				t.Fatalf("forget: %d %v, want 2 rows", n, err)
+			}
+			if got := writerConsent(t, db, "v", t0.Add(time.Minute)); got != "none" {
+				t.Errorf("after forget: %s", got)
+			}
+			if got := writerConsent(t, db, "w", t0.Add(time.Minute)); got != "granted since 08:00:00" {
+				t.Errorf("another visitor after forget: %s", got)
+			}
+			if hist, _, err := db.ConsentHistory(ctx, []byte("w")); err != nil || len(hist) != 2 {
+				t.Errorf("another visitor's history: %d records, %v", len(hist), err)
+			}
+		})
+	}
+}
