@@ -154,6 +154,8 @@ type Meta struct {
 	AccessTokenEnv string `toml:"access_token_env"`
 	ActionSource   string `toml:"action_source"`
 	TestEventCode  string `toml:"test_event_code"`
+	// LimitedDataUse sends Meta's Limited Data Use flag on every event.
+	LimitedDataUse bool `toml:"limited_data_use"`
 }
 
 // Google configures the GA4 Measurement Protocol uploader.

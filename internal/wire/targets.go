@@ -45,7 +45,8 @@ func Targets(cfg *config.Config, platform tally.Platform, dryRun bool) ([]batch.
 		switch p {
 		case tally.PlatformMeta:
 			up = meta.New(meta.Config{Endpoint: d.Endpoint, APIVersion: u.Meta.APIVersion, DatasetID: u.Meta.DatasetID,
-				ActionSource: u.Meta.ActionSource, TestEventCode: u.Meta.TestEventCode, Events: d.Events, Token: tok, Timeout: d.Timeout.D()})
+				ActionSource: u.Meta.ActionSource, TestEventCode: u.Meta.TestEventCode, LimitedDataUse: u.Meta.LimitedDataUse,
+				Events: d.Events, Token: tok, Timeout: d.Timeout.D()})
 		case tally.PlatformGoogle:
 			up = google.New(google.Config{Endpoint: d.Endpoint, MeasurementID: u.Google.MeasurementID, Events: d.Events,
 				Validate: u.Google.Validate, Secret: tok, Timeout: d.Timeout.D()})

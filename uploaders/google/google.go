@@ -66,8 +66,21 @@ func (g *Google) Spec() batch.Spec {
 type body struct {
 	ClientID        string  `json:"client_id"`
 	TimestampMicros int64   `json:"timestamp_micros"`
+	Consent         consent `json:"consent"`
 	Events          []event `json:"events"`
 }
+
+// consent is the Measurement Protocol's request-level consent, which
+// covers every event of the request. tally always denies both: a
+// synthetic conversion is for measurement, never for ad targeting or
+// personalisation.
+type consent struct {
+	AdUserData        string `json:"ad_user_data"`
+	AdPersonalization string `json:"ad_personalization"`
+}
+
+// denied is the consent every request carries.
+var denied = consent{AdUserData: "DENIED", AdPersonalization: "DENIED"}
 
 type event struct {
 	Name   string            `json:"name"`
@@ -80,7 +93,7 @@ func (g *Google) Build(b *batch.Batch) (*batch.Request, error) {
 	if len(b.Items) == 0 || len(b.Items) > MaxBatch {
 		return nil, fmt.Errorf("google: %d events in one request (1 to %d)", len(b.Items), MaxBatch)
 	}
-	out := body{ClientID: b.ChunkID, TimestampMicros: b.Items[0].Time.UnixMicro(), Events: make([]event, len(b.Items))}
+	out := body{ClientID: b.ChunkID, TimestampMicros: b.Items[0].Time.UnixMicro(), Consent: denied, Events: make([]event, len(b.Items))}
 	for i, c := range b.Items {
 		name := c.Conversion
 		if n, ok := g.cfg.Events[c.Conversion]; ok {

@@ -76,9 +76,12 @@ var now = uploadertest.Now
 
 // Build encodes a Measurement Protocol request: the chunk's synthetic
 // client_id, the first event's time in microseconds, mapped event names,
-// and the campaign, generic conversion and event id as params.
+// and the campaign, generic conversion and event id as params; GA4's
+// restriction flags (the request's consent, which covers its events)
+// deny ad user data and ad personalisation.
 func TestBuild(t *testing.T) {
-	req := uploadertest.Builds(t, adapter(), "http://ga.test/", `{"client_id": "chunk-1", "timestamp_micros": 1795240800000000, "events": [
+	req := uploadertest.Builds(t, adapter(), "http://ga.test/", `{"client_id": "chunk-1", "timestamp_micros": 1795240800000000,
+		"consent": {"ad_user_data": "DENIED", "ad_personalization": "DENIED"}, "events": [
 		{"name": "appointment_request", "params": {"campaign_id": "cmp_42", "conversion": "booking", "tally_event_id": "e1"}},
 		{"name": "call", "params": {"conversion": "call", "tally_event_id": "e2"}}]}`)
 	if req.URL != "http://ga.test/mp/collect?measurement_id=G-TEST1234" {
@@ -134,8 +137,9 @@ func TestLocalValidation(t *testing.T) {
 }
 
 type wireBody struct {
-	ClientID        string `json:"client_id"`
-	TimestampMicros int64  `json:"timestamp_micros"`
+	ClientID        string            `json:"client_id"`
+	TimestampMicros int64             `json:"timestamp_micros"`
+	Consent         map[string]string `json:"consent"`
 	Events          []struct {
 		Name   string            `json:"name"`
 		Params map[string]string `json:"params"`

@@ -34,6 +34,10 @@ type Config struct {
 	// Events maps generic conversion names to Meta event names; unmapped
 	// names are sent as they are.
 	Events map[string]string
+	// LimitedDataUse sets Meta's Limited Data Use flag on every event
+	// ([uploaders.meta] limited_data_use): data_processing_options
+	// ["LDU"], country and state 0 (Meta geolocates the event).
+	LimitedDataUse bool
 	// Token is the access token; empty for dry runs.
 	Token   tally.Secret
 	Timeout time.Duration
@@ -77,6 +81,18 @@ type event struct {
 	EventID      string     `json:"event_id"`
 	UserData     userData   `json:"user_data"`
 	CustomData   customData `json:"custom_data"`
+	// The Limited Data Use flag; all three are left out when it is off.
+	DataProcessingOptions        []string `json:"data_processing_options,omitempty"`
+	DataProcessingOptionsCountry *int     `json:"data_processing_options_country,omitempty"`
+	DataProcessingOptionsState   *int     `json:"data_processing_options_state,omitempty"`
+}
+
+// ldu marks e with Limited Data Use. Country and state 0 ask Meta to
+// geolocate the event: tally keeps no location to send.
+func ldu(e *event) {
+	zero := 0
+	e.DataProcessingOptions = []string{"LDU"}
+	e.DataProcessingOptionsCountry, e.DataProcessingOptionsState = &zero, &zero
 }
 
 // userData holds only the keyed synthetic external id Meta's schema demands:
@@ -102,6 +118,9 @@ func (m *Meta) Build(b *batch.Batch) (*batch.Request, error) {
 			EventName: name, EventTime: c.Time.Unix(), ActionSource: m.cfg.ActionSource, EventID: c.EventID,
 			UserData:   userData{ExternalID: c.ExternalID},
 			CustomData: customData{CampaignID: c.Campaign, Conversion: c.Conversion},
+		}
+		if m.cfg.LimitedDataUse {
+			ldu(&out.Data[i])
 		}
 	}
 	return httpx.PostJSON("meta", m.url, out, nil)

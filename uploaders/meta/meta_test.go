@@ -73,6 +73,24 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+// TestLimitedDataUse: with limited_data_use every event carries Meta's
+// Limited Data Use flag, with country and state 0 (Meta geolocates);
+// without it (TestBuild) none does.
+func TestLimitedDataUse(t *testing.T) {
+	a := adapter()
+	a.New = func(endpoint string, secret tally.Secret, timeout time.Duration) batch.Uploader {
+		return meta.New(meta.Config{Endpoint: endpoint, APIVersion: "v21.0", DatasetID: "123456789", ActionSource: "other",
+			LimitedDataUse: true, Token: secret, Timeout: timeout})
+	}
+	uploadertest.Builds(t, a, "http://graph.test/", `{"data": [
+		{"event_name": "booking", "event_time": 1795240800, "action_source": "other", "event_id": "e1",
+			"user_data": {"external_id": "x1"}, "custom_data": {"campaign_id": "cmp_42", "conversion": "booking"},
+			"data_processing_options": ["LDU"], "data_processing_options_country": 0, "data_processing_options_state": 0},
+		{"event_name": "call", "event_time": 1795240800, "action_source": "other", "event_id": "e2",
+			"user_data": {"external_id": "x2"}, "custom_data": {"conversion": "call"},
+			"data_processing_options": ["LDU"], "data_processing_options_country": 0, "data_processing_options_state": 0}]}`)
+}
+
 func TestSpecWindow(t *testing.T) {
 	if w := newMeta("http://x", tally.Secret{}, 0).Spec().Window; w >= 7*24*time.Hour || w < 6*24*time.Hour {
 		t.Errorf("window = %v", w)
@@ -98,6 +116,10 @@ type wireEvent struct {
 	EventID      string            `json:"event_id"`
 	UserData     map[string]string `json:"user_data"`
 	CustomData   map[string]string `json:"custom_data"`
+	// Limited Data Use, sent only when limited_data_use is on.
+	DataProcessingOptions        []string `json:"data_processing_options"`
+	DataProcessingOptionsCountry *int     `json:"data_processing_options_country"`
+	DataProcessingOptionsState   *int     `json:"data_processing_options_state"`
 }
 
 // check is what the fake Graph API checks of every request.
