@@ -161,6 +161,15 @@ func malformedStrings(t *testing.T) []struct{ name, fields, reason string } {
 		{"gpp_sid not ids", fmt.Sprintf(`"gpp":%q,"gpp_sid":"seven"`, nat), "gpp_sid: must list"},
 		{"US National version 2", fmt.Sprintf(`"gpp":%q,"gpp_sid":[7]`, encodeGPP(t, natSection(v2, false))), "version 2 is not read"},
 		{"not a GPP header", `"gpp":"CPXxRfAPXxRfAAfKABENB","gpp_sid":[2]`, "header must have type"},
+		// Both hang go-gpp v0.2.0 without checkGPPHeader: a range
+		// ending at id 65535 (its uint16 loop never ends), and a long run
+		// of zero bits in the header's Fibonacci codes (found by
+		// FuzzConsentStrings; exponential recursion).
+		// The header lists section 65535 (go-gpp's encoder refuses to
+		// write it; the bits were laid out by hand: type 3, version 1, one
+		// entry, not a range, 65535 Fibonacci-coded).
+		{"GPP section id 65535", `"gpp":"DBABECUFg~x","gpp_sid":[65535]`, "out of bounds"},
+		{"GPP header, long zero run", `"gpp":"D-CgAAAAAAAAAAYgAAAAAAAE","gpp_sid":[2]`, "out of bounds"},
 		{"huge string", fmt.Sprintf(`"tcf":"C%s"`, strings.Repeat("A", 9000)), "tcf: longer than 8192"},
 		{"health_data not a boolean", `"health_data":"yes"`, "health_data: must be true or false"},
 	}
@@ -207,6 +216,12 @@ func TestEventCarriesItsConsentString(t *testing.T) {
 	if got := outcome(f.send(t, false, ev("e3", "appointment_booked", "v", fmt.Sprintf(`,"gpp":%q,"gpp_sid":[7]`, withdraw)))); got != "dropped/no_consent" {
 		t.Errorf("event with a withdrawing string: %s, want dropped/no_consent", got)
 	}
+	// A withdrawal the event carries wins over a grant stored after it.
+	f.consent(t, "v4", true, testNow.Add(time.Minute))
+	if got := outcome(f.send(t, false, ev("e6", "appointment_booked", "v4", fmt.Sprintf(`,"time":%q,"gpp":%q,"gpp_sid":[7]`,
+		testNow.Add(-time.Minute).Format(time.RFC3339), withdraw)))); got != "dropped/no_consent" {
+		t.Errorf("event withdrawing before a later stored grant: %s, want dropped/no_consent", got)
+	}
 	if got := outcome(f.send(t, false, ev("e4", "contact_form_submitted", "v2", fmt.Sprintf(`,"tcf":%q`, tcString([]int{1, 7}, 100, 2))))); got != "accepted" {
 		t.Errorf("event with a granting TC string: %s, want accepted", got)
 	}
@@ -219,7 +234,7 @@ func TestEventCarriesItsConsentString(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, all := sqlfile.All(t, rows)
-	if got, want := fmt.Sprint(all), "[[advertising 1 gpp] [advertising 0 gpp] [advertising 1 tcf]]"; got != want {
+	if got, want := fmt.Sprint(all), "[[advertising 1 gpp] [advertising 0 gpp] [advertising 1 <nil>] [advertising 0 gpp] [advertising 1 tcf]]"; got != want {
 		t.Errorf("consents = %s, want %s", got, want)
 	}
 	f.db.Close()

@@ -29,6 +29,7 @@ while read -r pkg target budget; do
 done <<'TARGETS'
 ./intake FuzzDecodeEvent
 ./intake FuzzDecodeConsent
+./intake FuzzConsentStrings
 ./intake FuzzImportLines
 ./scan FuzzDetect
 ./scan FuzzRobots

@@ -64,8 +64,8 @@ func TestConsentLookupAndForget(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, all := sqlfile.All(t, rows)
-	if len(all) != 1 || !strings.Contains(all[0][0].(string), `"records":3`) || !strings.Contains(all[0][0].(string), `"request":"forget"`) {
-		t.Errorf("purge entries = %v, want one forget entry with records 3", all)
+	if want := `{"records":3,"request":"forget","table":"consents","visitors":1}`; len(all) != 1 || all[0][0] != want {
+		t.Errorf("purge entries = %v, want one: %s (no visitor id, no key)", all, want)
 	}
 	if _, err := db.Exec(`DELETE FROM consents`); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Errorf("an ordinary DELETE on consents: %v, want refused", err)
