@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 
@@ -19,37 +20,26 @@ func newConsentLookupCmd(g *globalOptions) *cobra.Command {
 		Short: "Print one visitor's consent history (a right-to-know request)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.load()
-			if err != nil {
-				return err
-			}
-			db, err := e.openDB(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			key, err := e.hashKey(cmd.Context(), db)
-			if err != nil {
-				return err
-			}
-			recs, recorded, err := db.ConsentHistory(cmd.Context(), intake.VisitorKey(key, args[0]))
-			if err != nil {
-				return err
-			}
-			if len(recs) == 0 {
-				fmt.Fprintln(e.stdout, "no consent records for this visitor")
-				return nil
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "time\tpurpose\tdecision\tsource\tversion\trecorded_at")
-			for i, c := range recs {
-				decision := "withdrawal"
-				if c.Granted {
-					decision = "grant"
+			return g.withVisitor(cmd.Context(), args[0], func(e *env, db *store.DB, visitor []byte) error {
+				recs, recorded, err := db.ConsentHistory(cmd.Context(), visitor)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", store.FormatTime(c.Time), c.Purpose, decision, dash(c.Source), dash(c.Version), recorded[i])
-			}
-			return tw.Flush()
+				if len(recs) == 0 {
+					fmt.Fprintln(e.stdout, "no consent records for this visitor")
+					return nil
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "time\tpurpose\tdecision\tsource\tversion\trecorded_at")
+				for i, c := range recs {
+					decision := "withdrawal"
+					if c.Granted {
+						decision = "grant"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", store.FormatTime(c.Time), c.Purpose, decision, dash(c.Source), dash(c.Version), recorded[i])
+				}
+				return tw.Flush()
+			})
 		},
 	}
 }
@@ -63,27 +53,35 @@ func newConsentForgetCmd(g *globalOptions) *cobra.Command {
 		Short: "Delete one visitor's consent history, with an audit entry (an erasure request); their events are then no_consent",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.load()
-			if err != nil {
-				return err
-			}
-			db, err := e.openDB(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			key, err := e.hashKey(cmd.Context(), db)
-			if err != nil {
-				return err
-			}
-			n, err := db.ForgetConsents(cmd.Context(), intake.VisitorKey(key, args[0]))
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "deleted %d consent records\n", n)
-			return nil
+			return g.withVisitor(cmd.Context(), args[0], func(e *env, db *store.DB, visitor []byte) error {
+				n, err := db.ForgetConsents(cmd.Context(), visitor)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "deleted %d consent records\n", n)
+				return nil
+			})
 		},
 	}
+}
+
+// withVisitor opens the configured database and runs fn with the keyed
+// hash of visitorID, the key checked against the database's fingerprint.
+func (g *globalOptions) withVisitor(ctx context.Context, visitorID string, fn func(e *env, db *store.DB, visitor []byte) error) error {
+	e, err := g.load()
+	if err != nil {
+		return err
+	}
+	db, err := e.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	key, err := e.hashKey(ctx, db)
+	if err != nil {
+		return err
+	}
+	return fn(e, db, intake.VisitorKey(key, visitorID))
 }
 
 // dash prints an empty label as "-".
