@@ -17,15 +17,18 @@ import (
 	"github.com/tally-health/tally/store"
 )
 
-// Strings published with the decoders, as CMPs emit them: a US National
-// section where the visitor opted out of nothing (the IAB GPP
-// documentation's example), the IAB GPP example carrying a TCF EU section
-// with no purpose consented, and go-gdpr's own TC string test data.
+// Published strings: a US National section where the visitor opted out of
+// nothing (decoded in the tests of the IAB's reference GPP libraries,
+// iabgpp-es and iabgpp-java, and what OneTrust sets as OTGPPConsent), the
+// IAB GPP Consent String Specification's "GPP String Example 1" (a TCF EU
+// section, no purpose consented), go-gdpr's TC string test data and
+// Prebid.js's documented example TC string (neither consents a purpose).
+// Granting TC strings come from tcString, go-gdpr having no encoder.
 const (
 	gppUSNationalExample = "DBABLA~BVQqAAAAAgA.QA"
 	gppTCFEUExample      = "DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA"
 	tcfNoPurposes        = "COyiILmOyiILmADACHENAPCAAAAAAAAAAAAAE5QBgALgAqgD8AQACSwEygJyAAAAAA"
-	tcfPurposes1to5And7  = "CO-VVvfO-VVvfAAAAAENAXCAAPoAAH_AAAAAAAAAAAAA"
+	tcfPrebidExample     = "COwK6gaOwK6gaFmAAAENAPCAAAAAAAAAAAAAAAAAAAAA.IFoEUQQgAIQwgIwQABAEAAAAOIAACAIAAAAQAIAgEAACEAAAAAgAQBAAAAAAAGBAAgAAAAAAAFAAECAAAgAAQARAEQAAAAAJAAIAAgAAAYQEAAAQmAgBC3ZAYzUw"
 )
 
 // consentRecords decodes a consent body and turns it into records.
@@ -66,7 +69,8 @@ func TestTCFStringsDecodeToGrantOrWithdrawal(t *testing.T) {
 		{"encoded, purpose 7 only", tcString([]int{7}, 100, 2), "withdrawal tcf"},
 		{"encoded, no purpose", tcString(nil, 100, 2), "withdrawal tcf"},
 		{"go-gdpr test data, no purpose", tcfNoPurposes, "withdrawal tcf"},
-		{"purposes 1-5 and 7", tcfPurposes1to5And7, "grant tcf"},
+		{"Prebid.js example, no purpose", tcfPrebidExample, "withdrawal tcf"},
+		{"encoded, purposes 1-5 and 7", tcString([]int{1, 2, 3, 4, 5, 7}, 100, 2), "grant tcf"},
 	}
 	for _, tt := range tests {
 		got := verdict(consentRecords(t, f, fmt.Sprintf(`{"visitor_id":"v","tcf":%q}`, tt.tcf), false))
@@ -76,7 +80,7 @@ func TestTCFStringsDecodeToGrantOrWithdrawal(t *testing.T) {
 	}
 	// consent.tcf_purposes decides which purposes a grant needs.
 	f = newFixture(t, func(o *intake.Options) { o.TCFPurposes = []int{1, 7, 9} })
-	if got := verdict(consentRecords(t, f, fmt.Sprintf(`{"visitor_id":"v","tcf":%q}`, tcfPurposes1to5And7), false)); got != "withdrawal tcf" {
+	if got := verdict(consentRecords(t, f, fmt.Sprintf(`{"visitor_id":"v","tcf":%q}`, tcString([]int{1, 2, 3, 4, 5, 7}, 100, 2)), false)); got != "withdrawal tcf" {
 		t.Errorf("tcf_purposes [1,7,9] with 9 not consented: %s, want withdrawal", got)
 	}
 }

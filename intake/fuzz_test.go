@@ -100,7 +100,7 @@ func FuzzConsentStrings(f *testing.F) {
 	f.Add("DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", "2", "")
 	f.Add("DBACLMA~BAAAAAAAAAA.QA~BaAAAAA", "7,8", "")
 	f.Add("DBABh4A~BlgWEYCY.QA~BSFgmiU", "8,9", "COyiILmOyiILmADACHENAPCAAAAAAAAAAAAAE5QBgALgAqgD8AQACSwEygJyAAAAAA")
-	f.Add("", "", "CO-VVvfO-VVvfAAAAAENAXCAAPoAAH_AAAAAAAAAAAAA")
+	f.Add("", "", "CP1R2oAP1R2oAEsACBENBkEAAIIAAAAAAAhoAAAAAAAA") // tcString([]int{1, 7}, 100, 2)
 	f.Add("", "", "CONciguONcjGKADACHENAOCIAC0ta__AACiQABwAgABAAEA")
 	p, err := intake.NewPipeline(intake.Options{Key: []byte("k"), CampaignPattern: ".*", ConsentPurpose: "advertising",
 		RequireSensitive: true, TCFPurposes: []int{1, 7}, HonorGPC: true})
