@@ -214,7 +214,8 @@ func readFib(bs *util.BitStream) (int, bool) {
 // usFields reads a US section; ok=false for a section that is not one.
 // Health is the sensitive-data field "consumer's health" of each section's
 // IAB specification (US National field 3, California 8, Virginia,
-// Colorado and Connecticut 3, Utah 5, counted from 1). Only version 1 of
+// Colorado and Connecticut 3, Utah 5, counted from 1; US National,
+// California, Virginia and Utah checked against the specification texts). Only version 1 of
 // each section is read: go-gpp v0.2.0 parses no other layout.
 func usFields(sec gpp.Section) (usSection, bool, error) {
 	version := func(v byte) error {

@@ -304,3 +304,47 @@ func TestImportCSVCarriesConsentStrings(t *testing.T) {
 		t.Errorf("events: %+v %v, want a, b and e accepted, d no_consent, f invalid", sum, err)
 	}
 }
+
+// TestGPPHealthFieldPerSection: the health_data grant is read from each
+// section's own health field (US National 3, California 8, Virginia 3,
+// counted from 1 as the IAB section specifications number them), and from
+// no neighbouring field.
+func TestGPPHealthFieldPerSection(t *testing.T) {
+	f := newFixture(t, func(o *intake.Options) { o.RequireSensitive = true })
+	health := func(gpp, sid string) string {
+		recs, err := consentRecords(t, f, fmt.Sprintf(`{"visitor_id":"v","gpp":%q,"gpp_sid":[%s]}`, gpp, sid), false)
+		if err != nil {
+			return err.Error()
+		}
+		for _, r := range recs {
+			if r.Purpose == intake.SensitivePurpose {
+				return fmt.Sprint(r.Granted)
+			}
+		}
+		return "none"
+	}
+	only := func(n, at int) []byte {
+		b := make([]byte, n)
+		b[at-1] = 2
+		return b
+	}
+	nat := func(at int) string {
+		c := usNat()
+		c.SensitiveDataProcessing = only(12, at)
+		return encodeGPP(t, natSection(c, false))
+	}
+	for _, tt := range []struct {
+		name, gpp, sid, want string
+	}{
+		{"US National field 3", nat(3), "7", "true"},
+		{"US National field 4", nat(4), "7", "false"},
+		{"California field 8", encodeGPP(t, caSection(2, 2, only(9, 8))), "8", "true"},
+		{"California field 3", encodeGPP(t, caSection(2, 2, only(9, 3))), "8", "false"},
+		{"Virginia field 3", encodeGPP(t, vaSection(2, only(8, 3))), "9", "true"},
+		{"Virginia field 5", encodeGPP(t, vaSection(2, only(8, 5))), "9", "false"},
+	} {
+		if got := health(tt.gpp, tt.sid); got != tt.want {
+			t.Errorf("%s: health_data granted = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
