@@ -52,7 +52,9 @@ func (db *DB) ForgetConsents(ctx context.Context, visitorKey []byte) (int64, err
 			return fmt.Errorf("store: forget consents: delete: %w", err)
 		}
 		n, _ = r.RowsAffected()
-		if _, err := tx.ExecContext(ctx, `DELETE FROM consent_purge_marks`); err != nil {
+		// Only this visitor's mark: a mark someone left outside a purge
+		// stays for `tally audit verify` to report.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM consent_purge_marks WHERE visitor_key = ?`, visitorKey); err != nil {
 			return fmt.Errorf("store: forget consents: unmark: %w", err)
 		}
 		if err := db.appendAudit(ctx, tx, AuditPurge, map[string]any{"table": consentsTable, "request": "forget",

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -67,10 +68,15 @@ func newConsentForgetCmd(g *globalOptions) *cobra.Command {
 
 // withVisitor opens the configured database and runs fn with the keyed
 // hash of visitorID, the key checked against the database's fingerprint.
+// A missing database is an error, not a new file (and a new key): a
+// subject request is answered from the database that holds the consents.
 func (g *globalOptions) withVisitor(ctx context.Context, visitorID string, fn func(e *env, db *store.DB, visitor []byte) error) error {
 	e, err := g.load()
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(e.cfg.Store.Path); err != nil {
+		return fmt.Errorf("no database at %s: %w", e.cfg.Store.Path, err)
 	}
 	db, err := e.openDB(ctx)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,13 @@ import (
 func TestConsentLookupAndForget(t *testing.T) {
 	dir, cfg := intakeDir(t)
 	now := "2026-11-20T12:00:00Z"
+	// Before any database exists: an error, and no file (nor key) made.
+	if code, out, errOut := runTally(t, "--config", cfg, "consent", "lookup", "v1"); code != 1 || !strings.Contains(errOut, "no database at") {
+		t.Errorf("lookup without a database: %d %q %q, want exit 1", code, out, errOut)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("lookup without a database left files: %v", entries)
+	}
 	csv := write(t, filepath.Join(dir, "bookings.csv"), "visitor_id,advertising,time,source,version,patient_name\n"+
 		"v1,true,2026-11-18T09:00:00Z,import,,Jane Doe\n"+
 		"v1,false,2026-11-19T09:00:00Z,cmp,,Jane Doe\n"+
