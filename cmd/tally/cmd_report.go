@@ -201,7 +201,7 @@ explicitly, with --db or a config file; a plain scan writes nothing.`,
 			if opts.Depth == 0 {
 				opts.Depth = scan.NoDepth
 			}
-			opts.UserAgent, opts.Log = fmt.Sprintf("tally-scan/%s (+https://github.com/tally-health/tally)", version), e.log
+			opts.UserAgent, opts.Log = fmt.Sprintf("tally-scan/%s (+https://github.com/tally-health/tally)", currentBuild().Version), e.log
 			started := e.now()
 			res, err := scan.Run(cmd.Context(), targets, opts, format == "json", e.stdout)
 			if err != nil {

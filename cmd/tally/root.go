@@ -16,9 +16,6 @@ import (
 	"github.com/tally-health/tally/store"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // globalOptions are the flags every command takes.
 type globalOptions struct {
 	configPath string
@@ -73,7 +70,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newRunCmd, newRollupCmd, newUploadCmd, // cmd_batch.go
 		newExportCmd, newAuditCmd, newScanCmd, // cmd_report.go
 		newSpendCmd, // cmd_spend.go
-		newBackupCmd, newDemoCmd, newVersionCmd,
+		newBackupCmd, newDemoCmd, newVersionCmd, // cmd_version.go
 	} {
 		root.AddCommand(newCmd(g))
 	}
@@ -199,18 +196,6 @@ func (e *env) hashKey(ctx context.Context, db *store.DB) ([]byte, error) {
 	}
 	e.key = key
 	return key, nil
-}
-
-func newVersionCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(g.stdout, "tally %s (schema %d)\n", version, store.SchemaVersion())
-			return nil
-		},
-	}
 }
 
 func (g *globalOptions) startProfile() error {

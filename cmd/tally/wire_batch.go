@@ -80,7 +80,7 @@ func (e *env) runJob(ctx context.Context, db *store.DB, lockWait time.Duration) 
 		return res, res.Fail("config", err)
 	}
 	return job.Run{DB: db, Roller: roller, Targets: targets, Lock: e.lock(lockWait), Delivery: delivery, Log: e.log,
-		Config: job.Effective{Version: version, File: e.configFile, TOML: effective}, Retain: wire.Retention(e.cfg),
+		Config: job.Effective{Version: currentBuild().Version, File: e.configFile, TOML: effective}, Retain: wire.Retention(e.cfg),
 		Backups: backups,
 	}.Do(ctx)
 }
