@@ -225,7 +225,7 @@ func TestReleaseScriptRefuses(t *testing.T) {
 			if code != 2 || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
-			if strings.Contains(stderr, "build ") {
+			if strings.Contains(stderr, " -> ") { // the script's "build TARGET -> FILE" line
 				t.Errorf("built before refusing: %s", stderr)
 			}
 		})
