@@ -94,7 +94,7 @@ func checkEndpoint(key, endpoint string) error {
 		return bad(key, "must be an http(s) URL, got %q", endpoint)
 	}
 	if ep.User != nil || ep.RawQuery != "" || strings.Contains(endpoint, "?") {
-		return bad(key, "must not hold credentials or a query (secrets come from *_env variables)")
+		return bad(key, "must not hold credentials or a query (secrets come from *_env variables or *_file files)")
 	}
 	if strings.Contains(endpoint, "#") {
 		return bad(key, "must not hold a fragment, got %q", endpoint)

@@ -149,11 +149,12 @@ type Delivery struct {
 // Meta configures the Meta Conversions API uploader.
 type Meta struct {
 	Delivery
-	APIVersion     string `toml:"api_version"`
-	DatasetID      string `toml:"dataset_id"`
-	AccessTokenEnv string `toml:"access_token_env"`
-	ActionSource   string `toml:"action_source"`
-	TestEventCode  string `toml:"test_event_code"`
+	APIVersion      string `toml:"api_version"`
+	DatasetID       string `toml:"dataset_id"`
+	AccessTokenEnv  string `toml:"access_token_env"`
+	AccessTokenFile string `toml:"access_token_file"`
+	ActionSource    string `toml:"action_source"`
+	TestEventCode   string `toml:"test_event_code"`
 	// LimitedDataUse sends Meta's Limited Data Use flag on every event.
 	LimitedDataUse bool `toml:"limited_data_use"`
 }
@@ -163,6 +164,7 @@ type Google struct {
 	Delivery
 	MeasurementID string `toml:"measurement_id"`
 	APISecretEnv  string `toml:"api_secret_env"`
+	APISecretFile string `toml:"api_secret_file"`
 	// Validate sends each request to the debug endpoint first and refuses
 	// to send it for real when GA4 reports validation messages.
 	Validate bool `toml:"validate"`
@@ -171,18 +173,20 @@ type Google struct {
 // TikTok configures the TikTok Events API uploader.
 type TikTok struct {
 	Delivery
-	EventSource    string `toml:"event_source"`
-	EventSourceID  string `toml:"event_source_id"`
-	AccessTokenEnv string `toml:"access_token_env"`
-	TestEventCode  string `toml:"test_event_code"`
+	EventSource     string `toml:"event_source"`
+	EventSourceID   string `toml:"event_source_id"`
+	AccessTokenEnv  string `toml:"access_token_env"`
+	AccessTokenFile string `toml:"access_token_file"`
+	TestEventCode   string `toml:"test_event_code"`
 }
 
 // LinkedIn configures the LinkedIn Conversions API uploader.
 type LinkedIn struct {
 	Delivery
-	Version        string            `toml:"version"`
-	AccessTokenEnv string            `toml:"access_token_env"`
-	Rules          map[string]string `toml:"rules"`
+	Version         string            `toml:"version"`
+	AccessTokenEnv  string            `toml:"access_token_env"`
+	AccessTokenFile string            `toml:"access_token_file"`
+	Rules           map[string]string `toml:"rules"`
 }
 
 // Uploaders holds one section per platform.
@@ -292,6 +296,14 @@ func Parse(r io.Reader) (*Config, error) {
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		return nil, fmt.Errorf("config: unknown key %q", undecoded[0].String())
+	}
+	// An *_env key has a default, so only the file tells whether the
+	// operator wrote both it and its *_file sibling.
+	for _, p := range tally.UploadPlatforms {
+		src := cfg.Uploaders.Credential(p)
+		if src.File != "" && md.IsDefined(strings.Split(src.EnvKey, ".")...) {
+			return nil, bad(src.FileKey, "set only one of %s and %s", src.EnvKey, src.FileKey)
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -185,7 +185,7 @@ func TestSecretRedacts(t *testing.T) {
 		t.Error("Reveal lost the value")
 	}
 	t.Setenv("X_TOKEN", "")
-	if _, err := EnvSecret("uploaders.meta.access_token_env", "X_TOKEN"); err == nil || !strings.Contains(err.Error(), "X_TOKEN") {
+	if _, err := (SecretSource{EnvKey: "uploaders.meta.access_token_env", Env: "X_TOKEN"}).Read(); err == nil || !strings.Contains(err.Error(), "X_TOKEN") {
 		t.Errorf("missing env error = %v", err)
 	}
 }

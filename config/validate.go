@@ -237,15 +237,13 @@ func (c *Config) validateUploaders() error {
 			}
 		}
 	}
-	envs := map[string]string{
-		"uploaders.meta.access_token_env":     u.Meta.AccessTokenEnv,
-		"uploaders.google.api_secret_env":     u.Google.APISecretEnv,
-		"uploaders.tiktok.access_token_env":   u.TikTok.AccessTokenEnv,
-		"uploaders.linkedin.access_token_env": u.LinkedIn.AccessTokenEnv,
-	}
-	for _, k := range sortedKeys(envs) {
-		if !envName.MatchString(envs[k]) {
-			return bad(k, "must name an environment variable, got %q", envs[k])
+	for _, p := range tally.UploadPlatforms {
+		src := u.Credential(p)
+		if !envName.MatchString(src.Env) {
+			return bad(src.EnvKey, "must name an environment variable, got %q", src.Env)
+		}
+		if strings.ContainsRune(src.File, 0) {
+			return bad(src.FileKey, "must be a file path, got %q", src.File)
 		}
 	}
 	switch u.Meta.ActionSource {

@@ -75,13 +75,14 @@ func runTallyStdin(t *testing.T, stdin string, args ...string) (code int, stdout
 	return code, out.String(), errb.String()
 }
 
-// runIn runs the built tally in dir with env added (TALLY_CONFIG and
-// TALLY_SECRET unset unless env sets them).
+// runIn runs the built tally in dir with env added (TALLY_CONFIG,
+// TALLY_SECRET, TALLY_SECRET_FILE and CREDENTIALS_DIRECTORY unset unless env
+// sets them).
 func runIn(t *testing.T, dir string, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	cmd := exec.Command(tallyBinary(t), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), append([]string{"TALLY_CONFIG=", "TALLY_SECRET="}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"TALLY_CONFIG=", "TALLY_SECRET=", "TALLY_SECRET_FILE=", "CREDENTIALS_DIRECTORY="}, env...)...)
 	var out, errb syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

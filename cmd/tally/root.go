@@ -117,10 +117,14 @@ func (g *globalOptions) load() (*env, error) {
 		}
 		now = func() time.Time { return t }
 	}
+	log := wire.Logger(cfg.Log, g.stderr)
+	for _, p := range cfg.OthersCanRead() {
+		log.Warn("secret file readable by other users", "path", p, "fix", "chmod o-r, or defaultMode 0440 on a Kubernetes secret volume")
+	}
 	return &env{
 		cfg:        cfg,
 		configFile: file,
-		log:        wire.Logger(cfg.Log, g.stderr),
+		log:        log,
 		now:        now,
 		wall:       wallClock,
 		stdin:      g.stdin,

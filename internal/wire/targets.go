@@ -13,19 +13,12 @@ import (
 )
 
 // Targets builds an uploader for every enabled platform (only
-// platform when set). A real run needs each credential variable set; the
-// first missing one is an error naming it.
+// platform when set). A real run needs each credential (its *_env
+// variable or *_file file); the first missing one is an error naming it.
 func Targets(cfg *config.Config, platform tally.Platform, dryRun bool) ([]batch.Target, error) {
 	u := &cfg.Uploaders
 	if platform != "" && !u.Delivery(platform).Enabled {
 		return nil, configErr(fmt.Errorf("--platform %s: uploaders.%s.enabled is false", platform, platform))
-	}
-	// Where each platform's credential comes from: its key and variable.
-	creds := map[tally.Platform][2]string{
-		tally.PlatformMeta:     {"access_token_env", u.Meta.AccessTokenEnv},
-		tally.PlatformGoogle:   {"api_secret_env", u.Google.APISecretEnv},
-		tally.PlatformTikTok:   {"access_token_env", u.TikTok.AccessTokenEnv},
-		tally.PlatformLinkedIn: {"access_token_env", u.LinkedIn.AccessTokenEnv},
 	}
 	var out []batch.Target
 	for _, p := range tally.UploadPlatforms {
@@ -37,7 +30,7 @@ func Targets(cfg *config.Config, platform tally.Platform, dryRun bool) ([]batch.
 		var tok tally.Secret // a dry run never needs a credential
 		if !dry {
 			var err error
-			if tok, err = config.EnvSecret("uploaders."+string(p)+"."+creds[p][0], creds[p][1]); err != nil {
+			if tok, err = u.Credential(p).Read(); err != nil {
 				return nil, configErr(err)
 			}
 		}
