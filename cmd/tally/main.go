@@ -10,6 +10,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// rollup.timezone names an IANA zone. The container image (FROM
+	// scratch) and Windows hosts have no zone database; this embedded copy
+	// (about 450 KB) is used only when the system has none.
+	_ "time/tzdata"
 
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/internal/termsafe"
