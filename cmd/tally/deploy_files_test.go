@@ -2,13 +2,12 @@ package main
 
 import (
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/tally-health/tally/config"
 )
 
 // The files in deploy/ each run one tally command line. This test keeps
@@ -25,7 +24,7 @@ var deployCommands = map[string][]string{
 	"crontab":                        {"run", "scan"},
 	"systemd/tally-run.service":      {"run"},
 	"systemd/tally-schedule.service": {"schedule"},
-	"kubernetes/cronjob.yaml":        {"run"},
+	"kubernetes/tally.yaml":          {"schedule"},
 }
 
 // commandLines returns the argument lists following each deployBinary in
@@ -127,6 +126,33 @@ func TestDeployReadmeCommands(t *testing.T) {
 	}
 }
 
+// TestDeployReadmeNamesEveryFile: deploy/README.md links every file in
+// deploy/, by its path from there.
+func TestDeployReadmeNamesEveryFile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(deployDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err = filepath.WalkDir(deployDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(deployDir, path)
+		if err != nil || rel == "README.md" {
+			return err
+		}
+		n++
+		if rel = filepath.ToSlash(rel); !strings.Contains(string(b), "("+rel+")") {
+			t.Errorf("deploy/README.md does not link %s", rel)
+		}
+		return nil
+	})
+	if err != nil || n < len(deployCommands) {
+		t.Fatalf("walked %d files (%v)", n, err)
+	}
+}
+
 func TestDeployHardeningAndConfig(t *testing.T) {
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(deployDir, name))
@@ -149,32 +175,5 @@ func TestDeployHardeningAndConfig(t *testing.T) {
 	}
 	if s := read("systemd/tally-run.timer"); !strings.Contains(s, "\nUnit=tally-run.service\n") || !strings.Contains(s, "\nPersistent=yes\n") {
 		t.Error("tally-run.timer does not start tally-run.service persistently")
-	}
-	k8s := read("kubernetes/cronjob.yaml")
-	for _, want := range []string{"kind: CronJob", "concurrencyPolicy: Forbid", "kind: PersistentVolumeClaim",
-		"claimName: tally-data", "secretRef:"} {
-		if !strings.Contains(k8s, want) {
-			t.Errorf("cronjob.yaml lacks %q", want)
-		}
-	}
-	// The ConfigMap's tally.toml is a valid config, and puts the database
-	// on the mounted volume.
-	_, body, ok := strings.Cut(k8s, "  tally.toml: |\n")
-	if !ok {
-		t.Fatal("cronjob.yaml: no tally.toml in the ConfigMap")
-	}
-	var toml strings.Builder
-	for _, line := range strings.Split(body, "\n") {
-		if line != "" && !strings.HasPrefix(line, "    ") {
-			break
-		}
-		toml.WriteString(strings.TrimPrefix(line, "    ") + "\n")
-	}
-	cfg, err := config.Parse(strings.NewReader(toml.String()))
-	if err != nil {
-		t.Fatalf("cronjob.yaml tally.toml: %v", err)
-	}
-	if cfg.Store.Path != "/var/lib/tally/tally.db" {
-		t.Errorf("cronjob.yaml: store.path = %q, want the volume", cfg.Store.Path)
 	}
 }
