@@ -56,7 +56,7 @@ func (s SecretSource) Read() (tally.Secret, error) {
 	}
 	v := os.Getenv(s.Env)
 	if v == "" {
-		return tally.Secret{}, bad(s.EnvKey, "environment variable %s is not set", s.Env)
+		return tally.Secret{}, bad(s.EnvKey, "environment variable %s is not set (or set %s to a file holding it)", s.Env, s.FileKey)
 	}
 	return tally.NewSecret(v), nil
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,14 +32,15 @@ func TestVersionReportsBuildAndSchema(t *testing.T) {
 		t.Errorf("version --json = %+v, want a version, %s and schema %d", b, runtime.Version(), store.SchemaVersion())
 	}
 	_, text, _ := runTally(t, "version")
-	for _, want := range []string{"tally " + b.Version + "\n", "go:       " + runtime.Version() + "\n", "schema:   " + jsonNumber(b.Schema) + "\n"} {
+	if b.Revision == "" && !strings.Contains(text, "revision: unknown\n") {
+		t.Errorf("a build without a revision prints %q, want revision: unknown", text)
+	}
+	for _, want := range []string{"tally " + b.Version + "\n", "go:       " + runtime.Version() + "\n", "schema:   " + strconv.Itoa(b.Schema) + "\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("version prints %q, want %q in it", text, want)
 		}
 	}
 }
-
-func jsonNumber(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // The release script's -X values win over the toolchain's stamp, all
 // three together.
@@ -81,11 +83,17 @@ func repoClone(t *testing.T) (dir, rev string) {
 	return dir, rev
 }
 
-// goEnv is the environment for a go command in a clone. GOFLAGS is set
-// whole: a machine's go env may hold -buildvcs=false (this one does),
-// which would leave the binary without its revision.
-func goEnv(extra ...string) []string {
-	return append(append(os.Environ(), "GOFLAGS=-buildvcs=auto"), extra...)
+// goEnv is the environment for a go command in a clone: the machine's
+// GOFLAGS with -buildvcs=auto last. A go env may hold -buildvcs=false
+// (this machine's does), which would leave the binary without its
+// revision; the last of a repeated flag wins.
+func goEnv(t *testing.T, extra ...string) []string {
+	t.Helper()
+	flags, err := exec.Command("go", "env", "GOFLAGS").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(append(os.Environ(), "GOFLAGS="+strings.TrimSpace(string(flags)+" -buildvcs=auto")), extra...)
 }
 
 // runVersion runs bin version --json.
@@ -105,7 +113,7 @@ func runVersion(t *testing.T, bin string) build {
 func TestGoBuildInCloneReportsRevision(t *testing.T) {
 	dir, rev := repoClone(t)
 	cmd := exec.Command("go", "build", "-o", "tally-bin", "./cmd/tally")
-	cmd.Dir, cmd.Env = dir, goEnv()
+	cmd.Dir, cmd.Env = dir, goEnv(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -118,13 +126,27 @@ func TestGoBuildInCloneReportsRevision(t *testing.T) {
 	if !strings.HasSuffix(b.Version, rev[:12]) {
 		t.Errorf("version %q, want a pseudo-version of %s", b.Version, rev[:12])
 	}
+	// A change not committed: the same revision, marked modified.
+	write(t, filepath.Join(dir, "README.md"), "edited\n")
+	cmd = exec.Command("go", "build", "-o", "tally-bin", "./cmd/tally")
+	cmd.Dir, cmd.Env = dir, goEnv(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if b := runVersion(t, filepath.Join(dir, "tally-bin")); b.Revision != rev || !b.Modified {
+		t.Errorf("after an edit: version --json = %+v, want revision %s, modified", b, rev)
+	}
+	out, err := exec.Command(filepath.Join(dir, "tally-bin"), "version").Output()
+	if err != nil || !strings.Contains(string(out), "revision: "+rev+"+modified\n") {
+		t.Errorf("after an edit: version prints %q (%v), want revision %s+modified", out, err, rev)
+	}
 }
 
 // runRelease runs scripts/release.sh in dir with args and extra env.
 func runRelease(t *testing.T, dir string, env []string, args ...string) (code int, stderr string) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(dir, "scripts", "release.sh"), args...)
-	cmd.Dir, cmd.Env = dir, goEnv(env...)
+	cmd.Dir, cmd.Env = dir, goEnv(t, env...)
 	var errb strings.Builder
 	cmd.Stderr = &errb
 	err := cmd.Run()
