@@ -20,9 +20,9 @@ var (
 	buildTime string
 )
 
-// build describes this binary, for `tally version` and for the run
+// buildInfo describes this binary, for `tally version` and for the run
 // record's version.
-type build struct {
+type buildInfo struct {
 	Version  string `json:"version"`
 	Revision string `json:"revision"`
 	Time     string `json:"time"`
@@ -36,8 +36,8 @@ type build struct {
 // (`go build` in a git checkout records the commit, its time and whether
 // the tree had changes). A binary built without either says "dev", with
 // an empty revision and time.
-func currentBuild() build {
-	b := build{Version: version, Revision: revision, Time: buildTime, Go: runtime.Version(), Schema: store.SchemaVersion()}
+func currentBuild() buildInfo {
+	b := buildInfo{Version: version, Revision: revision, Time: buildTime, Go: runtime.Version(), Schema: store.SchemaVersion()}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return b.orDev()
@@ -65,7 +65,7 @@ func currentBuild() build {
 	return b.orDev()
 }
 
-func (b build) orDev() build {
+func (b buildInfo) orDev() buildInfo {
 	if b.Version == "" {
 		b.Version = "dev"
 	}

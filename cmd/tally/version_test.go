@@ -24,7 +24,7 @@ func TestVersionReportsBuildAndSchema(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var b build
+	var b buildInfo
 	if err := json.Unmarshal([]byte(out), &b); err != nil {
 		t.Fatalf("version --json: %v\n%s", err, out)
 	}
@@ -97,13 +97,13 @@ func goEnv(t *testing.T, extra ...string) []string {
 }
 
 // runVersion runs bin version --json.
-func runVersion(t *testing.T, bin string) build {
+func runVersion(t *testing.T, bin string) buildInfo {
 	t.Helper()
 	out, err := exec.Command(bin, "version", "--json").Output()
 	if err != nil {
 		t.Fatalf("%s version --json: %v", bin, err)
 	}
-	var b build
+	var b buildInfo
 	if err := json.Unmarshal(out, &b); err != nil {
 		t.Fatalf("%s version --json: %v\n%s", bin, err, out)
 	}
