@@ -106,6 +106,9 @@ func TestSecretsFromFiles(t *testing.T) {
 	run(2, "uploaders.google.api_secret_file: open "+ga4+": no such file", "upload")
 	// A dry run needs no credential.
 	run(0, "", "upload", "--dry-run")
+	// Both keys written in the config: refused when it is read, whatever runs.
+	write(t, cfgPath, strings.Replace(text, "[uploaders.meta]\n", "[uploaders.meta]\naccess_token_env = \"TALLY_META_TOKEN\"\n", 1))
+	run(2, "uploaders.meta.access_token_file: set only one of uploaders.meta.access_token_env and uploaders.meta.access_token_file", "upload", "--dry-run")
 
 	for name, v := range fakeSecrets {
 		if strings.Contains(output.String(), v) {
