@@ -70,7 +70,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newRunCmd, newRollupCmd, newUploadCmd, // cmd_batch.go
 		newExportCmd, newAuditCmd, newScanCmd, // cmd_report.go
 		newSpendCmd, // cmd_spend.go
-		newBackupCmd, newDemoCmd, newVersionCmd, // cmd_version.go
+		newBackupCmd, newDemoCmd, newVersionCmd,
 	} {
 		root.AddCommand(newCmd(g))
 	}
