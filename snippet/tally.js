@@ -4,8 +4,8 @@
   'use strict';
   var KEY = 'tally_vid', UTM = 'tally_utm';
   var script = d.currentScript;
-  var base = (script && script.getAttribute('data-endpoint')) ||
-    (script && script.src ? new URL(script.src).origin : '');
+  function attr(a) { return script && script.getAttribute('data-' + a); }
+  var base = attr('endpoint') || (script && script.src ? new URL(script.src).origin : '');
   base = base.replace(/\/+$/, '');
 
   function gpc() { return n.globalPrivacyControl === true; }
@@ -80,8 +80,17 @@
       var id = granted ? visitor() : storedVisitor();
       if (!id) return Promise.resolve(true);
       last = Math.max(Date.now(), last + 1);
-      var body = { visitor_id: id, purposes: { advertising: granted }, time: new Date(last).toISOString() };
-      body.source = typeof opts.source === 'string' ? opts.source : 'tally.js';
+      var body = { visitor_id: id, time: new Date(last).toISOString() };
+      // A CMP's string: the intake decides; advertising only allows an id.
+      if (typeof opts.tcf === 'string') body.tcf = opts.tcf;
+      else if (typeof opts.gpp === 'string') {
+        body.gpp = opts.gpp;
+        body.gpp_sid = opts.gpp_sid;
+      } else {
+        body.purposes = { advertising: granted };
+        if (typeof opts.health_data === 'boolean') body.purposes.health_data = opts.health_data;
+        body.source = typeof opts.source === 'string' ? opts.source : 'tally.js';
+      }
       if (typeof opts.version === 'string') body.version = opts.version;
       var p = pending = after(function () { return post('/v1/consent', body, false); });
       p.then(function () { if (pending === p) pending = null; });
@@ -103,4 +112,53 @@
   var queued = (w.tally && w.tally.q) || [];
   w.tally = tally;
   queued.forEach(function (c) { if (tally[c[0]]) tally[c[0]].apply(null, c.slice(1)); });
+
+  // data-consent="tcf|gpp|onetrust|cookiebot": follow that consent manager
+  // through its own API, sending each state once (docs/CONSENT_CMP.md).
+  var mode = attr('consent') || 'manual', sent;
+  function record(opts) {
+    var k = JSON.stringify(opts);
+    if (k !== sent) { sent = k; tally.consent(opts); }
+  }
+  function warn(m) { console.warn('tally.js: data-consent: ' + m); }
+  function listen(name) {
+    if (typeof w[name] === 'function') return w[name];
+    warn('no ' + name);
+    return Object;
+  }
+  if (mode === 'tcf') {
+    // Purpose 1 is consent to store an id. cmpuishown: the string is old.
+    listen('__tcfapi')('addEventListener', 2, function (d, ok) {
+      if (ok && d && d.tcString && d.eventStatus !== 'cmpuishown') {
+        record({ tcf: d.tcString, advertising: ((d.purpose || {}).consents || {})[1] === true });
+      }
+    });
+  } else if (mode === 'gpp') {
+    // A grant to the page (for the id) when no opt-out field says 1.
+    listen('__gpp')('addEventListener', function (e, ok) {
+      var p = ok && e && e.pingData;
+      if (p && p.signalStatus === 'ready' && p.gppString) {
+        var o = (JSON.stringify(p.parsedSections) || '').match(/(Sale|Sharing|TargetedAdvertising)OptOut":\d/g) || [];
+        record({ gpp: p.gppString, gpp_sid: p.applicableSections, advertising: o.length > 0 && !/:1/.test(o) });
+      }
+    });
+  } else if (mode === 'onetrust') {
+    // OneTrust calls OptanonWrapper on load and on every change.
+    var group = attr('onetrust-group') || 'C0004', wrapped = w.OptanonWrapper;
+    var onetrust = function () {
+      var g = w.OnetrustActiveGroups;
+      if (typeof g === 'string') record({ advertising: g.split(',').indexOf(group) >= 0, source: 'cmp' });
+    };
+    w.OptanonWrapper = function () { onetrust(); if (typeof wrapped === 'function') wrapped(); };
+    onetrust();
+  } else if (mode === 'cookiebot') {
+    // Fired on a choice and on each later page load.
+    var cookiebot = function () {
+      var c = w.Cookiebot && w.Cookiebot.consent;
+      if (c) record({ advertising: c.marketing === true, source: 'cmp' });
+    };
+    w.addEventListener('CookiebotOnAccept', cookiebot);
+    w.addEventListener('CookiebotOnDecline', cookiebot);
+    if (w.Cookiebot && w.Cookiebot.hasResponse) cookiebot();
+  } else if (mode !== 'manual') warn('unknown ' + mode);
 })(window, document, navigator);
