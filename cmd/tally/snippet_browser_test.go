@@ -229,24 +229,7 @@ facebook = "meta"
 		return count(`SELECT sum(count) FROM intake_outcomes WHERE outcome = 'dropped' AND reason = ?`, reason)
 	}
 
-	// The flags this machine's closed network needs (no background
-	// connections) on top of chromedp's defaults, and a fresh profile.
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	browser := startChromium(t, ctx, chrome)
 	do := func(tab context.Context, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(tab, steps...); err != nil {
@@ -366,12 +349,7 @@ facebook = "meta"
 	before := len(rec.posts())
 	gpcTab, cancelGPC := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	defer cancelGPC()
-	do(gpcTab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-			Source: `Object.defineProperty(Navigator.prototype, "globalPrivacyControl", {get: () => true, configurable: true});`,
-		})
-		return err
-	}))
+	onNewDocument(t, gpcTab, forceGPC)
 	open(gpcTab, landing)
 	type gpcResult struct {
 		GPC     bool   `json:"gpc"`
@@ -427,12 +405,7 @@ facebook = "meta"
 	fallbackFrom := len(rec.all())
 	beaconTab, cancelBeacon := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	defer cancelBeacon()
-	do(beaconTab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-			Source: `delete Request.prototype.keepalive;`,
-		})
-		return err
-	}))
+	onNewDocument(t, beaconTab, `delete Request.prototype.keepalive;`)
 	// Its consent goes through the stub's queue, before tally.js has run.
 	open(beaconTab, site.URL+"/clinic/beacon?utm_source=facebook&utm_campaign=spring_24&stub")
 	waitCount("the consent queued by the stub", count(`SELECT count(*) FROM consents`), 2)
@@ -501,6 +474,46 @@ facebook = "meta"
 	}
 	if files < 2 {
 		t.Fatalf("read %d database files, want the database and its WAL", files)
+	}
+}
+
+// startChromium starts headless Chromium in a fresh profile, stopped when
+// the test ends, with the flags this machine's closed network needs (no
+// background connections) on top of chromedp's defaults.
+func startChromium(t *testing.T, ctx context.Context, chrome string) context.Context {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)...)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return browser
+}
+
+// forceGPC turns Global Privacy Control on for the pages of a tab.
+const forceGPC = `Object.defineProperty(Navigator.prototype, "globalPrivacyControl", {get: () => true, configurable: true});`
+
+// onNewDocument runs js in every document the tab opens from now on,
+// before the page's own scripts.
+func onNewDocument(t *testing.T, tab context.Context, js string) {
+	t.Helper()
+	err := chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: js})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
