@@ -25,13 +25,14 @@ import (
 // cache under /npm/), which encode the strings; OneTrust and Cookiebot have
 // no public library and get stand-ins of their documented globals.
 var cmpPages = []struct {
+	name   string // the page, its subtest and its event (NAME_booked)
 	kind   string // data-consent
 	attrs  string // more attributes on the script tag
 	head   string
 	source string // the consents.source the intake stores
 	iab    bool   // needs the IAB libraries
 }{{
-	kind: "onetrust", attrs: `data-onetrust-group="C0009"`, source: "cmp",
+	name: "onetrust", kind: "onetrust", attrs: `data-onetrust-group="C0009"`, source: "cmp",
 	// OneTrust's SDK sets OnetrustActiveGroups and calls the page's
 	// OptanonWrapper once loaded and after every choice. The page has its
 	// own OptanonWrapper, which must still be called. C0004 stays active
@@ -44,7 +45,7 @@ var cmpPages = []struct {
 	window.cmp = {grant: () => groups(",C0001,C0004,C0009,"), withdraw: () => groups(",C0001,C0004,")};
 	</script>`,
 }, {
-	kind: "cookiebot", source: "cmp",
+	name: "cookiebot", kind: "cookiebot", source: "cmp",
 	// Cookiebot's script sets window.Cookiebot and fires CookiebotOnAccept
 	// or CookiebotOnDecline on a choice. Accepting statistics only is an
 	// accept without marketing: not a grant.
@@ -62,7 +63,7 @@ var cmpPages = []struct {
 	};
 	</script>`,
 }, {
-	kind: "tcf", source: "tcf", iab: true,
+	name: "tcf", kind: "tcf", source: "tcf", iab: true,
 	// A TCF CMP: @iabtechlabtcf/cmpapi answers __tcfapi, and
 	// @iabtechlabtcf/core encodes the TC strings against a vendor list
 	// (here a minimal one: the eleven purposes, no vendors). A new visitor
@@ -91,10 +92,11 @@ var cmpPages = []struct {
 	};
 	</script>`,
 }, {
-	kind: "gpp", source: "gpp", iab: true,
+	name: "usnat", kind: "gpp", source: "gpp", iab: true,
 	// A GPP CMP on a US page: @iabgpp/cmpapi answers __gpp and encodes the
-	// US National section (7). The visitor is given notice and does not
-	// opt out, then opts out of sale, sharing and targeted advertising.
+	// US National section (7; version 2 in this library). The visitor is
+	// given notice and does not opt out, then opts out of sale, sharing and
+	// targeted advertising.
 	head: `<script type="module">
 	import {CmpApi} from "/npm/@iabgpp/cmpapi@3.2.0/lib/mjs/index.js";
 	const api = new CmpApi(300, 1);
@@ -114,6 +116,29 @@ var cmpPages = []struct {
 		},
 	};
 	</script>`,
+}, {
+	name: "usca", kind: "gpp", source: "gpp", iab: true,
+	// The same on a California page: the state section (8). The visitor
+	// opts out of sale and sharing.
+	head: `<script type="module">
+	import {CmpApi} from "/npm/@iabgpp/cmpapi@3.2.0/lib/mjs/index.js";
+	const api = new CmpApi(300, 1);
+	api.setApplicableSections([8]);
+	const set = fields => { for (const [k, v] of Object.entries(fields)) api.setFieldValue("usca", k, v); };
+	set({SaleOptOutNotice: 1, SharingOptOutNotice: 1});
+	window.cmp = {
+		grant: () => {
+			set({SaleOptOut: 2, SharingOptOut: 2});
+			api.setSignalStatus("ready");
+		},
+		withdraw: () => {
+			api.setSignalStatus("not ready");
+			set({SaleOptOut: 1, SharingOptOut: 1});
+			api.fireSectionChange("usca");
+			api.setSignalStatus("ready");
+		},
+	};
+	</script>`,
 }}
 
 // TestCMPInBrowser runs tally.js with data-consent set to each consent
@@ -125,7 +150,7 @@ var cmpPages = []struct {
 // sends nothing and stores no visitor id.
 func TestCMPInBrowser(t *testing.T) {
 	chrome := chromiumPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	npmDir, npmSkip, err := iabLibraries()
@@ -146,7 +171,7 @@ func TestCMPInBrowser(t *testing.T) {
 			return
 		}
 		for _, p := range cmpPages {
-			if r.URL.Path == "/cmp/"+p.kind {
+			if r.URL.Path == "/cmp/"+p.name {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
 				fmt.Fprintf(w, `<!doctype html><html><head><title>Cardiology</title>%s
 <script src="%s" defer data-consent="%s" %s></script></head><body><p id="ready">ready</p></body></html>`,
@@ -171,7 +196,8 @@ sources = ["tally.js", "cmp", "tcf", "gpp"]
 onetrust_booked = "onetrust"
 cookiebot_booked = "cookiebot"
 tcf_booked = "tcf"
-gpp_booked = "gpp"
+usnat_booked = "usnat"
+usca_booked = "usca"
 [sources]
 facebook = "meta"
 `, site.URL)
@@ -225,9 +251,9 @@ facebook = "meta"
 	noConsent := count(`SELECT sum(count) FROM intake_outcomes WHERE outcome = 'dropped' AND reason = 'no_consent'`)
 
 	browser := startChromium(t, ctx, chrome)
-	open := func(t *testing.T, tab context.Context, kind string) {
+	open := func(t *testing.T, tab context.Context, name string) {
 		t.Helper()
-		err := chromedp.Do(tab, chromedp.Navigate(site.URL+"/cmp/"+kind+"?utm_source=facebook&utm_campaign=spring_24"),
+		err := chromedp.Do(tab, chromedp.Navigate(site.URL+"/cmp/"+name+"?utm_source=facebook&utm_campaign=spring_24"),
 			chromedp.WaitVisible(chromedp.CSS("#ready")))
 		if err != nil {
 			t.Fatal(err)
@@ -236,7 +262,7 @@ facebook = "meta"
 	}
 
 	for _, p := range cmpPages {
-		t.Run(p.kind, func(t *testing.T) {
+		t.Run(p.name, func(t *testing.T) {
 			if p.iab && npmSkip != "" {
 				t.Skip(npmSkip)
 			}
@@ -250,9 +276,9 @@ facebook = "meta"
 			}()
 			tab, cancelTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 			defer cancelTab()
-			open(t, tab, p.kind)
-			booked := fmt.Sprintf(`tally.track(%q)`, p.kind+"_booked")
-			accepted := count(`SELECT count(*) FROM events WHERE platform = 'meta' AND campaign = 'spring_24' AND conversion = ?`, p.kind)
+			open(t, tab, p.name)
+			booked := fmt.Sprintf(`tally.track(%q)`, p.name+"_booked")
+			accepted := count(`SELECT count(*) FROM events WHERE platform = 'meta' AND campaign = 'spring_24' AND conversion = ?`, p.name)
 			mark, err := lastConsent()
 			if err != nil {
 				t.Fatal(err)
@@ -263,7 +289,7 @@ facebook = "meta"
 			}
 
 			// Before a choice: dropped, and no visitor id in the browser.
-			if p.kind == "cookiebot" {
+			if p.name == "cookiebot" {
 				eval[bool](t, tab, `cmp.statisticsOnly(); true`)
 			}
 			if !eval[bool](t, tab, booked) {
@@ -306,7 +332,7 @@ facebook = "meta"
 			if consentPosts != 2 {
 				t.Errorf("%d consent requests, want 2 (the grant once, the withdrawal)", consentPosts)
 			}
-			if p.kind == "onetrust" {
+			if p.name == "onetrust" {
 				if n := eval[int](t, tab, `siteWrapperCalls`); n != 4 {
 					t.Errorf("the page's own OptanonWrapper ran %d times, want 4 (load, grant twice, withdrawal)", n)
 				}
@@ -319,7 +345,7 @@ facebook = "meta"
 			gpcTab, cancelGPC := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 			defer cancelGPC()
 			onNewDocument(t, gpcTab, forceGPC)
-			open(t, gpcTab, p.kind)
+			open(t, gpcTab, p.name)
 			mark, err = lastConsent()
 			if err != nil {
 				t.Fatal(err)
