@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,54 +91,43 @@ var cmpPages = []struct {
 	};
 	</script>`,
 }, {
+	// A GPP CMP on a US page, US National section (7; version 2 in this
+	// library) and on a California page (section 8).
 	name: "usnat", kind: "gpp", source: "gpp", iab: true,
-	// A GPP CMP on a US page: @iabgpp/cmpapi answers __gpp and encodes the
-	// US National section (7; version 2 in this library). The visitor is
-	// given notice and does not opt out, then opts out of sale, sharing and
-	// targeted advertising.
-	head: `<script type="module">
-	import {CmpApi} from "/npm/@iabgpp/cmpapi@3.2.0/lib/mjs/index.js";
-	const api = new CmpApi(300, 1);
-	api.setApplicableSections([7]);
-	const set = fields => { for (const [k, v] of Object.entries(fields)) api.setFieldValue("usnat", k, v); };
-	set({SharingNotice: 1, SaleOptOutNotice: 1, SharingOptOutNotice: 1, TargetedAdvertisingOptOutNotice: 1});
-	window.cmp = {
-		grant: () => {
-			set({SaleOptOut: 2, SharingOptOut: 2, TargetedAdvertisingOptOut: 2});
-			api.setSignalStatus("ready");
-		},
-		withdraw: () => {
-			api.setSignalStatus("not ready");
-			set({SaleOptOut: 1, SharingOptOut: 1, TargetedAdvertisingOptOut: 1});
-			api.fireSectionChange("usnat");
-			api.setSignalStatus("ready");
-		},
-	};
-	</script>`,
+	head: gppPage("usnat", 7, "SaleOptOut", "SharingOptOut", "TargetedAdvertisingOptOut"),
 }, {
 	name: "usca", kind: "gpp", source: "gpp", iab: true,
-	// The same on a California page: the state section (8). The visitor
-	// opts out of sale and sharing.
-	head: `<script type="module">
+	head: gppPage("usca", 8, "SaleOptOut", "SharingOptOut"),
+}}
+
+// gppPage is a GPP CMP's script for a page where one US section applies:
+// @iabgpp/cmpapi answers __gpp and encodes the section. The visitor is
+// given notice of each opt-out and does not opt out (the grant), then opts
+// out of all of them (the withdrawal).
+func gppPage(section string, id int, optOuts ...string) string {
+	var notices, granted, withdrawn []string
+	for _, f := range optOuts {
+		notices = append(notices, f+"Notice: 1")
+		granted = append(granted, f+": 2")
+		withdrawn = append(withdrawn, f+": 1")
+	}
+	return fmt.Sprintf(`<script type="module">
 	import {CmpApi} from "/npm/@iabgpp/cmpapi@3.2.0/lib/mjs/index.js";
 	const api = new CmpApi(300, 1);
-	api.setApplicableSections([8]);
-	const set = fields => { for (const [k, v] of Object.entries(fields)) api.setFieldValue("usca", k, v); };
-	set({SaleOptOutNotice: 1, SharingOptOutNotice: 1});
+	api.setApplicableSections([%d]);
+	const set = fields => { for (const [k, v] of Object.entries(fields)) api.setFieldValue(%q, k, v); };
+	set({%s});
 	window.cmp = {
-		grant: () => {
-			set({SaleOptOut: 2, SharingOptOut: 2});
-			api.setSignalStatus("ready");
-		},
+		grant: () => { set({%s}); api.setSignalStatus("ready"); },
 		withdraw: () => {
 			api.setSignalStatus("not ready");
-			set({SaleOptOut: 1, SharingOptOut: 1});
-			api.fireSectionChange("usca");
+			set({%s});
+			api.fireSectionChange(%[2]q);
 			api.setSignalStatus("ready");
 		},
 	};
-	</script>`,
-}}
+	</script>`, id, section, strings.Join(notices, ", "), strings.Join(granted, ", "), strings.Join(withdrawn, ", "))
+}
 
 // TestCMPInBrowser runs tally.js with data-consent set to each consent
 // manager in headless Chromium against the real binary: the event before
@@ -183,12 +171,7 @@ func TestCMPInBrowser(t *testing.T) {
 	}))
 	defer site.Close()
 
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "tally.toml")
-	cfg := fmt.Sprintf(`[store]
-path = "cmp.db"
-key_file = "cmp.key"
-[intake]
+	dir, cfgPath := storeConfig(t, "cmp", fmt.Sprintf(`[intake]
 allowed_origins = [%q]
 [consent]
 sources = ["tally.js", "cmp", "tcf", "gpp"]
@@ -200,10 +183,7 @@ usnat_booked = "usnat"
 usca_booked = "usca"
 [sources]
 facebook = "meta"
-`, site.URL)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, site.URL))
 	srv := startServe(t, dir, nil, "--config", cfgPath)
 	// A recording proxy in front of the intake: a failure shows what the
 	// page posted.
@@ -227,24 +207,18 @@ facebook = "meta"
 		})
 	}
 	lastConsent := count(`SELECT max(id) FROM consents`)
+	// consentsSince lists the consents stored after id as granted:source.
 	consentsSince := func(t *testing.T, id int) string {
 		t.Helper()
-		rows, err := sqlfile.Open(t, db).QueryContext(ctx, `SELECT granted, coalesce(source, '') FROM consents WHERE id > ? ORDER BY id`, id)
+		rows, err := sqlfile.Open(t, db).QueryContext(ctx,
+			`SELECT granted || ':' || coalesce(source, '') FROM consents WHERE id > ? ORDER BY id`, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
+		_, all := sqlfile.All(t, rows)
 		var got []string
-		for rows.Next() {
-			var granted int
-			var source string
-			if err := rows.Scan(&granted, &source); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, fmt.Sprintf("%d:%s", granted, source))
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
+		for _, row := range all {
+			got = append(got, fmt.Sprint(row[0]))
 		}
 		return strings.Join(got, " ")
 	}
