@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -244,7 +245,7 @@ facebook = "meta"
 			defer func() {
 				if t.Failed() {
 					for _, r := range rec.posts()[from:] {
-						t.Logf("posted %s %s", r.URL, r.Body)
+						t.Logf("posted %s %s, answered %s", r.URL, r.Body, bytes.TrimSpace(r.Answer))
 					}
 				}
 			}()

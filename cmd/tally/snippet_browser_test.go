@@ -42,11 +42,24 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// recorded is one request that reached the recording proxy.
+// recorded is one request that reached the recording proxy, and the
+// intake's answer to it.
 type recorded struct {
 	Method, URL string
 	Header      http.Header
 	Body        []byte
+	Answer      []byte // once the proxy has answered
+}
+
+// answerCopy passes an answer on to the browser and keeps a copy.
+type answerCopy struct {
+	http.ResponseWriter
+	copy *bytes.Buffer
+}
+
+func (a answerCopy) Write(b []byte) (int, error) {
+	a.copy.Write(b)
+	return a.ResponseWriter.Write(b)
 }
 
 // recorder is a reverse proxy in front of `tally serve` that keeps every
@@ -61,10 +74,15 @@ func (rc *recorder) handler(target *url.URL) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
-		rc.reqs = append(rc.reqs, recorded{r.Method, r.URL.String(), r.Header.Clone(), body})
+		i := len(rc.reqs)
+		rc.reqs = append(rc.reqs, recorded{r.Method, r.URL.String(), r.Header.Clone(), body, nil})
 		rc.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		proxy.ServeHTTP(w, r)
+		var answer bytes.Buffer
+		proxy.ServeHTTP(answerCopy{w, &answer}, r)
+		rc.mu.Lock()
+		rc.reqs[i].Answer = answer.Bytes()
+		rc.mu.Unlock()
 	})
 }
 
