@@ -152,8 +152,8 @@ func TestCMPInBrowser(t *testing.T) {
 			http.ServeFile(w, r, filepath.Join(npmDir, filepath.FromSlash(rest)))
 			return
 		}
-		if r.URL.Path == "/misconfigured" {
-			// A page whose CMP is missing or misspelt: console warnings kept.
+		if r.URL.Path == "/plain" {
+			// A page without a CMP: console warnings kept.
 			fmt.Fprintf(w, `<!doctype html><html><head><script>window.warnings = []; console.warn = m => warnings.push(m);</script>
 <script src="%s" defer data-consent="%s"></script></head><body><p id="ready">ready</p></body></html>`,
 				scriptURL, r.URL.Query().Get("consent"))
@@ -338,6 +338,16 @@ facebook = "meta"
 		})
 	}
 
+	// A plain page, data-consent as the query says; console warnings kept.
+	plain := func(t *testing.T, tab context.Context, consent string) {
+		t.Helper()
+		if err := chromedp.Do(tab, chromedp.Navigate(site.URL+"/plain?consent="+consent),
+			chromedp.WaitVisible(chromedp.CSS("#ready"))); err != nil {
+			t.Fatal(err)
+		}
+		pageLoaded(t, tab)
+	}
+
 	// Misconfigured: no CMP API on the page, or an unknown value. tally.js
 	// says so on the console and follows nothing.
 	t.Run("misconfigured", func(t *testing.T) {
@@ -348,14 +358,29 @@ facebook = "meta"
 			"gpp": "tally.js: data-consent: no __gpp",
 			"tfc": "tally.js: data-consent: unknown tfc",
 		} {
-			if err := chromedp.Do(tab, chromedp.Navigate(site.URL+"/misconfigured?consent="+consent),
-				chromedp.WaitVisible(chromedp.CSS("#ready"))); err != nil {
-				t.Fatal(err)
-			}
-			pageLoaded(t, tab)
+			plain(t, tab, consent)
 			if got := eval[[]string](t, tab, `warnings`); len(got) != 1 || got[0] != want {
 				t.Errorf("data-consent=%q: console warnings %q, want %q", consent, got, want)
 			}
+		}
+	})
+
+	// manual, the default: no warning, and the site's own call passes
+	// health_data on as a purpose (consent.require_sensitive reads it).
+	t.Run("manual", func(t *testing.T) {
+		tab, cancelTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+		defer cancelTab()
+		plain(t, tab, "manual")
+		if got := eval[[]string](t, tab, `warnings`); len(got) != 0 {
+			t.Errorf("data-consent=manual: console warnings %q, want none", got)
+		}
+		from := len(rec.posts())
+		if !eval[bool](t, tab, `tally.consent({advertising: true, health_data: true})`) {
+			t.Fatal("tally.consent resolved false")
+		}
+		posts := rec.posts()[from:]
+		if len(posts) != 1 || !bytes.Contains(posts[0].Body, []byte(`"purposes":{"advertising":true,"health_data":true}`)) {
+			t.Errorf("posted %q, want one consent with advertising and health_data granted", posts)
 		}
 	})
 }
