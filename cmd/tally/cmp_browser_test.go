@@ -177,10 +177,11 @@ func TestCMPInBrowser(t *testing.T) {
 			return
 		}
 		if r.URL.Path == "/plain" {
-			// A page without a CMP: console warnings kept.
-			fmt.Fprintf(w, `<!doctype html><html><head><script>window.warnings = []; console.warn = m => warnings.push(m);</script>
+			// A page without a CMP (or with the globals a CMP left from an
+			// earlier page, the query's pre): console warnings kept.
+			fmt.Fprintf(w, `<!doctype html><html><head><script>window.warnings = []; console.warn = m => warnings.push(m);%s</script>
 <script src="%s" defer data-consent="%s"></script></head><body><p id="ready">ready</p></body></html>`,
-				scriptURL, r.URL.Query().Get("consent"))
+				r.URL.Query().Get("pre"), scriptURL, r.URL.Query().Get("consent"))
 			return
 		}
 		for _, p := range cmpPages {
@@ -414,6 +415,28 @@ facebook = "meta"
 		posts := rec.posts()[from:]
 		if len(posts) != 1 || !bytes.Contains(posts[0].Body, []byte(`"purposes":{"advertising":true,"health_data":true}`)) {
 			t.Errorf("posted %q, want one consent with advertising and health_data granted", posts)
+		}
+	})
+
+	// A returning visitor: the CMP has loaded and holds the choice before
+	// tally.js runs (its events are past), so tally.js reads it at once.
+	// OneTrust's group is the default, C0004.
+	t.Run("returning", func(t *testing.T) {
+		for consent, pre := range map[string]string{
+			"onetrust":  `window.OnetrustActiveGroups = ",C0001,C0004,";`,
+			"cookiebot": `window.Cookiebot = {hasResponse: true, consent: {necessary: true, marketing: true}};`,
+		} {
+			tab, cancelTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+			from := len(rec.posts())
+			plain(t, tab, consent+"&pre="+url.QueryEscape(pre))
+			waitUntil(t, ctx, consent+"'s stored choice posted", func() (bool, error) {
+				return len(rec.posts()) > from, nil
+			})
+			if got := rec.posts()[from]; got.URL != "/v1/consent" ||
+				!bytes.Contains(got.Body, []byte(`"purposes":{"advertising":true},"source":"cmp"`)) {
+				t.Errorf("data-consent=%s, returning visitor: posted %s %s, want the grant", consent, got.URL, got.Body)
+			}
+			cancelTab()
 		}
 	})
 }
