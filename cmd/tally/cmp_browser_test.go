@@ -217,11 +217,12 @@ facebook = "meta"
 	collector := httptest.NewServer(rec.handler(&url.URL{Scheme: "http", Host: srv.Addr}))
 	defer collector.Close()
 	scriptURL = collector.URL + "/v1/tally.js"
-	db := filepath.Join(dir, "cmp.db")
+	// One connection of the test's own, read as an auditor would.
+	db := sqlfile.Open(t, filepath.Join(dir, "cmp.db"))
 	count := func(q string, args ...any) func() (int, error) {
 		return func() (int, error) {
 			var n sql.NullInt64
-			err := sqlfile.Open(t, db).QueryRowContext(ctx, q, args...).Scan(&n)
+			err := db.QueryRowContext(ctx, q, args...).Scan(&n)
 			return int(n.Int64), err
 		}
 	}
@@ -236,7 +237,7 @@ facebook = "meta"
 	// consentsSince lists the consents stored after id as granted:source.
 	consentsSince := func(t *testing.T, id int) string {
 		t.Helper()
-		rows, err := sqlfile.Open(t, db).QueryContext(ctx,
+		rows, err := db.QueryContext(ctx,
 			`SELECT granted || ':' || coalesce(source, '') FROM consents WHERE id > ? ORDER BY id`, id)
 		if err != nil {
 			t.Fatal(err)
