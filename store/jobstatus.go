@@ -96,13 +96,15 @@ func (db *DB) JobStatus(ctx context.Context) (JobStatus, error) {
 }
 
 // lastRunEnd reads the last run_end entry, only those with status when
-// given; nil when there is none.
+// given; nil when there is none. Last is the last written (highest id),
+// not the latest at: at is the wall clock, which can be set back, and a
+// run stamped ahead must not stay the last one.
 func (db *DB) lastRunEnd(ctx context.Context, status string) (*RunEnd, error) {
 	var at, got string
 	var tookMS int64
 	err := db.r.QueryRowContext(ctx, `SELECT at, json_extract(detail, '$.status'), json_extract(detail, '$.took_ms')
 		FROM audit_log WHERE kind = ? AND (? = '' OR json_extract(detail, '$.status') = ?)
-		ORDER BY at DESC, id DESC LIMIT 1`, AuditRunEnd, status, status).Scan(&at, &got, &tookMS)
+		ORDER BY id DESC LIMIT 1`, AuditRunEnd, status, status).Scan(&at, &got, &tookMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
