@@ -17,6 +17,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver
+
+	"github.com/tally-health/tally"
 )
 
 //go:embed migrations/*.sql
@@ -65,6 +67,10 @@ type Options struct {
 	// Intake wants 64: it keeps the dedup and contribution indexes and the
 	// consents in memory, where each evicted page costs a read per commit.
 	WriterCacheMB int
+	// NoMigrate refuses a database older than this binary's schema
+	// instead of migrating it (a usage error): `tally backup` must copy
+	// the file as the tally that wrote it left it.
+	NoMigrate bool
 }
 
 // connKind selects the per-connection pragmas of a pool.
@@ -134,7 +140,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: journal_mode is %q, want wal", path, mode)
 	}
-	if err := migrate(ctx, w); err != nil {
+	if err := migrate(ctx, w, path, !opt.NoMigrate); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -218,7 +224,7 @@ func migrationNames() []string {
 // migrate applies the embedded migrations not yet applied, in one
 // transaction. user_version is read inside it, so two processes opening a
 // new file at once cannot both migrate.
-func migrate(ctx context.Context, db *sql.DB) error {
+func migrate(ctx context.Context, db *sql.DB, path string, allowed bool) error {
 	names := migrationNames()
 	// user_version N means "migrations 0001..N applied", so files must be
 	// numbered without gaps: a missing number would make a later file run
@@ -242,6 +248,9 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	if v == len(names) {
 		return nil
+	}
+	if !allowed {
+		return tally.WithKind(tally.KindUsage, fmt.Errorf("store: %s has schema version %d, older than this binary's %d, and this command does not migrate it", path, v, len(names)))
 	}
 	for _, name := range names[v:] {
 		b, err := migrationFS.ReadFile("migrations/" + name)

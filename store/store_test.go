@@ -227,3 +227,34 @@ func TestIntakeCells(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenNoMigrateRefusesAnOlderDatabase: with NoMigrate (tally backup) a
+// database older than the binary's schema is a usage error and is left at
+// its version; a current one opens.
+func TestOpenNoMigrateRefusesAnOlderDatabase(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	path := db.Path
+	db.Close()
+	old := store.SchemaVersion() - 1
+	if _, err := sqlfile.Open(t, path).ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", old)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.Open(ctx, path, store.Options{NoMigrate: true})
+	if err == nil || !strings.Contains(err.Error(), "does not migrate it") || tally.KindOf(err) != tally.KindUsage {
+		t.Fatalf("older database: err = %v (kind %v), want a usage error saying it is not migrated", err, tally.KindOf(err))
+	}
+	var v int
+	sqlfile.Open(t, path).QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	if v != old {
+		t.Errorf("user_version = %d, want %d: the database was migrated", v, old)
+	}
+	if _, err := sqlfile.Open(t, path).ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", store.SchemaVersion())); err != nil {
+		t.Fatal(err)
+	}
+	db, err = store.Open(ctx, path, store.Options{NoMigrate: true})
+	if err != nil {
+		t.Fatalf("current database: %v", err)
+	}
+	db.Close()
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tally-health/tally/internal/sqlfile"
+	"github.com/tally-health/tally/store"
 )
 
 // answers are the report commands' outputs on one database.
@@ -144,6 +148,28 @@ func TestBackupOfAnEditedDatabaseFails(t *testing.T) {
 				t.Errorf("folder holds %v after a failed backup", names)
 			}
 		})
+	}
+}
+
+// TestBackupNeverMigrates: a database older than the binary's schema (a
+// new tally installed before the backup the upgrade steps ask for) is
+// refused with exit 2 and left at its version, so the old tally can still
+// open it; nothing is written at DEST.
+func TestBackupNeverMigrates(t *testing.T) {
+	cfg, dbPath, _ := auditedRun(t)
+	old := store.SchemaVersion() - 1
+	cp := tamperedCopy(t, dbPath, fmt.Sprintf("PRAGMA user_version = %d", old))
+	dir := t.TempDir()
+	code, out, errOut := runTally(t, "--config", cfg, "--db", cp, "backup", filepath.Join(dir, "b.db"))
+	if code != exitUsage || !strings.Contains(errOut, "does not migrate it") {
+		t.Errorf("exit %d (want 2), want the schema named\n%s%s", code, out, errOut)
+	}
+	var v int
+	if err := sqlfile.Open(t, cp).QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != old {
+		t.Errorf("user_version = %d (%v), want %d: the backup migrated the database", v, err, old)
+	}
+	if names := dirEntries(t, dir); len(names) != 0 {
+		t.Errorf("folder holds %v after a refused backup", names)
 	}
 }
 
