@@ -56,7 +56,14 @@ func (b Backup) To(ctx context.Context, dest string) (Backed, error) {
 			}
 		}
 	}
-	if _, err := os.Lstat(dest); err == nil {
+	if dest == "" || os.IsPathSeparator(dest[len(dest)-1]) {
+		// A name ending in a separator is a folder: the copy would be
+		// made, checked, and then fail to take the name.
+		return res, tally.WithKind(tally.KindUsage, fmt.Errorf("backup: %s names a folder: name the new file, such as %s", dest, filepath.Join(dest, "tally-backup.db")))
+	}
+	if fi, err := os.Lstat(dest); err == nil && fi.IsDir() {
+		return res, tally.WithKind(tally.KindUsage, fmt.Errorf("backup: %s is a folder: name a new file in it, such as %s", dest, filepath.Join(dest, "tally-backup.db")))
+	} else if err == nil {
 		return res, existsErr(dest)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return res, fmt.Errorf("backup: %w", err)

@@ -61,8 +61,9 @@ func TestBackupRecordsWhatItWrote(t *testing.T) {
 }
 
 // TestBackupRefusesAndLeavesNothing: an existing DEST (even empty) is a
-// usage error and stays as it was; so are a missing folder and the names
-// of the database's own -wal and -journal files; a cancelled backup leaves
+// usage error and stays as it was; so are a missing folder, a folder (an
+// existing one, or a name ending in a separator), and the names of the
+// database's own -wal and -journal files; a cancelled backup leaves
 // no file, temporary or not.
 func TestBackupRefusesAndLeavesNothing(t *testing.T) {
 	ctx := context.Background()
@@ -72,7 +73,8 @@ func TestBackupRefusesAndLeavesNothing(t *testing.T) {
 	if err := os.WriteFile(existing, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, dest := range []string{existing, filepath.Join(dir, "missing", "b.db"), db.Path + "-wal", db.Path + "-journal"} {
+	for _, dest := range []string{existing, filepath.Join(dir, "missing", "b.db"), db.Path + "-wal", db.Path + "-journal",
+		dir, filepath.Join(dir, "new") + string(filepath.Separator)} {
 		if _, err := (Backup{DB: db, Log: quiet}).To(ctx, dest); tally.KindOf(err) != tally.KindUsage {
 			t.Errorf("backup to %s: %v, want a usage error", dest, err)
 		}
