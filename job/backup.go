@@ -218,12 +218,15 @@ func (b Backup) Rotate(ctx context.Context, r Rotation) (Backed, error) {
 	if err != nil {
 		return res, err
 	}
-	return res, b.prune(r, now)
+	return res, b.prune(r, now, filepath.Base(res.Path))
 }
 
 // prune removes all but the r.Keep newest rotated backups in r.Dir, and
-// stale temporary files of killed backups.
-func (b Backup) prune(r Rotation, now time.Time) error {
+// stale temporary files of killed backups. taken, the backup just
+// written, is always one of those kept: names sort by the wall clock,
+// and a backup named while the clock was ahead would otherwise sort after
+// it and get it removed.
+func (b Backup) prune(r Rotation, now time.Time, taken string) error {
 	entries, err := os.ReadDir(r.Dir)
 	if err != nil {
 		return fmt.Errorf("backup: prune %s: %w", r.Dir, err)
@@ -232,6 +235,7 @@ func (b Backup) prune(r Rotation, now time.Time) error {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
+		case name == taken:
 		case rotated.MatchString(name):
 			backups = append(backups, name)
 		case partial.MatchString(name) && stale(e, now):
@@ -239,8 +243,8 @@ func (b Backup) prune(r Rotation, now time.Time) error {
 		}
 	}
 	slices.Sort(backups)
-	if len(backups) > r.Keep {
-		remove = append(remove, backups[:len(backups)-r.Keep]...)
+	if keep := max(r.Keep-1, 0); len(backups) > keep {
+		remove = append(remove, backups[:len(backups)-keep]...)
 	}
 	for _, name := range remove {
 		if err := os.Remove(filepath.Join(r.Dir, name)); err != nil {

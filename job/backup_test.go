@@ -128,6 +128,30 @@ func TestRotateKeepsTheNewest(t *testing.T) {
 	}
 }
 
+// TestRotateNeverRemovesTheBackupItTook: a backup named by a clock that
+// was ahead (then corrected) sorts after every later one; with keep = 1 a
+// rotation must still keep the backup it has just taken, not remove it as
+// the oldest and report success with no fresh backup left.
+func TestRotateNeverRemovesTheBackupItTook(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	dir := t.TempDir()
+	ahead := filepath.Join(dir, "tally-20990101T000000.000Z.db")
+	if err := os.WriteFile(ahead, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Backup{DB: db, Log: quiet}.Rotate(ctx, Rotation{Dir: dir, Keep: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(b.Path); err != nil {
+		t.Errorf("the backup just taken is gone: %v; folder holds %v", err, dirNames(t, dir))
+	}
+	if got := dirNames(t, dir); !slices.Equal(got, []string{filepath.Base(b.Path)}) {
+		t.Errorf("folder holds %v, want only the backup just taken", got)
+	}
+}
+
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
