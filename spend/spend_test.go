@@ -207,3 +207,15 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// TestReadDoesNotApplyTheIntakeConfig: the import checks the campaign
+// rules of package campaign only, not intake.campaign_pattern (whose
+// default allows 64 characters) or intake.campaigns: docs/SPEND.md warns
+// that such a campaign has spend and no conversions.
+func TestReadDoesNotApplyTheIntakeConfig(t *testing.T) {
+	long := strings.Repeat("a", 100)
+	rows, _, err := Read(strings.NewReader(Header + "\n2026-11-01,meta," + long + ",1,EUR\n"))
+	if err != nil || len(rows) != 1 || rows[0].Campaign != long {
+		t.Errorf("a 100-byte campaign: %+v, %v; want it imported", rows, err)
+	}
+}
