@@ -136,11 +136,15 @@ func (m Metrics) WriteFile(path string) error {
 }
 
 // CheckMetricsFile reports a --metrics-file whose folder does not exist,
-// before a run starts rather than after it has worked.
+// or that is a folder, before a run starts rather than after it has
+// worked.
 func CheckMetricsFile(path string) error {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return tally.WithKind(tally.KindUsage, fmt.Errorf("--metrics-file: %s: no such directory", dir))
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return tally.WithKind(tally.KindUsage, fmt.Errorf("--metrics-file: %s is a folder: name a file in it, such as %s", path, filepath.Join(path, "tally.prom")))
 	}
 	return nil
 }

@@ -112,11 +112,15 @@ func TestMetricsFileReportsTheLedger(t *testing.T) {
 }
 
 // TestMetricsFileFolderMissing: a --metrics-file in a folder that does not
-// exist is a usage error found before the run, and WriteFile fails on it.
+// exist, or that names a folder, is a usage error found before the run (a
+// run would otherwise do all its work, then fail at step metrics), and
+// WriteFile fails on it.
 func TestMetricsFileFolderMissing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "no", "tally.prom")
-	if err := CheckMetricsFile(path); tally.KindOf(err) != tally.KindUsage {
-		t.Errorf("CheckMetricsFile: %v, want a usage error", err)
+	for _, bad := range []string{path, t.TempDir()} {
+		if err := CheckMetricsFile(bad); tally.KindOf(err) != tally.KindUsage {
+			t.Errorf("CheckMetricsFile(%s): %v, want a usage error", bad, err)
+		}
 	}
 	db := storetest.Open(t)
 	if err := (Metrics{DB: db, Loc: time.UTC, Now: time.Now}).WriteFile(path); err == nil {
