@@ -49,9 +49,16 @@ func (b Backup) To(ctx context.Context, dest string) (Backed, error) {
 		res.Path = abs
 	}
 	// A file named like the database's own log would be read as its log.
-	if db, err := filepath.Abs(b.DB.Path); err == nil {
+	// SQLite keeps the logs of a database opened through a symlink beside
+	// the file it points at: both names count, and DEST's folder may be
+	// reached through a symlink too.
+	target := res.Path
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(res.Path)); err == nil {
+		target = filepath.Join(dir, filepath.Base(res.Path))
+	}
+	for _, db := range databaseNames(b.DB.Path) {
 		for _, suffix := range []string{"-wal", "-shm", "-journal"} {
-			if res.Path == db+suffix {
+			if res.Path == db+suffix || target == db+suffix {
 				return res, tally.WithKind(tally.KindUsage, fmt.Errorf("backup: %s is where SQLite keeps the database's %s file: name another", dest, suffix[1:]))
 			}
 		}
@@ -107,6 +114,21 @@ func (b Backup) To(ctx context.Context, dest string) (Backed, error) {
 		return res, fmt.Errorf("backup: %s written, but its audit entry was not: %w", dest, err)
 	}
 	return res, nil
+}
+
+// databaseNames is the database's absolute path and, when it is a
+// symlink, the absolute path of the file it points at.
+func databaseNames(path string) []string {
+	var names []string
+	if abs, err := filepath.Abs(path); err == nil {
+		names = append(names, abs)
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		if abs, err := filepath.Abs(real); err == nil {
+			names = append(names, abs)
+		}
+	}
+	return names
 }
 
 func existsErr(dest string) error {

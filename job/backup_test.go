@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +92,39 @@ func TestBackupRefusesAndLeavesNothing(t *testing.T) {
 	}
 	if fi, _ := os.Stat(existing); fi.Size() != 0 {
 		t.Error("the existing file was written to")
+	}
+}
+
+// TestBackupRefusesTheLogNamesOfASymlinkedDatabase: SQLite keeps the
+// -wal, -shm and -journal of a database opened through a symlink beside
+// the file it points at, so those names are refused there, also when
+// DEST's folder is reached through a symlink.
+func TestBackupRefusesTheLogNamesOfASymlinkedDatabase(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks")
+	}
+	ctx := context.Background()
+	real := storetest.Open(t)
+	link := filepath.Join(t.TempDir(), "tally.db")
+	if err := os.Symlink(real.Path, link); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, link, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dataLink := filepath.Join(t.TempDir(), "data")
+	if err := os.Symlink(filepath.Dir(real.Path), dataLink); err != nil {
+		t.Fatal(err)
+	}
+	for _, dest := range []string{real.Path + "-journal", real.Path + "-wal", filepath.Join(dataLink, filepath.Base(real.Path)+"-journal")} {
+		if _, err := (Backup{DB: db, Log: quiet}).To(ctx, dest); tally.KindOf(err) != tally.KindUsage || !strings.Contains(fmt.Sprint(err), "where SQLite keeps") {
+			t.Errorf("backup to %s: %v, want a usage error naming SQLite's file", dest, err)
+		}
+	}
+	if _, err := os.Stat(real.Path + "-journal"); err == nil {
+		t.Error("a file was written at the database's -journal")
 	}
 }
 
