@@ -1,0 +1,285 @@
+// Package report builds the marketers' page of campaign results (`tally
+// report`, and GET /report on the intake server): released conversions
+// per platform and campaign over a period, grouped by day, week or month,
+// with cost per conversion where spend is known and delivery per
+// platform. It reads the store through store.ReportCells, which never
+// returns a raw, held or suppressed count, so no figure on the page can
+// be one; every total is a sum of released counts. The page is one
+// self-contained HTML file: inline CSS and SVG, no script, no external
+// request.
+package report
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/store"
+)
+
+// Days is how many of the most recent sealed days a report shows when no
+// period is given (as the export).
+const Days = 30
+
+// Spend is what was spent on one campaign of one platform on one day.
+type Spend struct {
+	Day      tally.Day
+	Platform tally.Platform
+	Campaign string
+	// Micros is the amount in millionths of the currency's unit.
+	Micros   int64
+	Currency string
+}
+
+// SpendSource reads the known spend of the days from..to. The report
+// shows cost per conversion only where spend is known.
+type SpendSource interface {
+	SpendFor(ctx context.Context, from, to tally.Day) ([]Spend, error)
+}
+
+// Options are one report's settings.
+type Options struct {
+	// From and To are the first and last day; either left empty is the
+	// first or last of the Days most recent sealed days.
+	From, To tally.Day
+	// Group is the period counts are summed over; zero is GroupDay.
+	Group tally.Group
+	// Timezone is rollup.timezone, the zone days are counted in.
+	Timezone string
+	// Spend, when set, gives the spend for cost per conversion.
+	Spend SpendSource
+	// Now is when the report is made; Version the tally version.
+	Now     time.Time
+	Version string
+}
+
+// Report is everything the page shows.
+type Report struct {
+	From, To   tally.Day
+	Group      tally.Group
+	Timezone   string
+	Generated  string
+	Version    string
+	SealedDays int
+	// Periods are the columns of every series, in order.
+	Periods []Period
+	// Kinds are the conversion names present, in order.
+	Kinds     []string
+	Platforms []*Line
+	Campaigns []*Line
+	Delivery  []*Delivery
+	Gates     []store.GateSpan
+	// Spend is true when any spend was found for the period.
+	Spend bool
+}
+
+// Period is one group of days.
+type Period struct {
+	Start tally.Day
+	Label string
+}
+
+// Line is one platform, or one campaign of one platform, over the period.
+type Line struct {
+	Platform tally.Platform
+	Campaign string
+	Total    Figure
+	ByKind   []Figure // aligned with Report.Kinds
+	Series   []Figure // aligned with Report.Periods
+	Spend    Money
+}
+
+// Build reads the report of opts' period from db. A period with no sealed
+// day gives an empty report, not an error; from after to is a usage error.
+func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
+	from, to, err := period(ctx, db, opts.From, opts.To)
+	if err != nil {
+		return nil, err
+	}
+	g := opts.Group
+	if g == (tally.Group{}) {
+		g = tally.GroupDay
+	}
+	r := &Report{From: from, To: to, Group: g, Timezone: opts.Timezone, Version: opts.Version,
+		Generated: opts.Now.UTC().Format("2006-01-02 15:04 UTC")}
+	if from == "" {
+		return r, db.Stable()
+	}
+	cells, err := db.ReportCells(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if r.Gates, err = db.ReportGates(ctx, from, to); err != nil {
+		return nil, err
+	}
+	if r.SealedDays, err = db.SealedDaysBetween(ctx, from, to); err != nil {
+		return nil, err
+	}
+	var spend []Spend
+	if opts.Spend != nil {
+		if spend, err = opts.Spend.SpendFor(ctx, from, to); err != nil {
+			return nil, fmt.Errorf("report: spend: %w", err)
+		}
+	}
+	// A file that changed while it was read is reported as such rather
+	// than shown half old, half new.
+	if err := db.Stable(); err != nil {
+		return nil, err
+	}
+	r.fill(cells, spend)
+	return r, nil
+}
+
+// period resolves the days to report; from > to is a usage error.
+func period(ctx context.Context, db *store.DB, from, to tally.Day) (tally.Day, tally.Day, error) {
+	if from != "" && to != "" && from > to {
+		return "", "", tally.WithKind(tally.KindUsage, fmt.Errorf("report: --from %s is after --to %s", from, to))
+	}
+	if from != "" && to != "" {
+		return from, to, nil
+	}
+	first, last, ok, err := db.LastSealedDays(ctx, Days)
+	if err != nil {
+		return "", "", err
+	}
+	if !ok {
+		// Nothing sealed: the given bound, if any, still names the period.
+		if from == "" {
+			from = to
+		}
+		if to == "" {
+			to = from
+		}
+		return from, to, nil
+	}
+	if from == "" {
+		from = min(first, to)
+		if to == "" {
+			from = first
+		}
+	}
+	if to == "" {
+		to = max(last, from)
+	}
+	return from, to, nil
+}
+
+// fill sums the cells and spend into the report's lines.
+func (r *Report) fill(cells []store.ReportCell, spend []Spend) {
+	r.Periods = periods(r.From, r.To, r.Group)
+	index := make(map[tally.Day]int, len(r.Periods))
+	for i, p := range r.Periods {
+		index[p.Start] = i
+	}
+	kinds := map[string]int{}
+	for _, c := range cells {
+		if _, ok := kinds[c.Conversion]; !ok {
+			kinds[c.Conversion] = 0
+			r.Kinds = append(r.Kinds, c.Conversion)
+		}
+	}
+	slices.Sort(r.Kinds)
+	for i, k := range r.Kinds {
+		kinds[k] = i
+	}
+	platforms, campaigns := lines{}, lines{}
+	deliveries := map[tally.Platform]*Delivery{}
+	for _, c := range cells {
+		p := index[r.Group.Start(c.Day)]
+		k := kinds[c.Conversion]
+		for _, l := range []*Line{platforms.get(r, c.Platform, ""), campaigns.get(r, c.Platform, c.Campaign)} {
+			l.Total.add(c)
+			l.ByKind[k].add(c)
+			l.Series[p].add(c)
+		}
+		d, ok := deliveries[c.Platform]
+		if !ok {
+			d = &Delivery{Platform: c.Platform}
+			deliveries[c.Platform] = d
+		}
+		d.add(c)
+	}
+	for _, s := range spend {
+		if s.Day < r.From || s.Day > r.To {
+			continue
+		}
+		r.Spend = true
+		platforms.get(r, s.Platform, "").Spend.add(s)
+		campaigns.get(r, s.Platform, s.Campaign).Spend.add(s)
+	}
+	r.Platforms, r.Campaigns = platforms.sorted(), campaigns.sorted()
+	for _, l := range r.Platforms {
+		if d := deliveries[l.Platform]; d != nil {
+			r.Delivery = append(r.Delivery, d)
+		}
+	}
+}
+
+// lines holds lines by platform and campaign as they are met.
+type lines map[[2]string]*Line
+
+func (ls lines) get(r *Report, p tally.Platform, campaign string) *Line {
+	key := [2]string{string(p), campaign}
+	l, ok := ls[key]
+	if !ok {
+		l = &Line{Platform: p, Campaign: campaign, ByKind: make([]Figure, len(r.Kinds)), Series: make([]Figure, len(r.Periods))}
+		ls[key] = l
+	}
+	return l
+}
+
+// sorted returns the lines by platform, then by released total (largest
+// first: the question is which campaigns brought conversions), then name.
+func (ls lines) sorted() []*Line {
+	out := make([]*Line, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(a, b *Line) int {
+		if a.Platform != b.Platform {
+			return platformOrder(a.Platform) - platformOrder(b.Platform)
+		}
+		if a.Total.Released != b.Total.Released {
+			if a.Total.Released > b.Total.Released {
+				return -1
+			}
+			return 1
+		}
+		if a.Campaign < b.Campaign {
+			return -1
+		}
+		if a.Campaign > b.Campaign {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// platformOrder puts the uploaded platforms in their fixed order and
+// "none" last.
+func platformOrder(p tally.Platform) int {
+	if i := slices.Index(tally.UploadPlatforms, p); i >= 0 {
+		return i
+	}
+	return len(tally.UploadPlatforms)
+}
+
+// periods lists the groups of days from..to.
+func periods(from, to tally.Day, g tally.Group) []Period {
+	var out []Period
+	for d := from; d <= to; d = d.Add(1) {
+		start := g.Start(d)
+		if len(out) > 0 && out[len(out)-1].Start == start {
+			continue
+		}
+		label := string(start)
+		if g == tally.GroupMonth {
+			label = string(start[:len("2006-01")])
+		}
+		out = append(out, Period{Start: start, Label: label})
+	}
+	return out
+}
