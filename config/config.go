@@ -28,6 +28,7 @@ type Config struct {
 	Privacy   Privacy                   `toml:"privacy"`
 	Schedule  Schedule                  `toml:"schedule"`
 	Backup    Backup                    `toml:"backup"`
+	Report    Report                    `toml:"report"`
 	Uploaders Uploaders                 `toml:"uploaders"`
 	Log       Log                       `toml:"log"`
 }
@@ -125,6 +126,15 @@ func (c *Config) inDatabaseFolder(p string) string {
 		return p
 	}
 	return filepath.Join(filepath.Dir(c.Store.Path), p)
+}
+
+// Report configures the campaign report the intake server can serve at
+// GET /report.
+type Report struct {
+	Enabled bool `toml:"enabled"`
+	// TokenEnv names the environment variable holding the token a reader
+	// must present (bearer token or basic-auth password).
+	TokenEnv string `toml:"token_env"`
 }
 
 // Log configures logging.
@@ -247,6 +257,7 @@ func Default() *Config {
 		Privacy:  Privacy{MinCount: 11, SmallCounts: "carry", CarryDays: 7, Noise: "none", Epsilon: 1.0},
 		Schedule: Schedule{Cron: "30 3 * * *"},
 		Backup:   Backup{Keep: 7},
+		Report:   Report{TokenEnv: "TALLY_REPORT_TOKEN"},
 		Uploaders: Uploaders{
 			Meta: Meta{
 				Delivery:       Delivery{Endpoint: "https://graph.facebook.com", MaxAttempts: 8, Rate: 10, Timeout: Duration(30 * time.Second), Events: map[string]string{"booking": "AppointmentRequest"}},

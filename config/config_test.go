@@ -109,6 +109,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad timeout", "[uploaders.meta]\ntimeout = \"soon\"\n", "timeout"},
 		{"website action source", "[uploaders.meta]\naction_source = \"website\"\n", "uploaders.meta.action_source"},
 		{"bad env name", "[uploaders.meta]\naccess_token_env = \"my token\"\n", "uploaders.meta.access_token_env: must name an environment variable"},
+		{"bad report token env", "[report]\ntoken_env = \"a-b\"\n", "report.token_env: must name an environment variable"},
 		{"enabled without dataset", "[uploaders.meta]\nenabled = true\n", "uploaders.meta.dataset_id: must be set"},
 		{"linkedin missing rule", "[uploaders.linkedin]\nenabled = true\n", `uploaders.linkedin.rules: no conversion rule for conversion "lead"`},
 		{"bad rule id", "[uploaders.linkedin.rules]\nbooking = \"urn:x\"\n", "uploaders.linkedin.rules.booking: must be a numeric"},

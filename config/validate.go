@@ -60,7 +60,7 @@ var (
 // and the bad value.
 func (c *Config) Validate() error {
 	checks := []func() error{c.validateStore, c.validateIntake, c.validateConsent, c.validateMaps,
-		c.validateRollup, c.validatePrivacy, c.validateSchedule, c.validateBackup, c.validateUploaders, c.validateLog}
+		c.validateRollup, c.validatePrivacy, c.validateSchedule, c.validateBackup, c.validateReport, c.validateUploaders, c.validateLog}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -287,6 +287,13 @@ func (c *Config) validateEnabled() error {
 				return bad("uploaders.linkedin.rules", "no conversion rule for conversion %q", g)
 			}
 		}
+	}
+	return nil
+}
+
+func (c *Config) validateReport() error {
+	if !envName.MatchString(c.Report.TokenEnv) {
+		return bad("report.token_env", "must name an environment variable, got %q", c.Report.TokenEnv)
 	}
 	return nil
 }

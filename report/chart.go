@@ -26,10 +26,12 @@ type Series struct {
 	Dots   []Tick // a mark per period when there are few
 }
 
-// Tick is a labelled position on an axis (or a dot: X, Y).
+// Tick is a labelled position on an axis (or a dot: X, Y). Anchor is the
+// label's text-anchor, so the first and last dates stay inside the chart.
 type Tick struct {
-	X, Y  int
-	Label string
+	X, Y   int
+	Label  string
+	Anchor string
 }
 
 // the platform chart's size and margins, in SVG units.
@@ -70,11 +72,19 @@ func (r *Report) PlatformChart() Chart {
 		c.Series = append(c.Series, s)
 	}
 	for _, v := range []int64{0, top / 2, top} {
-		c.YTicks = append(c.YTicks, Tick{X: chartLeft - 6, Y: y(v), Label: count(v)})
+		c.YTicks = append(c.YTicks, Tick{X: chartLeft - 6, Y: y(v), Label: count(v), Anchor: "end"})
 	}
 	if n := len(r.Periods); n > 0 {
 		for _, i := range uniq(0, n/2, n-1) {
-			c.XTicks = append(c.XTicks, Tick{X: x(i), Y: c.Bottom + 18, Label: r.Periods[i].Label})
+			anchor := "middle"
+			switch {
+			case n == 1:
+			case i == 0:
+				anchor = "start"
+			case i == n-1:
+				anchor = "end"
+			}
+			c.XTicks = append(c.XTicks, Tick{X: x(i), Y: c.Bottom + 18, Label: r.Periods[i].Label, Anchor: anchor})
 		}
 	}
 	return c

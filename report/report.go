@@ -91,9 +91,21 @@ type Line struct {
 	Spend    Money
 }
 
+// Check refuses a period whose first day is after its last (a usage
+// error, tally.KindUsage).
+func (o Options) Check() error {
+	if o.From != "" && o.To != "" && o.From > o.To {
+		return tally.WithKind(tally.KindUsage, fmt.Errorf("report: --from %s is after --to %s", o.From, o.To))
+	}
+	return nil
+}
+
 // Build reads the report of opts' period from db. A period with no sealed
 // day gives an empty report, not an error; from after to is a usage error.
 func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
+	if err := opts.Check(); err != nil {
+		return nil, err
+	}
 	from, to, err := period(ctx, db, opts.From, opts.To)
 	if err != nil {
 		return nil, err
@@ -132,38 +144,26 @@ func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
 	return r, nil
 }
 
-// period resolves the days to report; from > to is a usage error.
+// period resolves the days to report: without bounds the Days most
+// recent sealed days; from alone runs to the last sealed day; to alone
+// is the Days days ending on it.
 func period(ctx context.Context, db *store.DB, from, to tally.Day) (tally.Day, tally.Day, error) {
-	if from != "" && to != "" && from > to {
-		return "", "", tally.WithKind(tally.KindUsage, fmt.Errorf("report: --from %s is after --to %s", from, to))
-	}
-	if from != "" && to != "" {
+	switch {
+	case from != "" && to != "":
 		return from, to, nil
+	case to != "":
+		return to.Add(-(Days - 1)), to, nil
 	}
 	first, last, ok, err := db.LastSealedDays(ctx, Days)
-	if err != nil {
+	switch {
+	case err != nil:
 		return "", "", err
+	case from == "":
+		return first, last, nil // both "" when nothing is sealed
+	case !ok || last < from:
+		return from, from, nil
 	}
-	if !ok {
-		// Nothing sealed: the given bound, if any, still names the period.
-		if from == "" {
-			from = to
-		}
-		if to == "" {
-			to = from
-		}
-		return from, to, nil
-	}
-	if from == "" {
-		from = min(first, to)
-		if to == "" {
-			from = first
-		}
-	}
-	if to == "" {
-		to = max(last, from)
-	}
-	return from, to, nil
+	return from, last, nil
 }
 
 // fill sums the cells and spend into the report's lines.

@@ -11,6 +11,7 @@ import (
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/internal/wire"
 	"github.com/tally-health/tally/job"
+	"github.com/tally-health/tally/report"
 	"github.com/tally-health/tally/snippet"
 	"github.com/tally-health/tally/store"
 )
@@ -208,9 +209,15 @@ func (e *env) withIntake(ctx context.Context, open func(context.Context) (*store
 	return fn(db, in)
 }
 
-// startIntakeServer serves the intake and the browser snippet over db on
-// intake.listen; /metrics serves extra beside the intake's series.
+// startIntakeServer serves the intake, the browser snippet and, when
+// [report] enables it, the report over db on intake.listen; /metrics
+// serves extra beside the intake's series.
 func (e *env) startIntakeServer(ctx context.Context, db *store.DB, extra ...prometheus.Collector) (*intake.Listener, error) {
+	// The report's token is checked before the intake starts its writer.
+	rep, err := wire.ReportHandler(e.cfg, db, version, e.wall, e.log)
+	if err != nil {
+		return nil, err
+	}
 	in, err := e.newIntake(ctx, db)
 	if err != nil {
 		return nil, err
@@ -221,5 +228,8 @@ func (e *env) startIntakeServer(ctx context.Context, db *store.DB, extra ...prom
 	}
 	s := intake.NewServer(in, db, db, e.log)
 	s.Extra = map[string]http.Handler{snippet.Path: snippet.Handler()}
+	if rep != nil {
+		s.Extra[report.Path] = rep
+	}
 	return s.Listen(e.cfg.Intake.Listen, db.Path)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/audit"
 	"github.com/tally-health/tally/export"
+	"github.com/tally-health/tally/report"
 	"github.com/tally-health/tally/scan"
 	"github.com/tally-health/tally/store"
 )
@@ -78,6 +79,76 @@ day for --from, its last for --to). Default: the last 30 sealed days.`,
 	f.StringVar(&format, "format", "csv", "csv or json")
 	f.StringVarP(&opts.File, "output", "o", "", "write to FILE instead of standard output")
 	return cmd
+}
+
+func newReportCmd(g *globalOptions) *cobra.Command {
+	var from, to, group, out string
+	cmd := &cobra.Command{
+		Use:   "report [--from D --to D] [--group day|week|month] [-o FILE]",
+		Short: "Write the campaign results page for marketers: one self-contained HTML file",
+		Long: `Write one HTML page of the released conversions of sealed days: per
+platform and per campaign, totals and a chart per day, week or month, cost
+per conversion where spend is known, and what reached each platform. Held
+and suppressed cells read "< k" (k the release threshold in force); no raw,
+held or suppressed count is ever on the page. The file needs nothing else:
+no script, no request, readable offline, from a mail attachment and on paper.
+
+Days: --from D --to D (YYYY-MM-DD, or YYYY-MM for a whole month); --from
+alone runs to the last sealed day, --to alone is the 30 days ending on it;
+neither: the last 30 sealed days.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := reportFlags(from, to, group)
+			if err != nil {
+				return usageErr(err)
+			}
+			if out == "" {
+				return usageErr(errors.New("report: -o: want a file name"))
+			}
+			return g.report(cmd.Context(), func(e *env, db *store.DB) error {
+				opts.Timezone, opts.Now, opts.Version = e.cfg.Rollup.Timezone, e.now(), version
+				r, err := report.Build(cmd.Context(), db, opts)
+				if err != nil {
+					return err
+				}
+				if err := r.WriteFile(out); err != nil {
+					return err
+				}
+				if r.From == "" {
+					fmt.Fprintf(e.stdout, "wrote %s: no day is sealed yet\n", out)
+					return nil
+				}
+				fmt.Fprintf(e.stdout, "wrote %s: %s to %s by %s, %d sealed days\n", out, r.From, r.To, r.Group, r.SealedDays)
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&from, "from", "", "first day (YYYY-MM-DD, or YYYY-MM: its first day)")
+	f.StringVar(&to, "to", "", "last day (YYYY-MM-DD, or YYYY-MM: its last day)")
+	f.StringVar(&group, "group", "day", "sum per day, week (ISO, from Monday) or month")
+	f.StringVarP(&out, "output", "o", "tally-report.html", "the HTML file to write")
+	return cmd
+}
+
+// reportFlags reads the report's period flags.
+func reportFlags(from, to, group string) (report.Options, error) {
+	var opts report.Options
+	var err error
+	if opts.Group, err = tally.ParseGroup(group); err != nil {
+		return opts, fmt.Errorf("report: --group: %w: want day, week or month", err)
+	}
+	if from != "" {
+		if opts.From, err = tally.ParseFrom(from); err != nil {
+			return opts, fmt.Errorf("report: --from: %w", err)
+		}
+	}
+	if to != "" {
+		if opts.To, err = tally.ParseTo(to); err != nil {
+			return opts, fmt.Errorf("report: --to: %w", err)
+		}
+	}
+	return opts, opts.Check()
 }
 
 // newAuditCmd is `tally audit` and its subcommands, each a report on the

@@ -68,7 +68,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	for _, newCmd := range []func(*globalOptions) *cobra.Command{
 		newServeCmd, newScheduleCmd, newIngestCmd, newConsentCmd, // cmd_intake.go
 		newRunCmd, newRollupCmd, newUploadCmd, // cmd_batch.go
-		newExportCmd, newAuditCmd, newScanCmd, // cmd_report.go
+		newExportCmd, newReportCmd, newAuditCmd, newScanCmd, // cmd_report.go
 		newSpendCmd, // cmd_spend.go
 		newBackupCmd, newDemoCmd, newVersionCmd,
 	} {
