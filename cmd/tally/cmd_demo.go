@@ -12,6 +12,7 @@ import (
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/internal/demo"
 	"github.com/tally-health/tally/internal/wire"
+	"github.com/tally-health/tally/report"
 	"github.com/tally-health/tally/store"
 )
 
@@ -23,8 +24,9 @@ func newDemoCmd(g *globalOptions) *cobra.Command {
 configuration and no secrets: create tally.db, import sample consents (as
 tally consent import does: a consent tool's history of ten days), send
 sample events (some without consent, some carrying emails and page URLs)
-through the real HTTP intake, seal the finished days, and write the exact upload
-request bodies for every platform to outbox/ instead of sending them.
+through the real HTTP intake, seal the finished days, write the exact upload
+request bodies for every platform to outbox/ instead of sending them, and
+write the campaign report to tally-report.html.
 Running it again starts the demo database over; a database that the demo
 did not create is never touched.`,
 		Args: cobra.NoArgs,
@@ -58,5 +60,9 @@ func (e *env) demoPieces() demo.Pieces {
 	return demo.Pieces{Open: e.openDB, Intake: e.newIntake, Serve: serve, Delivery: e.delivery,
 		Roller:  func(db *store.DB) (*batch.Roller, error) { return wire.Roller(db, e.cfg, e.now, time.Now) },
 		Targets: func() ([]batch.Target, error) { return wire.Targets(e.cfg, "", true) },
+		Report: func(ctx context.Context, db *store.DB, path string) error {
+			_, err := e.writeReport(ctx, db, report.Options{}, path)
+			return err
+		},
 	}
 }

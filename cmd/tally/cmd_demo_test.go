@@ -19,7 +19,7 @@ func TestDemoTwiceInAnEmptyFolder(t *testing.T) {
 			t.Fatalf("run %d: exit %d\n%s\n%s", run, code, out, errOut)
 		}
 		for _, want := range []string{"accepted 136, duplicate 1", "gpc=2", "no_consent=14", "unmapped_event=2", "bad_campaign=1",
-			"sealed ", "released", "carried", "meta: ", "dry run (bodies in", "Where to look"} {
+			"sealed ", "released", "carried", "meta: ", "dry run (bodies in", "4. report", "file://" + filepath.ToSlash(filepath.Join(dir, "tally-report.html")), "Where to look"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("run %d: output lacks %q:\n%s", run, want, out)
 			}
@@ -33,6 +33,16 @@ func TestDemoTwiceInAnEmptyFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "tally.key")); err != nil {
 		t.Errorf("key file not created: %v", err)
+	}
+	// The demo ends with the report beside the database, every campaign on it.
+	page, err := os.ReadFile(filepath.Join(dir, "tally-report.html"))
+	if err != nil {
+		t.Fatalf("the demo wrote no report: %v", err)
+	}
+	for _, want := range []string{"Campaign results", "spring_checkup", "flu_shots", "new_clinic", "careers_fair"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the demo's report lacks %q", want)
+		}
 	}
 	// The sample events carried personal data; none of it is anywhere.
 	phi := []string{"patient0", "biopsy", "Jane", "198.51.100", "oncology", "demo-visitor", "Mozilla", "lab_result", "+1-555"}

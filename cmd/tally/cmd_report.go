@@ -106,12 +106,8 @@ neither: the last 30 sealed days.`,
 				return usageErr(errors.New("report: -o: want a file name"))
 			}
 			return g.report(cmd.Context(), func(e *env, db *store.DB) error {
-				opts.Timezone, opts.Now, opts.Version = e.cfg.Rollup.Timezone, e.now(), version
-				r, err := report.Build(cmd.Context(), db, opts)
+				r, err := e.writeReport(cmd.Context(), db, opts, out)
 				if err != nil {
-					return err
-				}
-				if err := r.WriteFile(out); err != nil {
 					return err
 				}
 				if r.From == "" {
@@ -129,6 +125,17 @@ neither: the last 30 sealed days.`,
 	f.StringVar(&group, "group", "day", "sum per day, week (ISO, from Monday) or month")
 	f.StringVarP(&out, "output", "o", "tally-report.html", "the HTML file to write")
 	return cmd
+}
+
+// writeReport builds the report of opts' period over db and writes it to
+// path.
+func (e *env) writeReport(ctx context.Context, db *store.DB, opts report.Options, path string) (*report.Report, error) {
+	opts.Timezone, opts.Now, opts.Version = e.cfg.Rollup.Timezone, e.now(), version
+	r, err := report.Build(ctx, db, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r, r.WriteFile(path)
 }
 
 // reportFlags reads the report's period flags.

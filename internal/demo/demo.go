@@ -23,6 +23,9 @@ import (
 	"github.com/tally-health/tally/store"
 )
 
+// ReportFile is the report the demo writes next to its database.
+const ReportFile = "tally-report.html"
+
 // demoKind marks a database the demo created (its first audit entry), so a
 // second demo may start it over and a real database is never touched.
 const demoKind = "demo"
@@ -41,6 +44,8 @@ type Pieces struct {
 	Targets func() ([]batch.Target, error)
 	// Delivery is what sending needs besides the targets.
 	Delivery func() (job.Delivery, error)
+	// Report writes the campaign report of db's sealed days to path.
+	Report func(ctx context.Context, db *store.DB, path string) error
 }
 
 // Options are the demo's settings.
@@ -55,8 +60,8 @@ type Options struct {
 
 // Run starts the demo database over (refusing one the demo did not
 // create), then imports the sample consents, posts the sample events over
-// HTTP, seals the finished days and uploads them in dry-run mode,
-// explaining each step on Out.
+// HTTP, seals the finished days, uploads them in dry-run mode and writes
+// the report beside the database, explaining each step on Out.
 func Run(ctx context.Context, opt Options, p Pieces) error {
 	w := opt.Out
 	dir := filepath.Dir(opt.DB)
@@ -84,11 +89,18 @@ func Run(ctx context.Context, opt Options, p Pieces) error {
 	if err != nil {
 		return err
 	}
+	page := filepath.Join(dir, ReportFile)
+	if err := p.Report(ctx, db, page); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n4. report: the campaign results page for marketers, released counts only, one file that needs nothing else\n")
+	fmt.Fprintf(w, "   open it in a browser: file://%s\n", filepath.ToSlash(absPath(page)))
 	fmt.Fprintf(w, `
 Where to look:
    sqlite3 %[1]s "SELECT day, outcome, reason, count FROM intake_outcomes ORDER BY 1, 2, 3"
    sqlite3 %[1]s "SELECT day, platform, campaign, conversion, raw_count, released_count, status FROM daily_counts"
    ls %[2]s/*/                        # the exact request bodies each platform would receive
+   go run ./cmd/tally --db %[1]s report    # the campaign results page again (tally-report.html)
    go run ./cmd/tally --db %[1]s export    # daily counts for marketers (CSV)
    go run ./cmd/tally --db %[1]s audit log # every decision, hash-chained
 Run the demo again to start over. docs/SCHEMA.md explains every table.
