@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"html"
 	"html/template"
 	"io"
 	"os"
@@ -33,6 +34,9 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"state": func(s tally.State) string { return strings.ReplaceAll(s.String(), "_", " ") },
 	"count": count,
+	// html/template would write "+" as "&#43;"; a figure holds only
+	// digits and fixed words, escaped here all the same.
+	"text": func(f Figure) template.HTML { return template.HTML(html.EscapeString(f.Text())) },
 }).Parse(pageText))
 
 // DeliveryColumns are the delivery table's states, for the template.
