@@ -25,21 +25,21 @@ type Figure struct {
 	CarriedFrom, CarriedTo tally.Day
 }
 
-func (f *Figure) add(c store.ReportCell) {
-	if c.Status != tally.Released {
-		f.Withheld++
-		// A threshold of 0 still releases nothing below 1 (see batch.Gate).
-		f.K = max(f.K, c.MinCount, 1)
-		return
+// figureOf is the figure of a store sum.
+func figureOf(s store.ReportSum) Figure {
+	return Figure{Released: s.Released, Withheld: s.Withheld, K: s.K, CarriedFrom: s.CarriedFrom, CarriedTo: s.CarriedTo}
+}
+
+// merge adds g to f: released counts and withheld cells add up, the
+// threshold is the higher, the carried days span both.
+func (f *Figure) merge(g Figure) {
+	f.Released += g.Released
+	f.Withheld += g.Withheld
+	f.K = max(f.K, g.K)
+	if g.CarriedFrom != "" && (f.CarriedFrom == "" || g.CarriedFrom < f.CarriedFrom) {
+		f.CarriedFrom = g.CarriedFrom
 	}
-	f.Released += c.Released
-	if c.CarryAge > 0 {
-		from, to := c.Day.Add(-c.CarryAge), c.Day.Add(-1)
-		if f.CarriedFrom == "" || from < f.CarriedFrom {
-			f.CarriedFrom = from
-		}
-		f.CarriedTo = max(f.CarriedTo, to)
-	}
+	f.CarriedTo = max(f.CarriedTo, g.CarriedTo)
 }
 
 // Text is the figure as the page prints it: "12"; "< 11" for one
@@ -156,19 +156,16 @@ type Delivery struct {
 	NotQueued int64
 }
 
-func (d *Delivery) add(c store.ReportCell) {
-	if c.Status != tally.Released {
-		return
-	}
-	d.Released += c.Released
-	if !c.Queued {
-		d.NotQueued += c.Released
+func (d *Delivery) add(s store.ReportDelivery) {
+	d.Released += s.Released
+	if !s.Queued {
+		d.NotQueued += s.Released
 		return
 	}
 	if d.States == nil {
 		d.States = map[tally.State]int64{}
 	}
-	d.States[c.Delivery] += c.Released
+	d.States[s.State] += s.Released
 }
 
 // DeliveryColumns are the delivery table's columns, in order.

@@ -119,7 +119,15 @@ func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
 	if from == "" {
 		return r, db.Stable()
 	}
-	cells, err := db.ReportCells(ctx, from, to)
+	series, err := db.ReportSeries(ctx, from, to, g)
+	if err != nil {
+		return nil, err
+	}
+	kinds, err := db.ReportKinds(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	deliveries, err := db.ReportDeliveries(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +148,9 @@ func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
 	if err := db.Stable(); err != nil {
 		return nil, err
 	}
-	r.fill(cells, spend)
+	if err := r.fill(series, kinds, deliveries, spend); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -166,40 +176,42 @@ func period(ctx context.Context, db *store.DB, from, to tally.Day) (tally.Day, t
 	return from, last, nil
 }
 
-// fill sums the cells and spend into the report's lines.
-func (r *Report) fill(cells []store.ReportCell, spend []Spend) {
+// fill puts the store's sums and the spend into the report's lines.
+func (r *Report) fill(series, kinds []store.ReportSum, deliveries []store.ReportDelivery, spend []Spend) error {
 	r.Periods = periods(r.From, r.To, r.Group)
-	index := make(map[tally.Day]int, len(r.Periods))
+	index := make(map[string]int, len(r.Periods))
 	for i, p := range r.Periods {
-		index[p.Start] = i
+		index[string(p.Start)] = i
 	}
-	kinds := map[string]int{}
-	for _, c := range cells {
-		if _, ok := kinds[c.Conversion]; !ok {
-			kinds[c.Conversion] = 0
-			r.Kinds = append(r.Kinds, c.Conversion)
+	kind := map[string]int{}
+	for _, s := range kinds {
+		if _, ok := kind[s.Key]; !ok {
+			kind[s.Key] = 0
+			r.Kinds = append(r.Kinds, s.Key)
 		}
 	}
 	slices.Sort(r.Kinds)
 	for i, k := range r.Kinds {
-		kinds[k] = i
+		kind[k] = i
 	}
 	platforms, campaigns := lines{}, lines{}
-	deliveries := map[tally.Platform]*Delivery{}
-	for _, c := range cells {
-		p := index[r.Group.Start(c.Day)]
-		k := kinds[c.Conversion]
-		for _, l := range []*Line{platforms.get(r, c.Platform, ""), campaigns.get(r, c.Platform, c.Campaign)} {
-			l.Total.add(c)
-			l.ByKind[k].add(c)
-			l.Series[p].add(c)
-		}
-		d, ok := deliveries[c.Platform]
+	both := func(s store.ReportSum) [2]*Line {
+		return [2]*Line{platforms.get(r, s.Platform, ""), campaigns.get(r, s.Platform, s.Campaign)}
+	}
+	for _, s := range series {
+		p, ok := index[s.Key]
 		if !ok {
-			d = &Delivery{Platform: c.Platform}
-			deliveries[c.Platform] = d
+			return fmt.Errorf("report: period %s is not one of %s..%s by %s", s.Key, r.From, r.To, r.Group)
 		}
-		d.add(c)
+		for _, l := range both(s) {
+			l.Series[p].merge(figureOf(s))
+			l.Total.merge(figureOf(s))
+		}
+	}
+	for _, s := range kinds {
+		for _, l := range both(s) {
+			l.ByKind[kind[s.Key]].merge(figureOf(s))
+		}
 	}
 	for _, s := range spend {
 		if s.Day < r.From || s.Day > r.To {
@@ -210,11 +222,18 @@ func (r *Report) fill(cells []store.ReportCell, spend []Spend) {
 		campaigns.get(r, s.Platform, s.Campaign).Spend.add(s)
 	}
 	r.Platforms, r.Campaigns = platforms.sorted(), campaigns.sorted()
+	byPlatform := map[tally.Platform]*Delivery{}
 	for _, l := range r.Platforms {
-		if d := deliveries[l.Platform]; d != nil {
-			r.Delivery = append(r.Delivery, d)
+		d := &Delivery{Platform: l.Platform}
+		byPlatform[l.Platform] = d
+		r.Delivery = append(r.Delivery, d)
+	}
+	for _, d := range deliveries {
+		if x := byPlatform[d.Platform]; x != nil {
+			x.add(d)
 		}
 	}
+	return nil
 }
 
 // lines holds lines by platform and campaign as they are met.

@@ -8,49 +8,108 @@ import (
 	"github.com/tally-health/tally"
 )
 
-// ReportCell is one sealed cell as a report may show it. It carries no
-// raw, held or suppressed count: the query reads released_count only for
-// released cells, and of carried_in only whether there was one.
-type ReportCell struct {
-	tally.Cell
-	Status tally.Status
-	// Released is the released count; 0 unless Status is released.
+// A report reads sums of daily_counts, never its rows: each query below
+// reads released_count only of released cells, and of the others only
+// how many there were and the threshold they fell below, so no raw, held
+// or suppressed count can reach a report.
+
+// ReportSum sums the sealed cells of one platform and campaign that share
+// a key: a period's first day (ReportSeries) or a conversion name
+// (ReportKinds).
+type ReportSum struct {
+	Key      string
+	Platform tally.Platform
+	Campaign string
+	// Released is the sum of the released counts.
 	Released int64
-	// CarryAge is, when the cell holds a count carried in, how many days
-	// back the carry began (the count came from Day-CarryAge to Day-1);
-	// 0 when nothing was carried in.
-	CarryAge int
-	// MinCount is the release threshold in force when the day was sealed.
-	MinCount int
-	// Delivery is the cell's upload state on its platform when Queued;
-	// a cell has no uploads row when it was not released, is not queued
-	// yet, or its platform has no uploader.
-	Delivery tally.State
-	Queued   bool
+	// Withheld is how many cells were held or suppressed; K the highest
+	// threshold among them (at least 1: zero is never released).
+	Withheld int
+	K        int
+	// CarriedFrom and CarriedTo bound the days whose counts were carried
+	// into a released cell; empty when none was.
+	CarriedFrom, CarriedTo tally.Day
 }
 
-// ReportCells returns the cells of the sealed days from..to (inclusive)
-// in (day, platform, campaign, conversion) order, with their upload state.
-func (db *DB) ReportCells(ctx context.Context, from, to tally.Day) ([]ReportCell, error) {
-	out, err := queryAll(ctx, db.r, func(rows *sql.Rows, c *ReportCell) error {
+// reportSums is the select list of a ReportSum after its key.
+const reportSums = `platform, campaign,
+	sum(CASE WHEN status = 'released' THEN released_count ELSE 0 END),
+	sum(status <> 'released'),
+	coalesce(max(CASE WHEN status <> 'released' THEN max(gate_min_count, 1) END), 0),
+	coalesce(min(CASE WHEN status = 'released' AND carried_in > 0 THEN date(day, '-' || carry_age || ' days') END), ''),
+	coalesce(max(CASE WHEN status = 'released' AND carried_in > 0 THEN date(day, '-1 days') END), '')`
+
+func scanReportSum(rows *sql.Rows, s *ReportSum) error {
+	return rows.Scan(&s.Key, &s.Platform, &s.Campaign, &s.Released, &s.Withheld, &s.K, &s.CarriedFrom, &s.CarriedTo)
+}
+
+// periodStart is the SQL for the first day of day's period, as
+// tally.Group.Start computes it (TestPeriodStartMatchesGroupStart).
+func periodStart(g tally.Group) string {
+	switch g {
+	case tally.GroupWeek:
+		// Back six days, then on to the next Monday (the day itself when
+		// it is one): the Monday of day's ISO week.
+		return `date(day, '-6 days', 'weekday 1')`
+	case tally.GroupMonth:
+		return `substr(day, 1, 8) || '01'`
+	}
+	return `day`
+}
+
+// ReportSeries sums the sealed cells of from..to (inclusive) per period
+// of g, platform and campaign, in that order; Key is the period's first
+// day.
+func (db *DB) ReportSeries(ctx context.Context, from, to tally.Day, g tally.Group) ([]ReportSum, error) {
+	out, err := queryAll(ctx, db.r, scanReportSum, `SELECT `+periodStart(g)+`, `+reportSums+`
+		FROM daily_counts WHERE day BETWEEN ? AND ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("store: report series %s..%s: %w", from, to, err)
+	}
+	return out, nil
+}
+
+// ReportKinds sums the sealed cells of from..to per platform, campaign
+// and conversion; Key is the conversion.
+func (db *DB) ReportKinds(ctx context.Context, from, to tally.Day) ([]ReportSum, error) {
+	out, err := queryAll(ctx, db.r, scanReportSum, `SELECT conversion, `+reportSums+`
+		FROM daily_counts WHERE day BETWEEN ? AND ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("store: report kinds %s..%s: %w", from, to, err)
+	}
+	return out, nil
+}
+
+// ReportDelivery is the released conversions of one platform in one
+// upload state.
+type ReportDelivery struct {
+	Platform tally.Platform
+	// State is the upload state when Queued; a released cell has no
+	// uploads row while it waits for its first upload, or when its
+	// platform has no uploader.
+	State    tally.State
+	Queued   bool
+	Released int64
+}
+
+// ReportDeliveries sums the released counts of from..to per platform and
+// upload state.
+func (db *DB) ReportDeliveries(ctx context.Context, from, to tally.Day) ([]ReportDelivery, error) {
+	out, err := queryAll(ctx, db.r, func(rows *sql.Rows, d *ReportDelivery) error {
 		var state sql.NullString
-		if err := rows.Scan(&c.Day, &c.Platform, &c.Campaign, &c.Conversion, &c.Status, &c.Released, &c.CarryAge, &c.MinCount, &state); err != nil {
+		if err := rows.Scan(&d.Platform, &state, &d.Released); err != nil {
 			return err
 		}
-		if c.Queued = state.Valid; c.Queued {
-			return c.Delivery.Scan(state.String)
+		if d.Queued = state.Valid; d.Queued {
+			return d.State.Scan(state.String)
 		}
 		return nil
-	}, `SELECT d.day, d.platform, d.campaign, d.conversion, d.status,
-			CASE WHEN d.status = 'released' THEN d.released_count ELSE 0 END,
-			CASE WHEN d.carried_in > 0 THEN d.carry_age ELSE 0 END,
-			d.gate_min_count, u.state
-		FROM daily_counts d
-		LEFT JOIN uploads u USING (day, platform, campaign, conversion)
-		WHERE d.day BETWEEN ? AND ?
-		ORDER BY d.day, d.platform, d.campaign, d.conversion`, from, to)
+	}, `SELECT d.platform, u.state, sum(d.released_count)
+		FROM daily_counts d LEFT JOIN uploads u USING (day, platform, campaign, conversion)
+		WHERE d.day BETWEEN ? AND ? AND d.status = 'released'
+		GROUP BY 1, 2 ORDER BY 1, 2`, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("store: report cells %s..%s: %w", from, to, err)
+		return nil, fmt.Errorf("store: report deliveries %s..%s: %w", from, to, err)
 	}
 	return out, nil
 }

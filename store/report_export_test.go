@@ -1,0 +1,4 @@
+package store
+
+// PeriodStart is periodStart, for TestPeriodStartMatchesGroupStart.
+var PeriodStart = periodStart
