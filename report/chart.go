@@ -90,24 +90,34 @@ func (r *Report) PlatformChart() Chart {
 	return c
 }
 
-// the sparklines' size, in SVG units.
-const sparkW, sparkH = 120, 24
+// the sparklines' size, in SVG units, and the most points one draws: a
+// longer series is summed into that many runs of consecutive periods (365
+// points in 120 units would show nothing more, and weigh 2.5 kB a row).
+const sparkW, sparkH, sparkPoints = 120, 24, 60
 
 // Spark is a line's small chart: its points in a sparkW × sparkH box,
-// scaled to its own highest period.
+// scaled to its own highest point.
 func (l *Line) Spark() string {
-	top := int64(0)
-	for _, f := range l.Series {
-		top = max(top, f.Released)
-	}
-	top = max(top, 1)
-	x := xScale(len(l.Series), 1, sparkW-1)
-	var b strings.Builder
+	vals := make([]int64, 0, min(len(l.Series), sparkPoints))
 	for i, f := range l.Series {
+		// Period i goes to run i*sparkPoints/n: runs of equal length, give
+		// or take one.
+		if k := i * sparkPoints / len(l.Series); len(l.Series) <= sparkPoints || k >= len(vals) {
+			vals = append(vals, 0)
+		}
+		vals[len(vals)-1] += f.Released
+	}
+	top := int64(1)
+	for _, v := range vals {
+		top = max(top, v)
+	}
+	x := xScale(len(vals), 1, sparkW-1)
+	var b strings.Builder
+	for i, v := range vals {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(strconv.Itoa(x(i)) + "," + strconv.Itoa(sparkH-2-int(f.Released*(sparkH-4)/top)))
+		b.WriteString(strconv.Itoa(x(i)) + "," + strconv.Itoa(sparkH-2-int(v*(sparkH-4)/top)))
 	}
 	return b.String()
 }

@@ -25,9 +25,21 @@ type Figure struct {
 	CarriedFrom, CarriedTo tally.Day
 }
 
-// figureOf is the figure of a store sum.
-func figureOf(s store.ReportSum) Figure {
-	return Figure{Released: s.Released, Withheld: s.Withheld, K: s.K, CarriedFrom: s.CarriedFrom, CarriedTo: s.CarriedTo}
+func (f *Figure) add(c store.ReportCell) {
+	if c.Status != tally.Released {
+		f.Withheld++
+		// A threshold of 0 still releases nothing below 1 (see batch.Gate).
+		f.K = max(f.K, c.MinCount, 1)
+		return
+	}
+	f.Released += c.Released
+	if c.CarryAge > 0 {
+		from, to := c.Day.Add(-c.CarryAge), c.Day.Add(-1)
+		if f.CarriedFrom == "" || from < f.CarriedFrom {
+			f.CarriedFrom = from
+		}
+		f.CarriedTo = max(f.CarriedTo, to)
+	}
 }
 
 // merge adds g to f: released counts and withheld cells add up, the
@@ -156,16 +168,14 @@ type Delivery struct {
 	NotQueued int64
 }
 
-func (d *Delivery) add(s store.ReportDelivery) {
-	d.Released += s.Released
-	if !s.Queued {
-		d.NotQueued += s.Released
-		return
-	}
+// add counts an uploads state's conversions, which are no longer waiting
+// to be queued.
+func (d *Delivery) add(x store.ReportDelivery) {
 	if d.States == nil {
 		d.States = map[tally.State]int64{}
 	}
-	d.States[s.State] += s.Released
+	d.States[x.State] += x.Conversions
+	d.NotQueued -= x.Conversions
 }
 
 // DeliveryColumns are the delivery table's columns, in order.

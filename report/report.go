@@ -70,7 +70,7 @@ type Report struct {
 	Platforms []*Line
 	Campaigns []*Line
 	Delivery  []*Delivery
-	Gates     []store.GateSpan
+	Gates     []GateSpan
 	// Spend is true when any spend was found for the period.
 	Spend bool
 }
@@ -119,21 +119,20 @@ func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
 	if from == "" {
 		return r, db.Stable()
 	}
-	series, err := db.ReportSeries(ctx, from, to, g)
-	if err != nil {
-		return nil, err
-	}
-	kinds, err := db.ReportKinds(ctx, from, to)
-	if err != nil {
+	r.Periods = periods(from, to, g)
+	acc := r.newAccumulator()
+	if err := db.ReportCells(ctx, from, to, acc.add); err != nil {
 		return nil, err
 	}
 	deliveries, err := db.ReportDeliveries(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
-	if r.Gates, err = db.ReportGates(ctx, from, to); err != nil {
+	gates, err := db.ReportGates(ctx, from, to)
+	if err != nil {
 		return nil, err
 	}
+	r.Gates = spans(gates)
 	if r.SealedDays, err = db.SealedDaysBetween(ctx, from, to); err != nil {
 		return nil, err
 	}
@@ -148,9 +147,7 @@ func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
 	if err := db.Stable(); err != nil {
 		return nil, err
 	}
-	if err := r.fill(series, kinds, deliveries, spend); err != nil {
-		return nil, err
-	}
+	acc.finish(deliveries, spend)
 	return r, nil
 }
 
@@ -176,64 +173,118 @@ func period(ctx context.Context, db *store.DB, from, to tally.Day) (tally.Day, t
 	return from, last, nil
 }
 
-// fill puts the store's sums and the spend into the report's lines.
-func (r *Report) fill(series, kinds []store.ReportSum, deliveries []store.ReportDelivery, spend []Spend) error {
-	r.Periods = periods(r.From, r.To, r.Group)
-	index := make(map[string]int, len(r.Periods))
+// accumulator sums cells into a report's campaign lines as the store
+// reads them; the platform lines are their sums.
+type accumulator struct {
+	r     *Report
+	index map[tally.Day]int // period start → column
+	day   tally.Day         // the day of the last cell, and its column
+	col   int
+	lines lines
+	// kinds numbers the conversions in the order met; byKind holds each
+	// line's figures by that number until the kinds are sorted.
+	kinds  map[string]int
+	byKind map[*Line][]Figure
+}
+
+func (r *Report) newAccumulator() *accumulator {
+	a := &accumulator{r: r, index: make(map[tally.Day]int, len(r.Periods)), lines: lines{},
+		kinds: map[string]int{}, byKind: map[*Line][]Figure{}}
 	for i, p := range r.Periods {
-		index[string(p.Start)] = i
+		a.index[p.Start] = i
 	}
-	kind := map[string]int{}
-	for _, s := range kinds {
-		if _, ok := kind[s.Key]; !ok {
-			kind[s.Key] = 0
-			r.Kinds = append(r.Kinds, s.Key)
-		}
+	return a
+}
+
+func (a *accumulator) add(c store.ReportCell) {
+	if c.Day != a.day { // cells come in day order: one lookup a day
+		a.day, a.col = c.Day, a.index[a.r.Group.Start(c.Day)]
+	}
+	k, ok := a.kinds[c.Conversion]
+	if !ok {
+		k = len(a.kinds)
+		a.kinds[c.Conversion] = k
+	}
+	l := a.lines.get(a.r, c.Platform, c.Campaign)
+	l.Total.add(c)
+	l.Series[a.col].add(c)
+	byKind := a.byKind[l]
+	for len(byKind) <= k {
+		byKind = append(byKind, Figure{})
+	}
+	byKind[k].add(c)
+	a.byKind[l] = byKind
+}
+
+// finish sums the platform lines, orders the lines, lays out the figures
+// per conversion, and adds the deliveries and the spend.
+func (a *accumulator) finish(deliveries []store.ReportDelivery, spend []Spend) {
+	r := a.r
+	for k := range a.kinds {
+		r.Kinds = append(r.Kinds, k)
 	}
 	slices.Sort(r.Kinds)
-	for i, k := range r.Kinds {
-		kind[k] = i
-	}
-	platforms, campaigns := lines{}, lines{}
-	both := func(s store.ReportSum) [2]*Line {
-		return [2]*Line{platforms.get(r, s.Platform, ""), campaigns.get(r, s.Platform, s.Campaign)}
-	}
-	for _, s := range series {
-		p, ok := index[s.Key]
-		if !ok {
-			return fmt.Errorf("report: period %s is not one of %s..%s by %s", s.Key, r.From, r.To, r.Group)
-		}
-		for _, l := range both(s) {
-			l.Series[p].merge(figureOf(s))
-			l.Total.merge(figureOf(s))
-		}
-	}
-	for _, s := range kinds {
-		for _, l := range both(s) {
-			l.ByKind[kind[s.Key]].merge(figureOf(s))
-		}
-	}
 	for _, s := range spend {
-		if s.Day < r.From || s.Day > r.To {
-			continue
+		if s.Day >= r.From && s.Day <= r.To {
+			r.Spend = true
+			a.lines.get(r, s.Platform, s.Campaign).Spend.add(s)
 		}
-		r.Spend = true
-		platforms.get(r, s.Platform, "").Spend.add(s)
-		campaigns.get(r, s.Platform, s.Campaign).Spend.add(s)
 	}
-	r.Platforms, r.Campaigns = platforms.sorted(), campaigns.sorted()
+	platforms := lines{}
+	for _, l := range a.lines {
+		l.ByKind = make([]Figure, len(r.Kinds))
+		for i, k := range r.Kinds {
+			if n := a.kinds[k]; n < len(a.byKind[l]) {
+				l.ByKind[i] = a.byKind[l][n]
+			}
+		}
+		p := platforms.get(r, l.Platform, "")
+		if p.ByKind == nil {
+			p.ByKind = make([]Figure, len(r.Kinds))
+		}
+		p.Total.merge(l.Total)
+		for i := range l.Series {
+			p.Series[i].merge(l.Series[i])
+		}
+		for i := range l.ByKind {
+			p.ByKind[i].merge(l.ByKind[i])
+		}
+		for c, v := range l.Spend {
+			p.Spend.add(Spend{Currency: c, Micros: v})
+		}
+	}
+	r.Platforms, r.Campaigns = platforms.sorted(), a.lines.sorted()
 	byPlatform := map[tally.Platform]*Delivery{}
 	for _, l := range r.Platforms {
-		d := &Delivery{Platform: l.Platform}
+		d := &Delivery{Platform: l.Platform, Released: l.Total.Released, NotQueued: l.Total.Released}
 		byPlatform[l.Platform] = d
 		r.Delivery = append(r.Delivery, d)
 	}
-	for _, d := range deliveries {
-		if x := byPlatform[d.Platform]; x != nil {
-			x.add(d)
+	for _, x := range deliveries {
+		if d := byPlatform[x.Platform]; d != nil {
+			d.add(x)
 		}
 	}
-	return nil
+}
+
+// GateSpan is one set of release gate parameters and the first and last
+// sealed day it was in force on.
+type GateSpan struct {
+	tally.GateParams
+	From, To tally.Day
+}
+
+// spans joins consecutive days sealed with the same parameters.
+func spans(days []store.DayGate) []GateSpan {
+	var out []GateSpan
+	for _, d := range days {
+		if n := len(out); n > 0 && out[n-1].GateParams == d.GateParams {
+			out[n-1].To = d.Day
+			continue
+		}
+		out = append(out, GateSpan{GateParams: d.GateParams, From: d.Day, To: d.Day})
+	}
+	return out
 }
 
 // lines holds lines by platform and campaign as they are met.
@@ -243,7 +294,7 @@ func (ls lines) get(r *Report, p tally.Platform, campaign string) *Line {
 	key := [2]string{string(p), campaign}
 	l, ok := ls[key]
 	if !ok {
-		l = &Line{Platform: p, Campaign: campaign, ByKind: make([]Figure, len(r.Kinds)), Series: make([]Figure, len(r.Periods))}
+		l = &Line{Platform: p, Campaign: campaign, Series: make([]Figure, len(r.Periods))}
 		ls[key] = l
 	}
 	return l

@@ -1,4 +1,0 @@
-package store
-
-// PeriodStart is periodStart, for TestPeriodStartMatchesGroupStart.
-var PeriodStart = periodStart
