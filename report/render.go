@@ -34,10 +34,20 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"state": func(s tally.State) string { return strings.ReplaceAll(s.String(), "_", " ") },
 	"count": count,
-	// html/template would write "+" as "&#43;"; a figure holds only
-	// digits and fixed words, escaped here all the same.
-	"text": func(f Figure) template.HTML { return template.HTML(html.EscapeString(f.Text())) },
 }).Parse(pageText))
+
+// HTML is the figure as a table cell's content: its text and, when
+// carried counts are in it, where from. A figure holds only digits,
+// dates and fixed words, escaped here all the same; built in Go because
+// the page holds up to 75,000 of them (html/template would also write
+// "+" as "&#43;").
+func (f Figure) HTML() template.HTML {
+	s := html.EscapeString(f.Text())
+	if c := f.Carried(); c != "" {
+		s += `<small class="c">` + html.EscapeString(c) + `</small>`
+	}
+	return template.HTML(s)
+}
 
 // DeliveryColumns are the delivery table's states, for the template.
 func (*Report) DeliveryColumns() []tally.State { return DeliveryColumns }

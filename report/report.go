@@ -124,7 +124,7 @@ func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
 	if err := db.ReportCells(ctx, from, to, acc.add); err != nil {
 		return nil, err
 	}
-	deliveries, err := db.ReportDeliveries(ctx, from, to)
+	deliveries, err := db.ReportDeliveries(ctx, from, to, tally.UploadPlatforms, DeliveryColumns)
 	if err != nil {
 		return nil, err
 	}

@@ -68,15 +68,28 @@ type ReportDelivery struct {
 	Conversions int64
 }
 
-// ReportDeliveries sums the uploads rows of from..to per platform and
-// state (a row's count is its cell's released count).
-func (db *DB) ReportDeliveries(ctx context.Context, from, to tally.Day) ([]ReportDelivery, error) {
-	out, err := queryAll(ctx, db.r, func(rows *sql.Rows, d *ReportDelivery) error {
-		return rows.Scan(&d.Platform, &d.State, &d.Conversions)
-	}, `SELECT platform, state, sum(count) FROM uploads WHERE day BETWEEN ? AND ?
-		GROUP BY platform, state ORDER BY platform, state`, from, to)
+// ReportDeliveries sums the uploads rows of from..to of each platform in
+// each state (a row's count is its cell's released count). One indexed
+// lookup per pair: grouping a year's rows by platform and state sorted
+// them all.
+func (db *DB) ReportDeliveries(ctx context.Context, from, to tally.Day, platforms []tally.Platform, states []tally.State) ([]ReportDelivery, error) {
+	stmt, err := db.r.PrepareContext(ctx, `SELECT coalesce(sum(count), 0) FROM uploads
+		WHERE platform = ? AND state = ? AND day BETWEEN ? AND ?`)
 	if err != nil {
-		return nil, fmt.Errorf("store: report deliveries %s..%s: %w", from, to, err)
+		return nil, fmt.Errorf("store: report deliveries: %w", err)
+	}
+	defer stmt.Close()
+	var out []ReportDelivery
+	for _, p := range platforms {
+		for _, s := range states {
+			d := ReportDelivery{Platform: p, State: s}
+			if err := stmt.QueryRowContext(ctx, p, s, from, to).Scan(&d.Conversions); err != nil {
+				return nil, fmt.Errorf("store: report deliveries %s %s: %w", p, s, err)
+			}
+			if d.Conversions > 0 {
+				out = append(out, d)
+			}
+		}
 	}
 	return out, nil
 }
