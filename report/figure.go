@@ -104,13 +104,13 @@ func count(n int64) string {
 }
 
 // Money is an amount per currency.
-type Money map[string]int64
+type Money map[string]tally.Micros
 
-func (m *Money) add(s Spend) {
+func (m *Money) add(s store.SpendRow) {
 	if *m == nil {
 		*m = Money{}
 	}
-	(*m)[s.Currency] += s.Micros
+	(*m)[s.Currency] += s.Spend
 }
 
 // Text is the amount, each currency apart ("1,234.50 EUR").
@@ -129,7 +129,7 @@ func (m Money) CostPer(f Figure) string {
 	if len(cs) != 1 || f.Released == 0 {
 		return ""
 	}
-	return amount(m[cs[0]]/f.Released) + " " + cs[0]
+	return amount(m[cs[0]]/tally.Micros(f.Released)) + " " + cs[0]
 }
 
 func (m Money) currencies() []string {
@@ -143,7 +143,8 @@ func (m Money) currencies() []string {
 
 // amount formats micros as units with two decimals, rounded half away
 // from zero.
-func amount(micros int64) string {
+func amount(m tally.Micros) string {
+	micros := int64(m)
 	cents := micros / 10_000
 	if rest := micros % 10_000; rest >= 5_000 {
 		cents++

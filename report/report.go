@@ -23,22 +23,6 @@ import (
 // period is given (as the export).
 const Days = 30
 
-// Spend is what was spent on one campaign of one platform on one day.
-type Spend struct {
-	Day      tally.Day
-	Platform tally.Platform
-	Campaign string
-	// Micros is the amount in millionths of the currency's unit.
-	Micros   int64
-	Currency string
-}
-
-// SpendSource reads the known spend of the days from..to. The report
-// shows cost per conversion only where spend is known.
-type SpendSource interface {
-	SpendFor(ctx context.Context, from, to tally.Day) ([]Spend, error)
-}
-
 // Options are one report's settings.
 type Options struct {
 	// From and To are the first and last day; either left empty is the
@@ -48,8 +32,6 @@ type Options struct {
 	Group tally.Group
 	// Timezone is rollup.timezone, the zone days are counted in.
 	Timezone string
-	// Spend, when set, gives the spend for cost per conversion.
-	Spend SpendSource
 	// Now is when the report is made; Version the tally version.
 	Now     time.Time
 	Version string
@@ -136,11 +118,9 @@ func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
 	if r.SealedDays, err = db.SealedDaysBetween(ctx, from, to); err != nil {
 		return nil, err
 	}
-	var spend []Spend
-	if opts.Spend != nil {
-		if spend, err = opts.Spend.SpendFor(ctx, from, to); err != nil {
-			return nil, fmt.Errorf("report: spend: %w", err)
-		}
+	spend, err := db.Spend(ctx, from, to)
+	if err != nil {
+		return nil, err
 	}
 	// A file that changed while it was read is reported as such rather
 	// than shown half old, half new.
@@ -218,7 +198,7 @@ func (a *accumulator) add(c store.ReportCell) {
 
 // finish sums the platform lines, orders the lines, lays out the figures
 // per conversion, and adds the deliveries and the spend.
-func (a *accumulator) finish(deliveries []store.ReportDelivery, spend []Spend) {
+func (a *accumulator) finish(deliveries []store.ReportDelivery, spend []store.SpendRow) {
 	r := a.r
 	for k := range a.kinds {
 		r.Kinds = append(r.Kinds, k)
@@ -250,7 +230,7 @@ func (a *accumulator) finish(deliveries []store.ReportDelivery, spend []Spend) {
 			p.ByKind[i].merge(l.ByKind[i])
 		}
 		for c, v := range l.Spend {
-			p.Spend.add(Spend{Currency: c, Micros: v})
+			p.Spend.add(store.SpendRow{Currency: c, Spend: v})
 		}
 	}
 	r.Platforms, r.Campaigns = platforms.sorted(), a.lines.sorted()

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -297,28 +296,23 @@ func TestReportEmptyAndBadPeriods(t *testing.T) {
 	}
 }
 
-// fakeSpend is a SpendSource.
-type fakeSpend []Spend
-
-func (f fakeSpend) SpendFor(context.Context, tally.Day, tally.Day) ([]Spend, error) { return f, nil }
-
-type failingSpend struct{}
-
-func (failingSpend) SpendFor(context.Context, tally.Day, tally.Day) ([]Spend, error) {
-	return nil, errors.New("disk on fire")
-}
-
 // TestReportCostOnlyWhereSpendIsKnown: cost per conversion where a line
 // has spend in one currency and released conversions; none elsewhere.
 func TestReportCostOnlyWhereSpendIsKnown(t *testing.T) {
 	db := sampleDB(t)
-	spend := fakeSpend{
-		{Day: "2026-11-02", Platform: "meta", Campaign: "spring_24", Micros: 135_000_000, Currency: "EUR"},
-		{Day: "2026-11-04", Platform: "meta", Campaign: "spring_24", Micros: 5_005_000, Currency: "EUR"},
-		{Day: "2026-11-02", Platform: "google", Campaign: "fall", Micros: 40_000_000, Currency: "EUR"},
-		{Day: "2026-12-01", Platform: "meta", Campaign: "spring_24", Micros: 1, Currency: "EUR"}, // outside the period
+	if _, html := render(t, db, Options{}); strings.Contains(html, "Cost per conversion") {
+		t.Error("without spend the page has a cost column")
 	}
-	r, html := render(t, db, Options{Spend: spend})
+	spend := []store.SpendRow{
+		{Day: "2026-11-02", Platform: "meta", Campaign: "spring_24", Spend: 135_000_000, Currency: "EUR"},
+		{Day: "2026-11-04", Platform: "meta", Campaign: "spring_24", Spend: 5_005_000, Currency: "EUR"},
+		{Day: "2026-11-02", Platform: "google", Campaign: "fall", Spend: 40_000_000, Currency: "EUR"},
+		{Day: "2026-11-05", Platform: "meta", Campaign: "spring_24", Spend: 1, Currency: "EUR"}, // after the period
+	}
+	if _, err := db.ImportSpend(context.Background(), spend, "test", now); err != nil {
+		t.Fatal(err)
+	}
+	r, html := render(t, db, Options{To: "2026-11-04"})
 	got := map[string][2]string{}
 	for _, l := range append(r.Platforms, r.Campaigns...) {
 		got[string(l.Platform)+"/"+l.Campaign] = [2]string{l.Spend.Text(), l.Spend.CostPer(l.Total)}
@@ -336,11 +330,5 @@ func TestReportCostOnlyWhereSpendIsKnown(t *testing.T) {
 	}
 	if !strings.Contains(html, "Cost per conversion") {
 		t.Error("the page has no cost column")
-	}
-	if _, html := render(t, db, Options{}); strings.Contains(html, "Cost per conversion") {
-		t.Error("without spend the page still has a cost column")
-	}
-	if _, err := Build(context.Background(), db, Options{Spend: failingSpend{}}); err == nil || !strings.Contains(err.Error(), "disk on fire") {
-		t.Errorf("a failing spend source: %v", err)
 	}
 }
