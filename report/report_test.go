@@ -27,12 +27,27 @@ const evilCampaign = `x"><script>alert('c')</script><img src=x onerror=alert(1)>
 
 var now = time.Date(2026, 11, 10, 9, 30, 0, 0, time.UTC)
 
-// seed stores n events in cell c.
-func seed(evs *[]storetest.Event, c tally.Cell, n int) {
-	for i := range n {
-		id := fmt.Sprintf("%s/%s/%s/%s/%d", c.Day, c.Platform, c.Campaign, c.Conversion, i)
-		*evs = append(*evs, storetest.Event{Cell: c, EventKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
+// cellSpec is n events from n visitors in one cell.
+type cellSpec struct {
+	day        tally.Day
+	platform   tally.Platform
+	campaign   string
+	conversion string
+	n          int
+}
+
+// writeCells stores the events of cells in db.
+func writeCells(t *testing.T, db *store.DB, cells ...cellSpec) {
+	t.Helper()
+	var evs []storetest.Event
+	for _, c := range cells {
+		for i := range c.n {
+			id := fmt.Sprintf("%s/%s/%s/%s/%d", c.day, c.platform, c.campaign, c.conversion, i)
+			evs = append(evs, storetest.Event{Cell: tally.Cell{Day: c.day, Platform: c.platform, Campaign: c.campaign, Conversion: c.conversion},
+				EventKey: []byte("e" + id), VisitorKey: []byte("v" + id)})
+		}
 	}
+	storetest.WriteEvents(t, db, evs...)
 }
 
 // sealWith seals days in order through the real release gate g.
@@ -58,18 +73,14 @@ func sealWith(t *testing.T, db *store.DB, g batch.Gate, days ...tally.Day) {
 func sampleDB(t *testing.T) *store.DB {
 	t.Helper()
 	db := storetest.Open(t)
-	var evs []storetest.Event
-	cell := func(day tally.Day, p tally.Platform, campaign, conv string, n int) {
-		seed(&evs, tally.Cell{Day: day, Platform: p, Campaign: campaign, Conversion: conv}, n)
-	}
-	cell("2026-11-02", "meta", "spring_24", "booking", 14)
-	cell("2026-11-03", "meta", "spring_24", "booking", 4)
-	cell("2026-11-04", "meta", "spring_24", "booking", 9)
-	cell("2026-11-02", "meta", evilCampaign, "lead", 12)
-	cell("2026-11-02", "google", "fall", "lead", 3)
-	cell("2026-11-03", "google", "fall", "lead", 2)
-	cell("2026-11-02", "none", "", "booking", 12)
-	storetest.WriteEvents(t, db, evs...)
+	writeCells(t, db,
+		cellSpec{"2026-11-02", "meta", "spring_24", "booking", 14},
+		cellSpec{"2026-11-03", "meta", "spring_24", "booking", 4},
+		cellSpec{"2026-11-04", "meta", "spring_24", "booking", 9},
+		cellSpec{"2026-11-02", "meta", evilCampaign, "lead", 12},
+		cellSpec{"2026-11-02", "google", "fall", "lead", 3},
+		cellSpec{"2026-11-03", "google", "fall", "lead", 2},
+		cellSpec{"2026-11-02", "none", "", "booking", 12})
 	g := batch.Gate{GateParams: tally.GateParams{MinCount: 11, SmallCounts: tally.Carry, CarryDays: 2, Noise: tally.NoNoise, Epsilon: 1}}
 	sealWith(t, db, g, "2026-11-02", "2026-11-03", "2026-11-04")
 	if _, err := db.QueueUploads(context.Background(), "meta", "2026-11-02", now); err != nil {
@@ -196,20 +207,16 @@ func TestReportEscapesCampaigns(t *testing.T) {
 // the page: only released counts and their sums leave the database.
 func TestReportShowsNoWithheldCount(t *testing.T) {
 	db := storetest.Open(t)
-	var evs []storetest.Event
-	cell := func(day tally.Day, p tally.Platform, campaign, conv string, n int) {
-		seed(&evs, tally.Cell{Day: day, Platform: p, Campaign: campaign, Conversion: conv}, n)
-	}
 	// Noise makes every total a distinctive number, so that finding it
 	// on the page means it was shown.
-	cell("2026-11-02", "meta", "alpha", "booking", 3)
-	cell("2026-11-02", "meta", "beta", "booking", 2)
-	cell("2026-11-02", "google", "gamma", "lead", 1)
-	cell("2026-11-03", "meta", "alpha", "booking", 2)
-	cell("2026-11-03", "google", "gamma", "lead", 1)
-	cell("2026-11-04", "meta", "beta", "booking", 1)
-	cell("2026-11-05", "meta", "delta", "booking", 4)
-	storetest.WriteEvents(t, db, evs...)
+	writeCells(t, db,
+		cellSpec{"2026-11-02", "meta", "alpha", "booking", 3},
+		cellSpec{"2026-11-02", "meta", "beta", "booking", 2},
+		cellSpec{"2026-11-02", "google", "gamma", "lead", 1},
+		cellSpec{"2026-11-03", "meta", "alpha", "booking", 2},
+		cellSpec{"2026-11-03", "google", "gamma", "lead", 1},
+		cellSpec{"2026-11-04", "meta", "beta", "booking", 1},
+		cellSpec{"2026-11-05", "meta", "delta", "booking", 4})
 	noise := []int64{4318, 5998, 3716, 679, 1110, 2466, 1703}
 	g := batch.Gate{GateParams: tally.GateParams{MinCount: 5000, SmallCounts: tally.Carry, CarryDays: 2, Noise: tally.Geometric, Epsilon: 1},
 		Draw: func(float64) (int64, error) {
