@@ -73,11 +73,21 @@ type Line struct {
 	Spend    Money
 }
 
-// Check refuses a period whose first day is after its last (a usage
-// error, tally.KindUsage).
+// MaxDays is the longest period one report covers: three years. A page
+// of more by day would be many megabytes, and a period of centuries
+// (--from 0001-01) would take minutes to lay out.
+const MaxDays = 3*365 + 1
+
+// Check refuses a period whose first day is after its last, or longer
+// than MaxDays (usage errors, tally.KindUsage).
 func (o Options) Check() error {
-	if o.From != "" && o.To != "" && o.From > o.To {
+	switch {
+	case o.From == "" || o.To == "":
+		return nil
+	case o.From > o.To:
 		return tally.WithKind(tally.KindUsage, fmt.Errorf("report: --from %s is after --to %s", o.From, o.To))
+	case o.From.Add(MaxDays-1) < o.To:
+		return tally.WithKind(tally.KindUsage, fmt.Errorf("report: %s to %s is longer than %d days: report a shorter period", o.From, o.To, MaxDays))
 	}
 	return nil
 }

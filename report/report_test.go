@@ -286,7 +286,8 @@ func TestReportShowsNoWithheldCount(t *testing.T) {
 }
 
 // TestReportEmptyAndBadPeriods: an empty database and a period with no
-// sealed day give a page that says so; from after to is a usage error.
+// sealed day give a page that says so; from after to, or more than three
+// years, is a usage error.
 func TestReportEmptyAndBadPeriods(t *testing.T) {
 	r, html := render(t, storetest.Open(t), Options{})
 	if r.From != "" || !strings.Contains(html, `id="empty"`) {
@@ -297,9 +298,14 @@ func TestReportEmptyAndBadPeriods(t *testing.T) {
 		t.Errorf("unsealed period: %d platforms, %d sealed days, %d periods; want none, 0, 5 weeks and the empty notice",
 			len(r.Platforms), r.SealedDays, len(r.Periods))
 	}
-	_, err := Build(context.Background(), sampleDB(t), Options{From: "2026-11-04", To: "2026-11-02"})
-	if tally.KindOf(err) != tally.KindUsage || err == nil {
-		t.Errorf("from after to: %v (kind %v), want a usage error", err, tally.KindOf(err))
+	db := sampleDB(t)
+	for _, o := range []Options{{From: "2026-11-04", To: "2026-11-02"}, {From: "0001-01-01", To: "9999-12-31"}, {From: "2024-01-01", To: "2027-01-01"}} {
+		if _, err := Build(context.Background(), db, o); err == nil || tally.KindOf(err) != tally.KindUsage {
+			t.Errorf("%s to %s: %v (kind %v), want a usage error", o.From, o.To, err, tally.KindOf(err))
+		}
+	}
+	if _, err := Build(context.Background(), db, Options{From: "2024-01-01", To: "2026-12-31"}); err != nil {
+		t.Errorf("three years: %v", err)
 	}
 }
 
@@ -337,5 +343,23 @@ func TestReportCostOnlyWhereSpendIsKnown(t *testing.T) {
 	}
 	if !strings.Contains(html, "Cost per conversion") {
 		t.Error("the page has no cost column")
+	}
+}
+
+// TestSparkDrawsAtMost60Points: a year by day is summed into 60 runs of
+// consecutive periods, the highest run at the top of the box; a short
+// series keeps one point per period.
+func TestSparkDrawsAtMost60Points(t *testing.T) {
+	for _, tc := range []struct{ periods, points int }{{1, 1}, {31, 31}, {60, 60}, {61, 60}, {365, 60}} {
+		l := &Line{Series: make([]Figure, tc.periods)}
+		l.Series[tc.periods-1].Released = 7 // the last run is the highest
+		pts := strings.Fields(l.Spark())
+		if len(pts) != tc.points {
+			t.Errorf("%d periods: %d points, want %d", tc.periods, len(pts), tc.points)
+			continue
+		}
+		if _, y, _ := strings.Cut(pts[len(pts)-1], ","); tc.periods > 1 && y != "2" {
+			t.Errorf("%d periods: the highest point is at y=%s, want 2 (the top)", tc.periods, y)
+		}
 	}
 }

@@ -95,7 +95,7 @@ no script, no request, readable offline, from a mail attachment and on paper.
 
 Days: --from D --to D (YYYY-MM-DD, or YYYY-MM for a whole month); --from
 alone runs to the last sealed day, --to alone is the 30 days ending on it;
-neither: the last 30 sealed days.`,
+neither: the last 30 sealed days. A report covers at most three years.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := reportFlags(from, to, group)

@@ -54,7 +54,7 @@ func TestReportCommand(t *testing.T) {
 	}
 	written, _ := os.ReadFile(page)
 	for _, bad := range [][]string{{"--group", "fortnight"}, {"--from", "2026-11-03", "--to", "2026-11-01"}, {"--from", "2026-13"},
-		{"--to", "11/02/2026"}, {"-o", ""}} {
+		{"--to", "11/02/2026"}, {"-o", ""}, {"--from", "2000-01", "--to", "2026-11"}} {
 		code, _, errs := runTally(t, append([]string{"report", "--config", cfg, "-o", page}, bad...)...)
 		if code != 2 {
 			t.Errorf("report %v: exit %d (%s), want 2", bad, code, errs)
