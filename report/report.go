@@ -95,11 +95,13 @@ func (o Options) Check() error {
 // Build reads the report of opts' period from db. A period with no sealed
 // day gives an empty report, not an error; from after to is a usage error.
 func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
-	if err := opts.Check(); err != nil {
-		return nil, err
-	}
 	from, to, err := period(ctx, db, opts.From, opts.To)
 	if err != nil {
+		return nil, err
+	}
+	// Checked once the period is known: --from alone runs to the last
+	// sealed day, however far that is.
+	if err := (Options{From: from, To: to}).Check(); err != nil {
 		return nil, err
 	}
 	g := opts.Group

@@ -299,7 +299,7 @@ func TestReportEmptyAndBadPeriods(t *testing.T) {
 			len(r.Platforms), r.SealedDays, len(r.Periods))
 	}
 	db := sampleDB(t)
-	for _, o := range []Options{{From: "2026-11-04", To: "2026-11-02"}, {From: "0001-01-01", To: "9999-12-31"}, {From: "2024-01-01", To: "2027-01-01"}} {
+	for _, o := range []Options{{From: "2026-11-04", To: "2026-11-02"}, {From: "0001-01-01", To: "9999-12-31"}, {From: "2024-01-01", To: "2027-01-01"}, {From: "2020-01-01"}} {
 		if _, err := Build(context.Background(), db, o); err == nil || tally.KindOf(err) != tally.KindUsage {
 			t.Errorf("%s to %s: %v (kind %v), want a usage error", o.From, o.To, err, tally.KindOf(err))
 		}
