@@ -42,11 +42,27 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 // the page holds up to 75,000 of them (html/template would also write
 // "+" as "&#43;").
 func (f Figure) HTML() template.HTML {
-	s := html.EscapeString(f.Text())
+	var b strings.Builder
+	f.writeHTML(&b)
+	return template.HTML(b.String())
+}
+
+func (f Figure) writeHTML(b *strings.Builder) {
+	b.WriteString(html.EscapeString(f.Text()))
 	if c := f.Carried(); c != "" {
-		s += `<small class="c">` + html.EscapeString(c) + `</small>`
+		b.WriteString(`<small class="c">` + html.EscapeString(c) + `</small>`)
 	}
-	return template.HTML(s)
+}
+
+// SeriesCells is the line's figures per period as table cells, built in
+// one call: by day, a year of 200 campaigns is 73,000 of them.
+func (l *Line) SeriesCells() template.HTML {
+	var b strings.Builder
+	for _, f := range l.Series {
+		b.WriteString("<td>")
+		f.writeHTML(&b)
+	}
+	return template.HTML(b.String())
 }
 
 // DeliveryColumns are the delivery table's states, for the template.
