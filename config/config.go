@@ -133,8 +133,15 @@ func (c *Config) inDatabaseFolder(p string) string {
 type Report struct {
 	Enabled bool `toml:"enabled"`
 	// TokenEnv names the environment variable holding the token a reader
-	// must present (bearer token or basic-auth password).
-	TokenEnv string `toml:"token_env"`
+	// must present (bearer token or basic-auth password); TokenFile, when
+	// set, a file holding it instead.
+	TokenEnv  string `toml:"token_env"`
+	TokenFile string `toml:"token_file"`
+}
+
+// ReportToken is where the report's token comes from.
+func (r Report) ReportToken() SecretSource {
+	return SecretSource{"report.token_env", r.TokenEnv, "report.token_file", r.TokenFile}
 }
 
 // Log configures logging.
