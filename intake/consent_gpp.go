@@ -216,7 +216,8 @@ func readFib(bs *util.BitStream) (int, bool) {
 // IAB specification (US National field 3, California 8, Virginia,
 // Colorado and Connecticut 3, Utah 5, counted from 1; US National,
 // California, Virginia and Utah checked against the specification texts). Only version 1 of
-// each section is read: go-gpp v0.2.0 parses no other layout.
+// each section is read (go-gpp v0.2.0 parses no other layout), and US
+// National version 2, which readUSNat2 reads.
 func usFields(sec gpp.Section) (usSection, bool, error) {
 	version := func(v byte) error {
 		if v != 1 {
@@ -231,6 +232,10 @@ func usFields(sec gpp.Section) (usSection, bool, error) {
 	switch s := sec.(type) {
 	case uspnat.USPNAT:
 		c := s.CoreSegment
+		if c.Version == usNat2Version { // go-gpp read it with version 1's layout
+			us, err := readUSNat2(s.Value)
+			return us, true, err
+		}
 		return usSection{optOuts: []byte{c.SaleOptOut, c.SharingOptOut, c.TargetedAdvertisingOptOut}, adField: c.TargetedAdvertisingOptOut,
 			health: field(c.SensitiveDataProcessing, 3), gpc: s.GPCSegment.Gpc}, true, version(c.Version)
 	case uspca.USPCA:

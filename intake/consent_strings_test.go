@@ -163,7 +163,7 @@ func malformedStrings(t *testing.T) []struct{ name, fields, reason string } {
 		{"gpp without gpp_sid", fmt.Sprintf(`"gpp":%q`, nat), "gpp_sid: required"},
 		{"gpp_sid without gpp", `"gpp_sid":[7]`, "gpp_sid: given without gpp"},
 		{"gpp_sid not ids", fmt.Sprintf(`"gpp":%q,"gpp_sid":"seven"`, nat), "gpp_sid: must list"},
-		{"US National version 2", fmt.Sprintf(`"gpp":%q,"gpp_sid":[7]`, encodeGPP(t, natSection(v2, false))), "version 2 is not read"},
+		{"US National version 2 in version 1's layout", fmt.Sprintf(`"gpp":%q,"gpp_sid":[7]`, encodeGPP(t, natSection(v2, false))), "core segment of 11 characters"},
 		{"not a GPP header", `"gpp":"CPXxRfAPXxRfAAfKABENB","gpp_sid":[2]`, "header must have type"},
 		// Both hang go-gpp v0.2.0 without checkGPPHeader: a range
 		// ending at id 65535 (its uint16 loop never ends), and a long run

@@ -97,6 +97,10 @@ func FuzzImportLines(f *testing.F) {
 // both refused and recorded, and no error echoes the input.
 func FuzzConsentStrings(f *testing.F) {
 	f.Add("DBABLA~BVQqAAAAAgA.QA", "7", "")
+	f.Add("DBABLA~CVQqAAAAAABA.QA", "7", "")    // US National version 2 (@iabgpp/cmpapi 3.2.0)
+	f.Add("DBABLA~CVQqCAAAAABA.YA", "7", "")    // version 2, health consented, GPC
+	f.Add("DBABLA~CVQqAAAAAABA.QA.QA", "7", "") // version 2, a third segment
+	f.Add("DBACLMA~CVQqAAAAAABA~BaAAAAA", "7,8", "")
 	f.Add("DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", "2", "")
 	f.Add("DBACLMA~BAAAAAAAAAA.QA~BaAAAAA", "7,8", "")
 	f.Add("DBABh4A~BlgWEYCY.QA~BSFgmiU", "8,9", "COyiILmOyiILmADACHENAPCAAAAAAAAAAAAAE5QBgALgAqgD8AQACSwEygJyAAAAAA")
