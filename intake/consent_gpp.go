@@ -221,7 +221,7 @@ func readFib(bs *util.BitStream) (int, bool) {
 func usFields(sec gpp.Section) (usSection, bool, error) {
 	version := func(v byte) error {
 		if v != 1 {
-			return fmt.Errorf("section %d version %d is not read (only version 1)", int(sec.GetID()), v)
+			return fmt.Errorf("section %d version %d is not read (only version 1, and 2 of US National)", int(sec.GetID()), v)
 		}
 		return nil
 	}
