@@ -14,7 +14,8 @@ import (
 // field; m.encode()). Every string starts from a visitor given notice of
 // sale, sharing and targeted advertising (each Notice 1) who opted out of
 // none (each OptOut 2), then changes what its name says. usNat2Grant is
-// also what cmd/tally's TestCMPInBrowser/usnat page sends for a grant.
+// the example string of issue 14; cmd/tally's TestCMPInBrowser/usnat
+// page (no SharingNotice) sends "DBABLA~CFQqAAAAAABA.QA" for a grant.
 const (
 	usNat2Grant          = "DBABLA~CVQqAAAAAABA.QA"
 	usNat2SaleOptOut     = "DBABLA~CVQaAAAAAABA.QA" // SaleOptOut 1
@@ -36,6 +37,7 @@ func TestUSNational2DecodesToGrantOrWithdrawal(t *testing.T) {
 	f := newFixture(t, nil)
 	for _, tt := range []struct{ name, gpp, want string }{
 		{"no opt-out", usNat2Grant, "grant gpp"},
+		{"no opt-out, no sharing notice", "DBABLA~CFQqAAAAAABA.QA", "grant gpp"},
 		{"sale opt-out", usNat2SaleOptOut, "withdrawal gpp"},
 		{"sharing opt-out", usNat2SharingOptOut, "withdrawal gpp"},
 		{"targeted ads opt-out", usNat2TargetedOptOut, "withdrawal gpp"},
