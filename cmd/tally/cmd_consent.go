@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -59,12 +60,27 @@ func newConsentForgetCmd(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				// secure_delete zeroed the rows in the database, but the
+				// WAL still holds the pages that recorded them while
+				// another process (`tally serve`) keeps it: only a
+				// checkpoint takes those copies out. A forget that
+				// deleted nothing still scrubs, so running it again
+				// makes a failed scrub good.
+				sctx, cancel := context.WithTimeout(cmd.Context(), forgetScrubWait)
+				defer cancel()
+				if err := db.ScrubWAL(sctx, nil); err != nil {
+					return fmt.Errorf("consent forget: deleted %d consent records, but %w; run forget again", n, err)
+				}
 				fmt.Fprintf(e.stdout, "deleted %d consent records\n", n)
 				return nil
 			})
 		},
 	}
 }
+
+// forgetScrubWait bounds how long forget waits for other connections to
+// let go of the WAL (as a rollup waits to scrub a sealed day).
+const forgetScrubWait = 5 * time.Minute
 
 // withVisitor opens the configured database and runs fn with the keyed
 // hash of visitorID, the key checked against the database's fingerprint.
