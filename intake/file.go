@@ -171,7 +171,8 @@ func csvBool(column, v string) (bool, error) {
 // for, or an error naming the column. required columns must be in the
 // header. Line numbers count the header as line 1.
 func readCSV(r io.Reader, known, required []string, obj func(map[string]string) (any, error), fn func(Record) error) error {
-	cr := csv.NewReader(r)
+	br := &rowBound{r: r}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -192,6 +193,7 @@ func readCSV(r io.Reader, known, required []string, obj func(map[string]string) 
 			return fmt.Errorf("CSV header: missing column %q", need)
 		}
 	}
+	lastLine := 1 // where the last row read starts; the header's is 1
 	for {
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -201,7 +203,11 @@ func readCSV(r io.Reader, known, required []string, obj func(map[string]string) 
 		var pe *csv.ParseError
 		switch {
 		case errors.As(err, &pe):
-			rec = Record{Line: pe.StartLine, Err: errors.New("malformed CSV row")}
+			rec, lastLine = Record{Line: pe.StartLine, Err: errors.New("malformed CSV row")}, pe.StartLine
+		case errors.Is(err, errRowTooLong):
+			// The row cannot be skipped: inside an unclosed quote there is
+			// no telling where the next one starts.
+			return fmt.Errorf("read CSV: a row after line %d: %w", lastLine, err)
 		case err != nil:
 			return fmt.Errorf("read CSV: %w", err)
 		default:
@@ -212,7 +218,7 @@ func readCSV(r io.Reader, known, required []string, obj func(map[string]string) 
 				}
 			}
 			line, _ := cr.FieldPos(0)
-			rec = Record{Line: line}
+			rec, lastLine = Record{Line: line}, line
 			if o, err := obj(cells); err != nil {
 				rec.Err = err
 			} else {
@@ -222,5 +228,31 @@ func readCSV(r io.Reader, known, required []string, obj func(map[string]string) 
 		if err := fn(rec); err != nil {
 			return err
 		}
+		br.rowStart = cr.InputOffset()
 	}
+}
+
+// errRowTooLong names a CSV row over maxLine, never its content.
+var errRowTooLong = fmt.Errorf("row longer than %d bytes", maxLine)
+
+// rowBound feeds a csv.Reader and fails once it has been asked for more
+// than maxLine bytes (plus the csv.Reader's read-ahead) past the end of
+// the last row read: csv.Reader holds a whole row, and a quote never
+// closed makes the rest of the file one row.
+type rowBound struct {
+	r        io.Reader
+	read     int64 // bytes handed to the csv.Reader
+	rowStart int64 // the csv.Reader's offset after the last row
+}
+
+// csvReadAhead is more than csv.Reader's buffer reads past a row.
+const csvReadAhead = 64 << 10
+
+func (b *rowBound) Read(p []byte) (int, error) {
+	if b.read-b.rowStart > maxLine+csvReadAhead {
+		return 0, errRowTooLong
+	}
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	return n, err
 }
