@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -305,7 +306,7 @@ func Parse(r io.Reader) (*Config, error) {
 	}
 	var probe map[string]any
 	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&probe); err != nil {
-		return nil, fmt.Errorf("config: %w", tomlError(err))
+		return nil, fmt.Errorf("config: %w", tomlSyntaxError(err))
 	}
 	clearMapsPresent(cfg, probe)
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(cfg)
@@ -359,6 +360,25 @@ func tomlError(err error) error {
 	}
 	return err
 }
+
+// tomlSyntaxError is tomlError for a file that is not valid TOML, without
+// the text the parser stumbled on: its messages quote it ("expected value
+// but found \"EAAB...\""), and its last key can be the first part of a
+// base64 token read as a key, when the file is a token pasted unquoted or
+// an env file given as --config. The line is enough to find it. (Errors
+// from a file that is valid TOML quote only what a key was set to, and
+// name the key.)
+func tomlSyntaxError(err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := tomlQuoted.ReplaceAllString(pe.Message, "(text not shown)")
+		return fmt.Errorf("toml: line %d: %s", pe.Position.Line, strings.ReplaceAll(msg, "\n", " "))
+	}
+	return err
+}
+
+// tomlQuoted is a double-quoted string in a BurntSushi message.
+var tomlQuoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 // Load resolves the configuration file: path when not empty, else
 // $TALLY_CONFIG, else ./tally.toml when it exists, else the defaults.
