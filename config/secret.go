@@ -75,7 +75,9 @@ func SecretFilePath(key, path string) (string, error) {
 	}
 	dir := os.Getenv("CREDENTIALS_DIRECTORY")
 	if dir == "" {
-		return "", bad(key, "%s is a relative path and $CREDENTIALS_DIRECTORY is not set: give an absolute path", path)
+		// The value is not shown: a relative one may be the secret itself,
+		// set where its path belongs.
+		return "", bad(key, "is a relative path and $CREDENTIALS_DIRECTORY is not set: give an absolute path")
 	}
 	return filepath.Join(dir, path), nil
 }
@@ -91,7 +93,13 @@ func ReadSecretFile(key, path string) ([]byte, error) {
 		return nil, err
 	}
 	f, err := os.Open(full)
-	if err != nil {
+	switch {
+	case err != nil && !filepath.IsAbs(path) && errors.Is(err, fs.ErrNotExist):
+		// A relative value that names no file may be the secret itself,
+		// set where its path belongs (TALLY_SECRET_FILE for TALLY_SECRET):
+		// not shown.
+		return nil, bad(key, "no such file in $CREDENTIALS_DIRECTORY %s (the name is not shown: it may be the secret itself)", os.Getenv("CREDENTIALS_DIRECTORY"))
+	case err != nil:
 		return nil, bad(key, "%v", err)
 	}
 	defer f.Close()

@@ -97,7 +97,7 @@ func TestSecretsFromFiles(t *testing.T) {
 	t.Setenv("TALLY_META_TOKEN", "")
 	// The credentials directory gone (the unit started without it).
 	t.Setenv("CREDENTIALS_DIRECTORY", "")
-	run(2, "uploaders.meta.access_token_file: meta-token is a relative path and $CREDENTIALS_DIRECTORY is not set", "upload")
+	run(2, "uploaders.meta.access_token_file: is a relative path and $CREDENTIALS_DIRECTORY is not set", "upload")
 	t.Setenv("CREDENTIALS_DIRECTORY", creds)
 	// A deleted token file.
 	if err := os.Remove(ga4); err != nil {
