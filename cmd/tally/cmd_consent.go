@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tally-health/tally"
 	"github.com/tally-health/tally/intake"
 	"github.com/tally-health/tally/store"
 )
@@ -18,7 +23,7 @@ import (
 // never stored, nor printed).
 func newConsentLookupCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "lookup VISITOR_ID",
+		Use:   "lookup VISITOR_ID|-",
 		Short: "Print one visitor's consent history (a right-to-know request)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,7 +56,7 @@ func newConsentLookupCmd(g *globalOptions) *cobra.Command {
 // with an audit entry holding the count.
 func newConsentForgetCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "forget VISITOR_ID",
+		Use:   "forget VISITOR_ID|-",
 		Short: "Delete one visitor's consent history, with an audit entry (an erasure request); their events are then no_consent",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -91,6 +96,11 @@ func (g *globalOptions) withVisitor(ctx context.Context, visitorID string, fn fu
 	if err != nil {
 		return err
 	}
+	if visitorID == "-" {
+		if visitorID, err = readVisitorID(e.stdin); err != nil {
+			return err
+		}
+	}
 	if _, err := os.Stat(e.cfg.Store.Path); err != nil {
 		return fmt.Errorf("no database at %s: %w", e.cfg.Store.Path, err)
 	}
@@ -104,6 +114,21 @@ func (g *globalOptions) withVisitor(ctx context.Context, visitorID string, fn fu
 		return err
 	}
 	return fn(e, db, intake.VisitorKey(key, visitorID))
+}
+
+// readVisitorID reads a subject request's visitor id from the first line
+// of r (VISITOR_ID "-"), so that it is in neither the shell's history nor
+// the process list.
+func readVisitorID(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, 64<<10)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the visitor id from stdin: %w", err)
+	}
+	id := strings.TrimRight(line, "\r\n")
+	if id == "" {
+		return "", tally.WithKind(tally.KindUsage, errors.New("no visitor id on stdin (VISITOR_ID - reads it from the first line)"))
+	}
+	return id, nil
 }
 
 // dash prints an empty label as "-".
