@@ -100,3 +100,11 @@ func vaSection(targeted byte, sensitive []byte) gpp.Section {
 		SharingNotice: 1, TargetedAdvertisingOptOutNotice: 1, SaleOptOut: 2, TargetedAdvertisingOptOut: targeted,
 		SensitiveDataProcessing: sensitive, KnownChildSensitiveDataConsents: make([]byte, 1)}}
 }
+
+// uspSection is a US Privacy (CCPA) string as GPP section 6, which go-gpp
+// carries as plain text (it has no type of its own for it).
+type uspSection string
+
+func (u uspSection) GetID() constants.SectionID { return constants.SectionUSPV1 }
+func (u uspSection) GetValue() string           { return string(u) }
+func (u uspSection) Encode(bool) []byte         { return []byte(u) }

@@ -67,7 +67,7 @@ func readGPP(s string, sids []int, tcfPurposes []int) (gppVerdict, error) {
 		byID[int(sec.GetID())] = sec
 	}
 	v := gppVerdict{advertising: true, health: true}
-	read := 0
+	read, restricts := 0, 0
 	for _, id := range sids {
 		sec, ok := byID[id]
 		if !ok {
@@ -81,6 +81,17 @@ func readGPP(s string, sids []int, tcfPurposes []int) (gppVerdict, error) {
 			v.advertising = v.advertising && granted
 			v.health = false
 			read++
+			continue
+		}
+		if sec.GetID() == constants.SectionUSPV1 {
+			optedOut, err := readUSPrivacy(sec.GetValue())
+			if err != nil {
+				return gppVerdict{}, fmt.Errorf("section 6: %w", err)
+			}
+			if optedOut {
+				v.advertising = false
+				restricts++
+			}
 			continue
 		}
 		us, ok, err := usFields(sec)
@@ -103,10 +114,32 @@ func readGPP(s string, sids []int, tcfPurposes []int) (gppVerdict, error) {
 			v.health = false
 		}
 	}
+	if read == 0 && restricts == 0 {
+		return gppVerdict{}, errors.New("gpp_sid lists no section tally reads (TCF EU 2, US Privacy 6, US National 7, US states 8-12)")
+	}
 	if read == 0 {
-		return gppVerdict{}, errors.New("gpp_sid lists no section tally reads (TCF EU 2, US National 7, US states 8-12)")
+		// Only a US Privacy opt-out: a withdrawal, and nothing granted.
+		return gppVerdict{}, nil
 	}
 	return v, nil
+}
+
+// readUSPrivacy reads a US Privacy (CCPA) string, GPP section 6: four
+// characters, version "1", then notice, opt-out of sale and LSPA, each
+// Y, N or "-". It can only restrict: "Y" in the opt-out position is an
+// opt-out of sale, which withdraws whatever the other applicable sections
+// grant (sources that disagree fail closed); it never grants by itself,
+// since it has no field for targeted advertising or health data.
+func readUSPrivacy(s string) (optedOut bool, err error) {
+	if len(s) != 4 || s[0] != '1' {
+		return false, errors.New("a US Privacy string is 4 characters starting with version 1")
+	}
+	for _, c := range s[1:] {
+		if c != 'Y' && c != 'N' && c != '-' {
+			return false, fmt.Errorf("a US Privacy string holds Y, N or - after its version")
+		}
+	}
+	return s[2] == 'Y', nil
 }
 
 // parseGPP runs the library's parser once the header's section ranges

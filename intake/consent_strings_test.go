@@ -112,6 +112,11 @@ func TestGPPStringsDecodeToGrantOrWithdrawal(t *testing.T) {
 		{"National grants, California opts out", encodeGPP(t, natSection(usNat(), false), caSection(1, 2, health)), `[7,8]`, "withdrawal gpp"},
 		{"California opts out but does not apply", encodeGPP(t, natSection(usNat(), false), caSection(1, 2, health)), `[7]`, "grant gpp"},
 		{"gpp_sid as a string", nat(nil, false), `"7"`, "grant gpp"},
+		// US Privacy (section 6) can only restrict: its sale opt-out
+		// withdraws what another section grants, and it grants nothing alone.
+		{"National grants, US Privacy opts out of sale", encodeGPP(t, natSection(usNat(), false), uspSection("1YYN")), `[6,7]`, "withdrawal gpp"},
+		{"National grants, US Privacy does not opt out", encodeGPP(t, natSection(usNat(), false), uspSection("1YNN")), `[6,7]`, "grant gpp"},
+		{"US Privacy opt-out alone", encodeGPP(t, uspSection("1YYN")), `[6]`, "withdrawal gpp"},
 	}
 	for _, tt := range tests {
 		got := verdict(consentRecords(t, f, fmt.Sprintf(`{"visitor_id":"v","gpp":%q,"gpp_sid":%s}`, tt.gpp, tt.sid), false))
@@ -160,6 +165,8 @@ func malformedStrings(t *testing.T) []struct{ name, fields, reason string } {
 		{"GPP header without the sections it lists", `"gpp":"DBABLA","gpp_sid":[7]`, "do not match the number of sections"},
 		{"gpp_sid names a section the string lacks", fmt.Sprintf(`"gpp":%q,"gpp_sid":[7,8]`, nat), "section 8, which the string does not carry"},
 		{"gpp_sid names no section tally reads", `"gpp":"DBABTA~1YNN","gpp_sid":[6]`, "no section tally reads"},
+		{"US Privacy string of another version", fmt.Sprintf(`"gpp":%q,"gpp_sid":[6]`, encodeGPP(t, uspSection("2YYN"))), "starting with version 1"},
+		{"US Privacy string with another letter", fmt.Sprintf(`"gpp":%q,"gpp_sid":[6,7]`, encodeGPP(t, natSection(usNat(), false), uspSection("1YXN"))), "Y, N or -"},
 		{"gpp without gpp_sid", fmt.Sprintf(`"gpp":%q`, nat), "gpp_sid: required"},
 		{"gpp_sid without gpp", `"gpp_sid":[7]`, "gpp_sid: given without gpp"},
 		{"gpp_sid not ids", fmt.Sprintf(`"gpp":%q,"gpp_sid":"seven"`, nat), "gpp_sid: must list"},
