@@ -83,5 +83,5 @@ type GateParams struct {
 	SmallCounts SmallCounts
 	CarryDays   int
 	Noise       Noise
-	Epsilon     float64
+	Epsilon     Epsilon
 }

@@ -13,7 +13,7 @@ type Gate struct {
 	tally.GateParams
 	// Draw draws one noise value for epsilon; used only when
 	// GateParams.Noise is "geometric". Nil means CryptoNoise.
-	Draw func(epsilon float64) (int64, error)
+	Draw func(epsilon tally.Epsilon) (int64, error)
 }
 
 // Apply decides every cell of in.Day: the cells with events that day and

@@ -10,10 +10,10 @@ import (
 )
 
 func gate(k int, mode tally.SmallCounts, carryDays int, noise ...int64) batch.Gate {
-	g := batch.Gate{GateParams: tally.GateParams{MinCount: k, SmallCounts: mode, CarryDays: carryDays, Noise: tally.NoNoise, Epsilon: 1}}
+	g := batch.Gate{GateParams: tally.GateParams{MinCount: k, SmallCounts: mode, CarryDays: carryDays, Noise: tally.NoNoise, Epsilon: tally.Epsilon{Num: 1, Den: 1}}}
 	if noise != nil {
 		g.Noise = tally.Geometric
-		g.Draw = func(float64) (int64, error) {
+		g.Draw = func(tally.Epsilon) (int64, error) {
 			if len(noise) == 0 {
 				return 0, errors.New("no more noise")
 			}
@@ -94,7 +94,7 @@ func TestGateRules(t *testing.T) {
 func TestGateNoiseError(t *testing.T) {
 	g := gate(11, tally.Carry, 7) // geometric with an empty noise source
 	g.Noise = tally.Geometric
-	g.Draw = func(float64) (int64, error) { return 0, errors.New("entropy gone") }
+	g.Draw = func(tally.Epsilon) (int64, error) { return 0, errors.New("entropy gone") }
 	if _, err := g.Apply(store.SealInput{Day: "2026-11-20", Raw: []store.CellCount{raw("c", 3)}}); err == nil {
 		t.Error("a failing noise source must fail the seal, not release un-noised counts")
 	}

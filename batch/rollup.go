@@ -169,5 +169,5 @@ func (r *Roller) seal(ctx context.Context, days []tally.Day) ([]Sealed, error) {
 // auditGate is the gate parameters as the audit log records them.
 func auditGate(g tally.GateParams) map[string]any {
 	return map[string]any{"gate": map[string]any{"min_count": g.MinCount, "small_counts": g.SmallCounts,
-		"carry_days": g.CarryDays, "noise": g.Noise, "epsilon": g.Epsilon}}
+		"carry_days": g.CarryDays, "noise": g.Noise, "epsilon": g.Epsilon.String()}}
 }

@@ -35,7 +35,7 @@ func TestNoiseDrawnOnce(t *testing.T) {
 		addEvents(t, db, "2026-11-01", "meta", fmt.Sprintf("c%02d", i), "booking", 1+i%15)
 	}
 	g := gate(5, tally.Carry, 7)
-	g.Noise, g.Epsilon = tally.Geometric, 0.5 // crypto noise: re-drawing would change rows
+	g.Noise, g.Epsilon = tally.Geometric, tally.Epsilon{Num: 1, Den: 2} // crypto noise: re-drawing would change rows
 	r := roller(db, g, "2026-11-02T03:00:00Z")
 	first, err := r.RollupDue(ctx)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,11 +95,13 @@ type Rollup struct {
 
 // Privacy configures the release gate.
 type Privacy struct {
-	MinCount    int     `toml:"min_count"`
-	SmallCounts string  `toml:"small_counts"`
-	CarryDays   int     `toml:"carry_days"`
-	Noise       string  `toml:"noise"`
-	Epsilon     float64 `toml:"epsilon"`
+	MinCount    int    `toml:"min_count"`
+	SmallCounts string `toml:"small_counts"`
+	CarryDays   int    `toml:"carry_days"`
+	Noise       string `toml:"noise"`
+	// Epsilon is kept as the decimal it was written as: it becomes an
+	// exact fraction (tally.ParseEpsilon), never a binary approximation.
+	Epsilon Decimal `toml:"epsilon"`
 }
 
 // Schedule configures `tally schedule`.
@@ -262,7 +265,7 @@ func Default() *Config {
 			"linkedin":  tally.PlatformLinkedIn,
 		},
 		Rollup:   Rollup{Timezone: "UTC", CloseAfter: Duration(3 * time.Hour)},
-		Privacy:  Privacy{MinCount: 11, SmallCounts: "carry", CarryDays: 7, Noise: "none", Epsilon: 1.0},
+		Privacy:  Privacy{MinCount: 11, SmallCounts: "carry", CarryDays: 7, Noise: "none", Epsilon: "1"},
 		Schedule: Schedule{Cron: "30 3 * * *"},
 		Backup:   Backup{Keep: 7},
 		Report:   Report{TokenEnv: "TALLY_REPORT_TOKEN"},
@@ -424,6 +427,26 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
+// Decimal is a TOML number kept as decimal text: a float is its shortest
+// decimal form (0.1 stays "0.1"), an integer its digits.
+type Decimal string
+
+// UnmarshalTOML reads a TOML float or integer.
+func (d *Decimal) UnmarshalTOML(v any) error {
+	switch n := v.(type) {
+	case float64:
+		*d = Decimal(strconv.FormatFloat(n, 'g', -1, 64))
+	case int64:
+		*d = Decimal(strconv.FormatInt(n, 10))
+	default:
+		return fmt.Errorf("want a number, got %T", v)
+	}
+	return nil
+}
+
+// MarshalTOML writes the number as it was read.
+func (d Decimal) MarshalTOML() ([]byte, error) { return []byte(d), nil }
+
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
@@ -432,6 +455,7 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 func (p Privacy) GateParams() tally.GateParams {
 	small, _ := tally.ParseSmallCounts(p.SmallCounts)
 	noise, _ := tally.ParseNoise(p.Noise)
+	eps, _ := tally.ParseEpsilon(string(p.Epsilon))
 	return tally.GateParams{MinCount: p.MinCount, SmallCounts: small, CarryDays: p.CarryDays,
-		Noise: noise, Epsilon: p.Epsilon}
+		Noise: noise, Epsilon: eps}
 }

@@ -90,6 +90,13 @@ func TestParseErrors(t *testing.T) {
 		{"bad small_counts", "[privacy]\nsmall_counts = \"drop\"\n", `privacy.small_counts: must be "carry" or "suppress", got "drop"`},
 		{"bad noise", "[privacy]\nnoise = \"laplace\"\n", `privacy.noise`},
 		{"bad epsilon", "[privacy]\nepsilon = 0.0\n", "privacy.epsilon: must be > 0"},
+		{"negative epsilon", "[privacy]\nepsilon = -1\n", "privacy.epsilon: must be > 0 and <= 100 with at most 6 decimal places, got -1"},
+		{"epsilon too fine", "[privacy]\nepsilon = 0.1000000001\n", "privacy.epsilon: must be > 0 and <= 100 with at most 6 decimal places, got 0.1000000001"},
+		{"epsilon 1e-9", "[privacy]\nepsilon = 1e-9\n", "privacy.epsilon: must be > 0 and <= 100 with at most 6 decimal places, got 1e-09"},
+		{"epsilon too large", "[privacy]\nepsilon = 101\n", "privacy.epsilon: must be > 0 and <= 100"},
+		{"epsilon as text", "[privacy]\nepsilon = \"abc\"\n", `privacy.epsilon"): want a number, got string`},
+		{"epsilon nan", "[privacy]\nepsilon = nan\n", "privacy.epsilon: must be > 0"},
+		{"epsilon inf", "[privacy]\nepsilon = inf\n", "privacy.epsilon: must be > 0"},
 		{"negative carry_days", "[privacy]\ncarry_days = -1\n", "privacy.carry_days: must be >= 0, got -1"},
 		{"empty path", "[store]\npath = \"\"\n", "store.path: must not be empty"},
 		{"bad retention", "[store]\nretention_days = 0\n", "store.retention_days: must be >= 1, got 0"},
@@ -253,5 +260,25 @@ func TestLoadHashKeyWithoutCreateNeverWritesAKey(t *testing.T) {
 	}
 	if _, err := os.Stat(cfg.KeyPath()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("key file created: %v", err)
+	}
+}
+
+// TestEpsilonIsExact: privacy.epsilon becomes the fraction its decimal
+// text says, whether written as a float or an integer.
+func TestEpsilonIsExact(t *testing.T) {
+	for in, want := range map[string]tally.Epsilon{
+		"0.1": {Num: 1, Den: 10}, "0.5": {Num: 1, Den: 2}, "2": {Num: 2, Den: 1}, "1.0": {Num: 1, Den: 1},
+		"0.000001": {Num: 1, Den: 1_000_000}, "1e-3": {Num: 1, Den: 1000}, "100": {Num: 100, Den: 1}, "0.123456": {Num: 1929, Den: 15625},
+	} {
+		cfg, err := Parse(strings.NewReader("[privacy]\nepsilon = " + in + "\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := cfg.Privacy.GateParams().Epsilon; got != want {
+			t.Errorf("epsilon = %s: got %d/%d, want %d/%d", in, got.Num, got.Den, want.Num, want.Den)
+		}
+	}
+	if got := Default().Privacy.GateParams().Epsilon; got != (tally.Epsilon{Num: 1, Den: 1}) {
+		t.Errorf("default epsilon %d/%d, want 1", got.Num, got.Den)
 	}
 }

@@ -186,8 +186,9 @@ func (c *Config) validatePrivacy() error {
 	if _, err := tally.ParseNoise(p.Noise); err != nil {
 		return bad("privacy.noise", `must be "none" or "geometric", got %q`, p.Noise)
 	}
-	if !(p.Epsilon > 0) || p.Epsilon > 100 {
-		return bad("privacy.epsilon", "must be > 0 and <= 100, got %g", p.Epsilon)
+	if _, err := tally.ParseEpsilon(string(p.Epsilon)); err != nil {
+		return bad("privacy.epsilon", "must be > 0 and <= %d with at most %d decimal places, got %s",
+			tally.MaxEpsilon, tally.EpsilonPlaces, p.Epsilon)
 	}
 	return nil
 }

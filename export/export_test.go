@@ -24,7 +24,7 @@ func gate(_ context.Context, in store.SealInput) ([]store.DailyCount, error) {
 	var order []tally.Cell
 	get := func(c tally.Cell) *store.DailyCount {
 		if rows[c] == nil {
-			rows[c] = &store.DailyCount{Cell: c, Gate: tally.GateParams{MinCount: 5, SmallCounts: tally.Carry, CarryDays: 2, Noise: tally.NoNoise, Epsilon: 1}}
+			rows[c] = &store.DailyCount{Cell: c, Gate: tally.GateParams{MinCount: 5, SmallCounts: tally.Carry, CarryDays: 2, Noise: tally.NoNoise, Epsilon: tally.Epsilon{Num: 1, Den: 1}}}
 			order = append(order, c)
 		}
 		return rows[c]

@@ -26,7 +26,7 @@ func insertDailyCounts(ctx context.Context, tx *sql.Tx, rows []DailyCount) error
 		g := r.Gate
 		if _, err := stmt.ExecContext(ctx, r.Day, r.Platform, r.Campaign, r.Conversion, r.RawCount, r.CarriedIn,
 			r.Noise, r.Total, r.ReleasedCount, r.Status, r.CarryAge, g.MinCount, g.SmallCounts, g.CarryDays,
-			g.Noise, g.Epsilon, r.SealedAt); err != nil {
+			g.Noise, g.Epsilon.Float64(), r.SealedAt); err != nil {
 			return fmt.Errorf("insert daily_counts %s/%s/%s: %w", r.Platform, r.Campaign, r.Conversion, err)
 		}
 	}
@@ -38,9 +38,18 @@ func insertDailyCounts(ctx context.Context, tx *sql.Tx, rows []DailyCount) error
 func queryDailyCounts(ctx context.Context, q querier, where string, args ...any) ([]DailyCount, error) {
 	return queryAll(ctx, q, func(rows *sql.Rows, r *DailyCount) error {
 		g := &r.Gate
-		return rows.Scan(&r.Day, &r.Platform, &r.Campaign, &r.Conversion, &r.RawCount, &r.CarriedIn,
+		var eps float64
+		if err := rows.Scan(&r.Day, &r.Platform, &r.Campaign, &r.Conversion, &r.RawCount, &r.CarriedIn,
 			&r.Noise, &r.Total, &r.ReleasedCount, &r.Status, &r.CarryAge, &g.MinCount, &g.SmallCounts,
-			&g.CarryDays, &g.Noise, &g.Epsilon, &r.SealedAt)
+			&g.CarryDays, &g.Noise, &eps, &r.SealedAt); err != nil {
+			return err
+		}
+		// gate_epsilon holds the nearest float to a decimal of at most six
+		// places; its shortest text is that decimal again. A row sealed
+		// before epsilon was exact may hold a finer value: it is left as
+		// the zero Epsilon (not Valid), and the column keeps the record.
+		g.Epsilon, _ = tally.EpsilonOf(eps)
+		return nil
 	}, `SELECT `+dailyCountCols+` FROM daily_counts `+where+`
 		ORDER BY day, platform, campaign, conversion`, args...)
 }

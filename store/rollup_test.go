@@ -105,7 +105,7 @@ func TestSealDayHeldAndNext(t *testing.T) {
 		for _, c := range in.Raw {
 			out = append(out, store.DailyCount{Cell: tally.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
 				RawCount: c.Raw, Total: c.Raw, Status: tally.Held,
-				Gate: tally.GateParams{MinCount: 11, SmallCounts: tally.Carry, CarryDays: 7, Noise: tally.NoNoise, Epsilon: 1}})
+				Gate: tally.GateParams{MinCount: 11, SmallCounts: tally.Carry, CarryDays: 7, Noise: tally.NoNoise, Epsilon: tally.Epsilon{Num: 1, Den: 1}}})
 		}
 		return out, nil
 	}

@@ -94,7 +94,7 @@ func ReleaseAll(_ context.Context, in store.SealInput) ([]store.DailyCount, erro
 	for _, c := range in.Raw {
 		out = append(out, store.DailyCount{Cell: tally.Cell{Platform: c.Platform, Campaign: c.Campaign, Conversion: c.Conversion},
 			RawCount: c.Raw, Total: c.Raw, ReleasedCount: c.Raw, Status: tally.Released,
-			Gate: tally.GateParams{MinCount: 1, SmallCounts: tally.Carry, Noise: tally.NoNoise, Epsilon: 1}})
+			Gate: tally.GateParams{MinCount: 1, SmallCounts: tally.Carry, Noise: tally.NoNoise, Epsilon: tally.Epsilon{Num: 1, Den: 1}}})
 	}
 	return out, nil
 }
