@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/privacy"
 	"github.com/tally-health/tally/store"
 )
 
@@ -143,7 +144,7 @@ func (r *Roller) seal(ctx context.Context, days []tally.Day) ([]Sealed, error) {
 	gate := func(_ context.Context, in store.SealInput) ([]store.DailyCount, error) { return r.Gate.Apply(in) }
 	var out []Sealed
 	for _, d := range days {
-		res, err := r.DB.SealDay(ctx, d, r.Now(), auditGate(r.Gate.GateParams), gate)
+		res, err := r.DB.SealDay(ctx, d, r.Now(), r.note, gate)
 		if err != nil {
 			return out, err
 		}
@@ -166,8 +167,15 @@ func (r *Roller) seal(ctx context.Context, days []tally.Day) ([]Sealed, error) {
 	return out, nil
 }
 
-// auditGate is the gate parameters as the audit log records them.
-func auditGate(g tally.GateParams) map[string]any {
+// note is what a seal records beside its rows: the gate parameters for
+// the audit entry, and the day's privacy receipt.
+func (r *Roller) note(in store.SealInput) (map[string]any, *store.Receipt) {
+	g := r.Gate.GateParams
+	var events int64
+	for _, c := range in.Raw {
+		events += c.Raw
+	}
+	receipt := privacy.Receipt(g, in.VisitorBound, events)
 	return map[string]any{"gate": map[string]any{"min_count": g.MinCount, "small_counts": g.SmallCounts,
-		"carry_days": g.CarryDays, "noise": g.Noise, "epsilon": g.Epsilon.String()}}
+		"carry_days": g.CarryDays, "noise": g.Noise, "epsilon": g.Epsilon.String()}}, &receipt
 }

@@ -22,6 +22,9 @@ const (
 	maxAttempts   = 20
 	maxCarryDays  = 31
 	maxCloseAfter = 72 * time.Hour
+	// Each cell a visitor may count in is one stored key tried in turn
+	// at intake, and multiplies the per-visitor epsilon.
+	maxCellsPerVisitorDay = 100
 )
 
 // label is the form of an allowed consent source or version: a short name

@@ -102,6 +102,9 @@ type Privacy struct {
 	// Epsilon is kept as the decimal it was written as: it becomes an
 	// exact fraction (tally.ParseEpsilon), never a binary approximation.
 	Epsilon Decimal `toml:"epsilon"`
+	// MaxCellsPerVisitorDay bounds the cells one visitor counts in on one
+	// day: their further conversions that day are dropped as over_bound.
+	MaxCellsPerVisitorDay int `toml:"max_cells_per_visitor_day"`
 }
 
 // Schedule configures `tally schedule`.
@@ -265,7 +268,7 @@ func Default() *Config {
 			"linkedin":  tally.PlatformLinkedIn,
 		},
 		Rollup:   Rollup{Timezone: "UTC", CloseAfter: Duration(3 * time.Hour)},
-		Privacy:  Privacy{MinCount: 11, SmallCounts: "carry", CarryDays: 7, Noise: "none", Epsilon: "1"},
+		Privacy:  Privacy{MinCount: 11, SmallCounts: "carry", CarryDays: 7, Noise: "none", Epsilon: "1", MaxCellsPerVisitorDay: 1},
 		Schedule: Schedule{Cron: "30 3 * * *"},
 		Backup:   Backup{Keep: 7},
 		Report:   Report{TokenEnv: "TALLY_REPORT_TOKEN"},

@@ -99,6 +99,8 @@ func TestParseErrors(t *testing.T) {
 		{"epsilon inf", "[privacy]\nepsilon = inf\n", "privacy.epsilon: must be > 0"},
 		{"negative carry_days", "[privacy]\ncarry_days = -1\n", "privacy.carry_days: must be >= 0, got -1"},
 		{"empty path", "[store]\npath = \"\"\n", "store.path: must not be empty"},
+		{"no visitor bound", "[privacy]\nmax_cells_per_visitor_day = 0\n", "privacy.max_cells_per_visitor_day: must be >= 1 and <= 100, got 0"},
+		{"visitor bound too high", "[privacy]\nmax_cells_per_visitor_day = 101\n", "privacy.max_cells_per_visitor_day: must be >= 1 and <= 100, got 101"},
 		{"bad retention", "[store]\nretention_days = 0\n", "store.retention_days: must be >= 1, got 0"},
 		{"bad synchronous", "[store]\nsynchronous = \"off\"\n", `store.synchronous: must be "normal" or "full", got "off"`},
 		{"bad ledger retention", "[store]\nledger_retention_days = 0\n", "store.ledger_retention_days: must be >= 1, got 0"},

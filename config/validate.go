@@ -186,6 +186,9 @@ func (c *Config) validatePrivacy() error {
 	if _, err := tally.ParseNoise(p.Noise); err != nil {
 		return bad("privacy.noise", `must be "none" or "geometric", got %q`, p.Noise)
 	}
+	if p.MaxCellsPerVisitorDay < 1 || p.MaxCellsPerVisitorDay > maxCellsPerVisitorDay {
+		return bad("privacy.max_cells_per_visitor_day", "must be >= 1 and <= %d, got %d", maxCellsPerVisitorDay, p.MaxCellsPerVisitorDay)
+	}
 	if _, err := tally.ParseEpsilon(string(p.Epsilon)); err != nil {
 		return bad("privacy.epsilon", "must be > 0 and <= %d with at most %d decimal places, got %s",
 			tally.MaxEpsilon, tally.EpsilonPlaces, p.Epsilon)

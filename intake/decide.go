@@ -30,6 +30,10 @@ type Tx interface {
 	// whether it is the first time; ReleaseContribution undoes it.
 	ClaimContribution(ctx context.Context, c tally.Cell, visitorKey []byte) (first bool, err error)
 	ReleaseContribution(ctx context.Context, c tally.Cell, visitorKey []byte) error
+	// ClaimVisitorDay counts one more cell for the visitor on day and
+	// reports whether that is within max; ReleaseVisitorDay gives one back.
+	ClaimVisitorDay(ctx context.Context, day tally.Day, visitorKey []byte, max int) (ok bool, err error)
+	ReleaseVisitorDay(ctx context.Context, day tally.Day, visitorKey []byte, max int) error
 	// SeenEvent reports whether an event with this event id is stored on day.
 	SeenEvent(ctx context.Context, day tally.Day, eventKey []byte) (bool, error)
 	// InsertEvent stores the event in c (and counts it in the cell) unless
@@ -51,6 +55,8 @@ type Rules struct {
 	RequireSensitive bool
 	// MaxCellsPerDay, when > 0, is intake.max_cells_per_day.
 	MaxCellsPerDay int
+	// MaxCellsPerVisitorDay, when > 0, is privacy.max_cells_per_visitor_day.
+	MaxCellsPerVisitorDay int
 }
 
 // decide is an event's outcome, in the order of README.md's checks (an
@@ -106,13 +112,35 @@ func decide(ctx context.Context, tx Tx, r Rules, c Candidate) (tally.Decision, e
 		}
 		return tally.Drop(tally.ReasonOverBound), nil
 	}
+	// A visitor new to the cell takes one of their cells of the day; with
+	// none left the event is over the bound too (or a resent event whose
+	// cell changed: a duplicate). The cell's claim may stay: any later
+	// event of theirs there is over the bound either way.
+	if r.MaxCellsPerVisitorDay > 0 {
+		ok, err := tx.ClaimVisitorDay(ctx, c.Day, c.VisitorKey, r.MaxCellsPerVisitorDay)
+		if err != nil {
+			return tally.Decision{}, err
+		}
+		if !ok {
+			seen, err := tx.SeenEvent(ctx, c.Day, c.EventKey)
+			if err != nil || seen {
+				return tally.Decision{Outcome: tally.Duplicate}, err
+			}
+			return tally.Drop(tally.ReasonOverBound), nil
+		}
+	}
 	inserted, err := tx.InsertEvent(ctx, c.Cell, c.EventKey)
 	if err != nil {
 		return tally.Decision{}, err
 	}
 	if !inserted {
 		// The event id was accepted earlier this day (for another visitor
-		// or cell): a duplicate, which must not hold this visitor's place.
+		// or cell): a duplicate, which must not hold this visitor's places.
+		if r.MaxCellsPerVisitorDay > 0 {
+			if err := tx.ReleaseVisitorDay(ctx, c.Day, c.VisitorKey, r.MaxCellsPerVisitorDay); err != nil {
+				return tally.Decision{}, err
+			}
+		}
 		return tally.Decision{Outcome: tally.Duplicate}, tx.ReleaseContribution(ctx, c.Cell, c.VisitorKey)
 	}
 	return tally.Decision{Outcome: tally.Accepted}, nil

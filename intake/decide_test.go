@@ -20,6 +20,7 @@ type fakeTx struct {
 	onDay      int  // cells the day holds
 	counted    bool // the visitor already counts in the cell
 	seen       bool // the event id is stored on the day
+	full       bool // the visitor counts in max_cells_per_visitor_day cells
 	calls      []string
 }
 
@@ -48,6 +49,16 @@ func (f *fakeTx) ReleaseContribution(context.Context, tally.Cell, []byte) error 
 	return nil
 }
 
+func (f *fakeTx) ClaimVisitorDay(context.Context, tally.Day, []byte, int) (bool, error) {
+	f.calls = append(f.calls, "Visitor")
+	return !f.full, nil
+}
+
+func (f *fakeTx) ReleaseVisitorDay(context.Context, tally.Day, []byte, int) error {
+	f.calls = append(f.calls, "VisitorRelease")
+	return nil
+}
+
 func (f *fakeTx) SeenEvent(context.Context, tally.Day, []byte) (bool, error) {
 	f.calls = append(f.calls, "Seen")
 	return f.seen, nil
@@ -69,6 +80,8 @@ func (f *fakeTx) Count(context.Context, tally.Day, tally.Decision, int) error {
 func TestDecideOrder(t *testing.T) {
 	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	rules := Rules{ConsentPurpose: "advertising", MaxConsentAge: time.Hour, MaxCellsPerDay: 2}
+	bounded := rules
+	bounded.MaxCellsPerVisitorDay = 1
 	tests := []struct {
 		name  string
 		c     Candidate
@@ -93,6 +106,11 @@ func TestDecideOrder(t *testing.T) {
 		{"over_bound", Candidate{}, fakeTx{counted: true}, nil, "dropped:over_bound", "Consent DayOpen Cells Claim Seen"},
 		{"a duplicate gives the visitor's place back", Candidate{}, fakeTx{seen: true}, nil, "duplicate", "Consent DayOpen Cells Claim Insert Release"},
 		{"accepted", Candidate{}, fakeTx{}, nil, "accepted", "Consent DayOpen Cells Claim Insert"},
+		{"the visitor's cells of the day, after the cell's bound", Candidate{}, fakeTx{counted: true, full: true}, &bounded, "dropped:over_bound", "Consent DayOpen Cells Claim Seen"},
+		{"over the visitor's cells of the day", Candidate{}, fakeTx{full: true}, &bounded, "dropped:over_bound", "Consent DayOpen Cells Claim Visitor Seen"},
+		{"a resent event in a full visitor's other cell is a duplicate", Candidate{}, fakeTx{full: true, seen: true}, &bounded, "duplicate", "Consent DayOpen Cells Claim Visitor Seen"},
+		{"a duplicate gives the visitor's cell of the day back", Candidate{}, fakeTx{seen: true}, &bounded, "duplicate", "Consent DayOpen Cells Claim Visitor Insert VisitorRelease Release"},
+		{"accepted within the visitor's cells", Candidate{}, fakeTx{}, &bounded, "accepted", "Consent DayOpen Cells Claim Visitor Insert"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

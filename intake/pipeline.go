@@ -35,6 +35,8 @@ type Options struct {
 	Campaigns       []string
 	// MaxCellsPerDay is intake.max_cells_per_day.
 	MaxCellsPerDay int
+	// MaxCellsPerVisitorDay is privacy.max_cells_per_visitor_day.
+	MaxCellsPerVisitorDay int
 	// ConsentPurpose, ConsentMaxAge and HonorGPC are consent.purpose,
 	// consent.max_age and consent.honor_gpc.
 	ConsentPurpose string
@@ -180,7 +182,7 @@ func (p *Pipeline) campaignAllowed(c string) bool {
 // Rules are the settings the writer's decide applies with the database.
 func (p *Pipeline) Rules() Rules {
 	return Rules{ConsentPurpose: p.opt.ConsentPurpose, MaxConsentAge: p.opt.ConsentMaxAge, RequireSensitive: p.opt.RequireSensitive,
-		MaxCellsPerDay: p.opt.MaxCellsPerDay}
+		MaxCellsPerDay: p.opt.MaxCellsPerDay, MaxCellsPerVisitorDay: p.opt.MaxCellsPerVisitorDay}
 }
 
 // Day is t's calendar day in rollup.timezone.

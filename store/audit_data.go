@@ -24,6 +24,7 @@ type DataCheck struct {
 	Uploads      int // uploads rows checked against their requests
 	Purges       int // purges rows matched to their audit entries
 	SpendRows    int // spend rows matched to the last spend_import's hash
+	Receipts     int // privacy_receipts rows matched to their seals
 	Problems     []DataProblem
 }
 
@@ -33,23 +34,24 @@ func (c *DataCheck) problem(table, key, format string, args ...any) {
 
 // auditDetail holds the detail fields the data checks read, of every kind.
 type auditDetail struct {
-	Day               string  `json:"day"`
-	Events            *int64  `json:"events"`
-	DailyCountsSHA256 *string `json:"daily_counts_sha256"`
-	RequestID         *int64  `json:"request_id"`
-	Platform          string  `json:"platform"`
-	URL               string  `json:"url"`
-	Conversions       int64   `json:"conversions"`
-	BodySHA256        string  `json:"body_sha256"`
-	Status            int64   `json:"status"`
-	ResponseSHA256    string  `json:"response_sha256"`
-	Outcome           string  `json:"outcome"`
-	ResendsUncertain  []int64 `json:"resends_uncertain"`
-	Table             string  `json:"table"`
-	PrunedAt          string  `json:"pruned_at"`
-	Requests          int64   `json:"requests"`
-	FirstID           int64   `json:"first_id"`
-	LastID            int64   `json:"last_id"`
+	Day               string   `json:"day"`
+	Events            *int64   `json:"events"`
+	DailyCountsSHA256 *string  `json:"daily_counts_sha256"`
+	Privacy           *Receipt `json:"privacy"`
+	RequestID         *int64   `json:"request_id"`
+	Platform          string   `json:"platform"`
+	URL               string   `json:"url"`
+	Conversions       int64    `json:"conversions"`
+	BodySHA256        string   `json:"body_sha256"`
+	Status            int64    `json:"status"`
+	ResponseSHA256    string   `json:"response_sha256"`
+	Outcome           string   `json:"outcome"`
+	ResendsUncertain  []int64  `json:"resends_uncertain"`
+	Table             string   `json:"table"`
+	PrunedAt          string   `json:"pruned_at"`
+	Requests          int64    `json:"requests"`
+	FirstID           int64    `json:"first_id"`
+	LastID            int64    `json:"last_id"`
 }
 
 // auditIndex is the audit log's entries by what they describe.
@@ -113,8 +115,9 @@ func (db *DB) indexAudit(ctx context.Context) (auditIndex, error) {
 // and answer against their recorded hashes, each uploads row's acked,
 // rejected and uncertain against what its requests carried, each
 // upload_uncertain row against its request, each purges row against its
-// purge entry, the key fingerprint against its entry, the spend table
-// against the last spend import's hash, and that sealed days
+// purge entry, each privacy receipt against its seal's entry, the key
+// fingerprint against its entry, the spend table against the last spend
+// import's hash, and that sealed days
 // stay sealed, no consent purge mark is left and no sent cell lost its
 // uploads row. Every disagreement is a Problem; err is for I/O only.
 func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
@@ -125,7 +128,7 @@ func (db *DB) VerifyData(ctx context.Context) (DataCheck, error) {
 	}
 	for _, check := range []func(context.Context, auditIndex, *DataCheck) error{
 		db.checkDailyCounts, db.checkRequests, db.checkUploads, db.checkUncertain, db.checkPurges,
-		db.checkKeyFingerprint, db.checkState, db.checkEvents, db.checkScans, db.checkSpend,
+		db.checkKeyFingerprint, db.checkState, db.checkEvents, db.checkScans, db.checkSpend, db.checkReceipts,
 	} {
 		if err := check(ctx, ix, &c); err != nil {
 			return c, err

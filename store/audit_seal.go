@@ -57,8 +57,8 @@ func linesHash(ctx context.Context, q querier, query string, args ...any) (strin
 // sealEntry is the seal's audit entry (sealAudit) plus the hash of the
 // daily_counts rows just written in tx, so `tally audit verify` can tell
 // when a sealed row is edited, added or deleted later.
-func sealEntry(ctx context.Context, tx querier, res SealResult, rows []DailyCount, detail map[string]any) (map[string]any, error) {
-	out := sealAudit(res, rows, detail)
+func sealEntry(ctx context.Context, tx querier, res SealResult, rows []DailyCount, detail map[string]any, receipt *Receipt) (map[string]any, error) {
+	out := sealAudit(res, rows, detail, receipt)
 	sum, _, err := dailyCountsHash(ctx, tx, res.Day)
 	if err != nil {
 		return nil, err

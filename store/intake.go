@@ -60,6 +60,7 @@ func (db *DB) WriteIntake(ctx context.Context, fn func(*IntakeTx) error) (err er
 type dayState struct {
 	salt   []byte
 	sealed bool
+	bound  int       // the visitor bound recorded for the day in this transaction
 	mac    hash.Hash // HMAC keyed with salt, reused for every event of the day
 	// contrib inserts into the day's contribution table.
 	contrib *sql.Stmt

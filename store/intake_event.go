@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash"
 
@@ -103,5 +104,66 @@ func dedupKey(m hash.Hash, eventKey []byte) []byte {
 	m.Write([]byte("event_id"))
 	m.Write([]byte{0})
 	m.Write(eventKey)
+	return m.Sum(nil)[:KeyLen]
+}
+
+// ClaimVisitorDay counts one more cell for the visitor on day, and reports
+// whether that is within max: the visitor holds one of max slots, each a
+// key in the day's contribution table, dropped with it at seal.
+func (w *IntakeTx) ClaimVisitorDay(ctx context.Context, day tally.Day, visitorKey []byte, max int) (ok bool, err error) {
+	st, err := w.openDay(ctx, day)
+	if err != nil {
+		return false, err
+	}
+	if st.bound != max {
+		// The seal's receipt states the bound: record the highest used,
+		// never raising a 0 (events taken without one).
+		if _, err := w.tx.ExecContext(ctx, `UPDATE days SET visitor_bound = ? WHERE day = ?
+			AND (visitor_bound IS NULL OR (visitor_bound > 0 AND visitor_bound < ?))`, max, day, max); err != nil {
+			return false, fmt.Errorf("store: intake: record the visitor bound: %w", err)
+		}
+		st.bound = max
+	}
+	for slot := range max {
+		res, err := st.contrib.ExecContext(ctx, visitorDayKey(st.mac, visitorKey, slot))
+		if err != nil {
+			return false, fmt.Errorf("store: intake: visitor's cells: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// ReleaseVisitorDay undoes ClaimVisitorDay: it frees one of the visitor's
+// slots (which one does not matter, only how many are held).
+func (w *IntakeTx) ReleaseVisitorDay(ctx context.Context, day tally.Day, visitorKey []byte, max int) error {
+	st, err := w.openDay(ctx, day)
+	if err != nil {
+		return err
+	}
+	table, _ := ContribTable(day)
+	for slot := max - 1; slot >= 0; slot-- {
+		res, err := w.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE key = ?`, visitorDayKey(st.mac, visitorKey, slot))
+		if err != nil {
+			return fmt.Errorf("store: intake: undo visitor's cell: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// visitorDayKey is the per-day salted hash of one of a visitor's slots
+// (privacy.max_cells_per_visitor_day of them). Like contributionKey it
+// cannot be recomputed once the salt is deleted at seal.
+func visitorDayKey(m hash.Hash, visitorKey []byte, slot int) []byte {
+	m.Reset()
+	m.Write([]byte("visitor_day"))
+	m.Write([]byte{0})
+	m.Write(visitorKey)
+	m.Write(binary.BigEndian.AppendUint32([]byte{0}, uint32(slot)))
 	return m.Sum(nil)[:KeyLen]
 }

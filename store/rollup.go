@@ -34,6 +34,9 @@ type SealInput struct {
 	Raw        []CellCount
 	Held       []DailyCount
 	NextSealed bool
+	// VisitorBound is days.visitor_bound: the per-visitor daily bound
+	// intake applied on the day (0: none recorded).
+	VisitorBound int
 }
 
 // GateFunc turns a SealInput into the day's daily_counts rows. Day and
@@ -47,7 +50,7 @@ type SealResult struct {
 	SealedAt      string
 	Events        int64 // events stored for the day at seal time
 	Rows          []DailyCount
-	KeysDeleted   int64 // contribution hashes deleted with the day's table
+	KeysDeleted   int64 // the day's stored events, whose contribution keys (per cell, per visitor) went with its table
 }
 
 // SealDay seals day in one transaction: it rolls up the day's events, asks
@@ -57,8 +60,10 @@ type SealResult struct {
 // too, so later events for it are dropped as late.
 //
 // The seal is recorded in the audit log in the same transaction: the day,
-// its totals and detail (the gate parameters, from the caller).
-func (db *DB) SealDay(ctx context.Context, day tally.Day, now time.Time, detail map[string]any, gate GateFunc) (SealResult, error) {
+// its totals and what note returns for it (the gate parameters); the
+// receipt note returns is written to privacy_receipts and carried by the
+// entry as detail.privacy. A nil note records neither.
+func (db *DB) SealDay(ctx context.Context, day tally.Day, now time.Time, note SealNote, gate GateFunc) (SealResult, error) {
 	res := SealResult{Day: day}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -69,14 +74,14 @@ func (db *DB) SealDay(ctx context.Context, day tally.Day, now time.Time, detail 
 		return res, fmt.Errorf("store: seal %s: create day: %w", day, err)
 	}
 	var sealedAt sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT sealed_at FROM days WHERE day = ?`, day).Scan(&sealedAt); err != nil {
+	in := SealInput{Day: day}
+	if err := tx.QueryRowContext(ctx, `SELECT sealed_at, coalesce(visitor_bound, 0) FROM days WHERE day = ?`, day).Scan(&sealedAt, &in.VisitorBound); err != nil {
 		return res, fmt.Errorf("store: seal %s: read day: %w", day, err)
 	}
 	if sealedAt.Valid {
 		res.AlreadySealed, res.SealedAt = true, sealedAt.String
 		return res, nil
 	}
-	in := SealInput{Day: day}
 	if in.Raw, err = runningCounts(ctx, tx, day); err != nil {
 		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
@@ -114,7 +119,18 @@ func (db *DB) SealDay(ctx context.Context, day tally.Day, now time.Time, detail 
 	if _, err := tx.ExecContext(ctx, `UPDATE days SET salt = NULL, sealed_at = ? WHERE day = ?`, res.SealedAt, day); err != nil {
 		return res, fmt.Errorf("store: seal %s: mark sealed: %w", day, err)
 	}
-	entry, err := sealEntry(ctx, tx, res, rows, detail)
+	var detail map[string]any
+	var receipt *Receipt
+	if note != nil {
+		detail, receipt = note(in)
+	}
+	if receipt != nil {
+		receipt.Day, receipt.SealedAt = day, res.SealedAt
+		if err := insertReceipt(ctx, tx, *receipt); err != nil {
+			return res, fmt.Errorf("store: seal %s: %w", day, err)
+		}
+	}
+	entry, err := sealEntry(ctx, tx, res, rows, detail, receipt)
 	if err != nil {
 		return res, fmt.Errorf("store: seal %s: %w", day, err)
 	}
@@ -183,7 +199,7 @@ func adjacentDays(day tally.Day) (prev, next tally.Day, err error) {
 
 // sealAudit is the audit entry of one sealed day: its totals by status
 // plus the caller's detail (the gate parameters).
-func sealAudit(res SealResult, rows []DailyCount, detail map[string]any) map[string]any {
+func sealAudit(res SealResult, rows []DailyCount, detail map[string]any, receipt *Receipt) map[string]any {
 	out := map[string]any{"day": res.Day, "events": res.Events, "cells": len(rows)}
 	var released, releasedTotal, held, suppressed int64
 	for _, r := range rows {
@@ -200,6 +216,9 @@ func sealAudit(res SealResult, rows []DailyCount, detail map[string]any) map[str
 	out["released_cells"], out["released_conversions"], out["held_cells"], out["suppressed_cells"] = released, releasedTotal, held, suppressed
 	for k, v := range detail {
 		out[k] = v
+	}
+	if receipt != nil {
+		out["privacy"] = receipt
 	}
 	return out
 }

@@ -14,7 +14,8 @@ func intakeDir(t *testing.T) (string, string) {
 	t.Setenv("TALLY_CONFIG", "")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "tally.toml")
-	body := "[store]\npath = " + `"` + filepath.Join(dir, "tally.db") + `"` + "\n"
+	// The fixtures' visitor v1 converts in several cells a day.
+	body := "[store]\npath = " + `"` + filepath.Join(dir, "tally.db") + `"` + "\n[privacy]\nmax_cells_per_visitor_day = 10\n"
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

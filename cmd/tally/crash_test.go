@@ -29,7 +29,7 @@ import (
 // pass SQLite's integrity check, a restarted server must answer the
 // acknowledged events as duplicates, and intake must go on.
 func TestServeSurvivesSIGKILL(t *testing.T) {
-	dir, cfg := storeConfig(t, "crash", "")
+	dir, cfg := storeConfig(t, "crash", "[privacy]\nmax_cells_per_visitor_day = 100\n") // a client's visitor converts in many cells
 	const visitors = 100
 	var consents strings.Builder
 	at := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
@@ -208,6 +208,8 @@ path = %[1]q
 retention_days = 120
 [intake]
 max_event_age = "2400h"
+[privacy]
+max_cells_per_visitor_day = 100 # each visitor converts in every cell
 `, dbPath)+fakeUploaders(endpoint))
 	var consents, events strings.Builder
 	for v := range 12 {

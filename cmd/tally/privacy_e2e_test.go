@@ -19,6 +19,8 @@ func TestServeStoresNoMarkers(t *testing.T) {
 	dir, cfgPath := storeConfig(t, "e2e", `[intake]
 allowed_origins = ["https://clinic.example"]
 campaign_pattern = '^(?s:.+)$'
+[privacy]
+max_cells_per_visitor_day = 10 # the marked visitor converts in several cells
 [log]
 level = "debug"
 format = "json"

@@ -70,6 +70,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newRunCmd, newRollupCmd, newUploadCmd, // cmd_batch.go
 		newExportCmd, newReportCmd, newAuditCmd, newScanCmd, // cmd_report.go
 		newSpendCmd, // cmd_spend.go
+		newPrivacyCmd, // cmd_privacy.go
 		newBackupCmd, newDemoCmd, newVersionCmd,
 	} {
 		root.AddCommand(newCmd(g))

@@ -78,6 +78,7 @@ path = %q
 [privacy]
 min_count = 3
 carry_days = 1
+max_cells_per_visitor_day = 10 # the fixture's visitors convert in several cells a day
 [consent]
 sources = ["cmp-x"]
 versions = ["policy-v3"]

@@ -207,6 +207,8 @@ second_page = "second"
 race_booked = "race"
 [sources]
 facebook = "meta"
+[privacy]
+max_cells_per_visitor_day = 10 # the browser's one visitor converts in several cells
 `, site.URL)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,8 @@ func IntakeOptions(cfg *config.Config, key []byte, loc *time.Location) intake.Op
 	in, c := cfg.Intake, cfg.Consent
 	return intake.Options{Key: key, Location: loc, MaxEventAge: in.MaxEventAge.D(), Events: cfg.Events, Sources: cfg.Sources,
 		CampaignPattern: in.CampaignPattern, Campaigns: in.Campaigns, MaxCellsPerDay: in.MaxCellsPerDay,
-		ConsentPurpose: c.Purpose, ConsentMaxAge: c.MaxAge.D(), HonorGPC: c.HonorGPC,
+		MaxCellsPerVisitorDay: cfg.Privacy.MaxCellsPerVisitorDay,
+		ConsentPurpose:        c.Purpose, ConsentMaxAge: c.MaxAge.D(), HonorGPC: c.HonorGPC,
 		RequireSensitive: c.RequireSensitive, TCFPurposes: c.TCFPurposes,
 		ConsentSources: c.Sources, ConsentVersions: c.Versions,
 		MaxBodyBytes: in.MaxBodyBytes, MaxBatch: in.MaxBatch, AllowedOrigins: in.AllowedOrigins,

@@ -59,7 +59,7 @@ func TestRollerAndOptions(t *testing.T) {
 		t.Fatalf("Roller: %+v, %v", r, err)
 	}
 	opt := wire.IntakeOptions(cfg, []byte("k"), r.Loc)
-	if opt.MaxCellsPerDay != cfg.Intake.MaxCellsPerDay || opt.ConsentPurpose != "advertising" || !opt.HonorGPC {
+	if opt.MaxCellsPerDay != cfg.Intake.MaxCellsPerDay || opt.MaxCellsPerVisitorDay != 1 || opt.ConsentPurpose != "advertising" || !opt.HonorGPC {
 		t.Errorf("IntakeOptions: %+v", opt)
 	}
 	cfg.Rollup.Timezone = "Mars/Olympus"
