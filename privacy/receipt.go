@@ -1,7 +1,6 @@
 // Package privacy states what the release gate guarantees: the receipt
 // each sealed day records (k, noise, ε per cell, the per-visitor bound L
-// and the per-visitor ε of the day) and its sum over a period, and
-// simulates the gate against an adversary who knows each day's clickers.
+// and the per-visitor ε of the day) and its sum over a period.
 package privacy
 
 import (

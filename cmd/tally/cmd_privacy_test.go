@@ -120,3 +120,33 @@ epsilon = 0.5
 		t.Errorf("the seal's audit entry lacks the receipt: %s", detail)
 	}
 }
+
+// TestSimulateCommand: `tally privacy simulate` runs the configured gate
+// (here the defaults) and no gate; the same seed prints the same tables,
+// and the default gate's full-disclosure column is 0 at every level.
+func TestSimulateCommand(t *testing.T) {
+	t.Setenv("TALLY_CONFIG", "")
+	code, out, errOut := runTally(t, "privacy", "simulate", "--days", "200", "--seed", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if _, again, _ := runTally(t, "privacy", "simulate", "--days", "200", "--seed", "3"); again != out {
+		t.Errorf("the same seed printed two tables:\n%s\n%s", out, again)
+	}
+	configured, _, ok := strings.Cut(out, "no gate")
+	if !ok || !strings.HasPrefix(configured, "configured gate: min_count 11, small_counts carry, carry_days 7, noise none") {
+		t.Fatalf("output:\n%s", out)
+	}
+	rows := regexp.MustCompile(`(?m)^ +\d+ +\d+% .* (\S+)%$`).FindAllStringSubmatch(configured, -1)
+	if len(rows) != 8 {
+		t.Fatalf("%d level rows in\n%s", len(rows), configured)
+	}
+	for _, r := range rows {
+		if r[1] != "0.0" {
+			t.Errorf("default gate discloses: %s", r[0])
+		}
+	}
+	if code, _, _ := runTally(t, "privacy", "simulate", "--days", "-1"); code != 2 {
+		t.Errorf("--days -1: exit %d, want 2", code)
+	}
+}
