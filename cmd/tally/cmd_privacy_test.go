@@ -103,9 +103,10 @@ epsilon = 0.5
 		t.Fatalf("privacy: %d %s", code, errOut)
 	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^2026-11-18 +11 +geometric +0\.5 +2 +1 +≈`),
-		regexp.MustCompile(`(?m)^2026-11-19 +11 +geometric +0\.5 +2 +1 +≈`),
-		regexp.MustCompile(`per-visitor ε = 2, δ ≈\S+ over 2 day\(s\)`),
+		// δ = L·α^(k-1)/(1+α), α = e^-0.5: docs/PRIVACY.md's example.
+		regexp.MustCompile(`(?m)^2026-11-18 +11 +geometric +0\.5 +2 +1 +≈0\.0084$`),
+		regexp.MustCompile(`(?m)^2026-11-19 +11 +geometric +0\.5 +2 +1 +≈0\.0084$`),
+		regexp.MustCompile(`per-visitor ε = 2, δ ≈0\.017 over 2 day\(s\)`),
 	} {
 		if !want.MatchString(out) {
 			t.Errorf("statement lacks %q:\n%s", want, out)

@@ -304,6 +304,9 @@ var schemaDocChecks = map[string][]map[string]string{
 	"(c) Gate parameters per sealed day": {
 		{"day": "2026-11-19", "gate_min_count": "3", "gate_small_counts": "carry", "gate_carry_days": "1", "gate_noise": "none", "cells": "3"},
 	},
+	"(c) Privacy receipts against the gate and the intake": {
+		{"day": "2026-11-19", "min_count": "3", "gate_min_count": "3", "noise": "none", "gate_noise": "none", "visitor_bound": "10", "intake_bound": "10"},
+	},
 	"(d) Delivery state per cell": {
 		{"day": "2026-11-19", "platform": "meta", "campaign": "spring", "count": "5", "acked": "5", "state": "sent"},
 		{"day": "2026-11-20", "platform": "meta", "campaign": "spring", "count": "3", "acked": "3", "state": "sent"},
