@@ -104,13 +104,8 @@ func decide(ctx context.Context, tx Tx, r Rules, c Candidate) (tally.Decision, e
 		return tally.Decision{}, err
 	}
 	if !first {
-		// The visitor already counts in this cell. A resent event of
-		// theirs is a duplicate, anything else is over the bound.
-		seen, err := tx.SeenEvent(ctx, c.Day, c.EventKey)
-		if err != nil || seen {
-			return tally.Decision{Outcome: tally.Duplicate}, err
-		}
-		return tally.Drop(tally.ReasonOverBound), nil
+		// The visitor already counts in this cell.
+		return overBound(ctx, tx, c)
 	}
 	// A visitor new to the cell takes one of their cells of the day; with
 	// none left the event is over the bound too (or a resent event whose
@@ -122,11 +117,7 @@ func decide(ctx context.Context, tx Tx, r Rules, c Candidate) (tally.Decision, e
 			return tally.Decision{}, err
 		}
 		if !ok {
-			seen, err := tx.SeenEvent(ctx, c.Day, c.EventKey)
-			if err != nil || seen {
-				return tally.Decision{Outcome: tally.Duplicate}, err
-			}
-			return tally.Drop(tally.ReasonOverBound), nil
+			return overBound(ctx, tx, c)
 		}
 	}
 	inserted, err := tx.InsertEvent(ctx, c.Cell, c.EventKey)
@@ -144,4 +135,15 @@ func decide(ctx context.Context, tx Tx, r Rules, c Candidate) (tally.Decision, e
 		return tally.Decision{Outcome: tally.Duplicate}, tx.ReleaseContribution(ctx, c.Cell, c.VisitorKey)
 	}
 	return tally.Decision{Outcome: tally.Accepted}, nil
+}
+
+// overBound is the outcome of an event its visitor's bound leaves no room
+// for: a resent event of theirs is a duplicate, anything else is over the
+// bound.
+func overBound(ctx context.Context, tx Tx, c Candidate) (tally.Decision, error) {
+	seen, err := tx.SeenEvent(ctx, c.Day, c.EventKey)
+	if err != nil || seen {
+		return tally.Decision{Outcome: tally.Duplicate}, err
+	}
+	return tally.Drop(tally.ReasonOverBound), nil
 }
