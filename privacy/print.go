@@ -49,31 +49,39 @@ const Days = 30
 // to is the first or last of the Days most recent sealed days. It returns
 // the period stated.
 func Run(ctx context.Context, db *store.DB, from, to tally.Day, w io.Writer) (Period, error) {
+	p, rs, missing, err := Load(ctx, db, from, to)
+	if err != nil {
+		return p, err
+	}
+	return p, Print(w, p, rs, missing)
+}
+
+// Load reads the receipts of the sealed days from..to (defaults as Run's)
+// and composes them; missing are the sealed days without a receipt. A
+// report's footer is Load's Period.Statement().
+func Load(ctx context.Context, db *store.DB, from, to tally.Day) (p Period, rs []store.Receipt, missing []tally.Day, err error) {
 	if from == "" || to == "" {
 		first, last, _, err := db.LastSealedDays(ctx, Days)
 		if err != nil {
-			return Period{}, err
+			return p, nil, nil, err
 		}
 		from, to = cmp.Or(from, first), cmp.Or(to, last)
 	}
-	rs, err := db.Receipts(ctx, from, to)
-	if err != nil {
-		return Period{}, err
+	if rs, err = db.Receipts(ctx, from, to); err != nil {
+		return p, nil, nil, err
 	}
 	days, err := db.Days(ctx)
 	if err != nil {
-		return Period{}, err
+		return p, nil, nil, err
 	}
 	have := map[tally.Day]bool{}
 	for _, r := range rs {
 		have[r.Day] = true
 	}
-	var missing []tally.Day
 	for _, d := range days {
 		if d.SealedAt != "" && d.Day >= from && d.Day <= to && !have[d.Day] {
 			missing = append(missing, d.Day)
 		}
 	}
-	p := Compose(from, to, rs)
-	return p, Print(w, p, rs, missing)
+	return Compose(from, to, rs), rs, missing, nil
 }
