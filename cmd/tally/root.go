@@ -69,7 +69,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newServeCmd, newScheduleCmd, newIngestCmd, newConsentCmd, // cmd_intake.go
 		newRunCmd, newRollupCmd, newUploadCmd, // cmd_batch.go
 		newExportCmd, newReportCmd, newAuditCmd, newScanCmd, // cmd_report.go
-		newSpendCmd, // cmd_spend.go
+		newSpendCmd,   // cmd_spend.go
 		newPrivacyCmd, // cmd_privacy.go
 		newBackupCmd, newDemoCmd, newVersionCmd,
 	} {
