@@ -175,7 +175,7 @@ func TestBackupNeverMigrates(t *testing.T) {
 
 // TestBackupHoldsNoSealedDaySecrets: a backup taken while a day is open
 // holds its salt (the check can see it); once the day is sealed, a backup
-// holds neither its salt nor any of its 1800 contribution keys. Both are
+// holds neither its salt nor any of its 3600 contribution keys. Both are
 // taken while `tally serve` has the file open and keeps taking events, and
 // both pass their own checks.
 func TestBackupHoldsNoSealedDaySecrets(t *testing.T) {

@@ -38,8 +38,8 @@ func testSealLeavesNoTrace(t *testing.T, command string) {
 	post := o.post
 	dbPath := filepath.Join(dir, "tally.db")
 	secrets := sealedDaySecrets(t, dbPath, day)
-	if len(secrets) != 1801 {
-		t.Fatalf("read %d salts and keys, want 1 salt and 1800 contribution keys", len(secrets))
+	if len(secrets) != 3601 {
+		t.Fatalf("read %d salts and keys, want 1 salt and 3600 contribution keys (per cell and per visitor)", len(secrets))
 	}
 	if !bytes.Contains(dbFileBytes(t, dbPath), secrets[0].b) {
 		t.Fatal("the open day's salt is not in tally.db or its WAL: the test would prove nothing")
@@ -155,12 +155,13 @@ type openDay struct {
 }
 
 // openDayServed imports the visitors' grants, starts `tally serve`, and
-// posts 12 visitors x 150 campaigns of events on a day two days ago.
+// posts 150 visitors x 12 campaigns of events on a day two days ago.
 func openDayServed(t *testing.T) openDay {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "tally.toml")
-	if err := os.WriteFile(cfgPath, []byte("[store]\npath = \"tally.db\"\n"), 0o600); err != nil {
+	// Each visitor converts in 12 cells: the bound lets all of them count.
+	if err := os.WriteFile(cfgPath, []byte("[store]\npath = \"tally.db\"\n[privacy]\nmax_cells_per_visitor_day = 12\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"TALLY_SECRET=" + scrubSecret, "TALLY_CONFIG="}
@@ -170,12 +171,12 @@ func openDayServed(t *testing.T) openDay {
 	// The visitors' grants of two days ago come from the consent tool's
 	// export: a grant sent to /v1/consent takes effect from its arrival.
 	var consents bytes.Buffer
-	for v := 0; v < 12; v++ {
+	for v := 0; v < 150; v++ {
 		fmt.Fprintf(&consents, `{"visitor_id":"visitor-%d","purposes":{"advertising":true},"time":%q}`+"\n", v, at.Add(-time.Hour).Format(time.RFC3339))
 	}
 	imp := exec.Command(tallyBinary(t), "--config", cfgPath, "consent", "import", "-")
 	imp.Dir, imp.Env, imp.Stdin = dir, append(os.Environ(), env...), &consents
-	if out, err := imp.CombinedOutput(); err != nil || !bytes.Contains(out, []byte("recorded 12")) {
+	if out, err := imp.CombinedOutput(); err != nil || !bytes.Contains(out, []byte("recorded 150")) {
 		t.Fatalf("consent import: %v\n%s", err, out)
 	}
 	srv := startServe(t, dir, env, "--config", cfgPath)
@@ -185,14 +186,15 @@ func openDayServed(t *testing.T) openDay {
 		return out
 	}
 
-	// 12 visitors x 150 campaigns give 1800 contribution keys: the
+	// 150 visitors x 12 campaigns give 1800 events and 3600 contribution
+	// keys (one per cell, one per visitor's cell of the day): the
 	// contribution table spans many pages, which a DROP frees instead of
 	// rewriting.
 	var events []any
 	var eventIDs []string
-	for v := 0; v < 12; v++ {
+	for v := 0; v < 150; v++ {
 		visitor := fmt.Sprintf("visitor-%d", v)
-		for c := 0; c < 150; c++ {
+		for c := 0; c < 12; c++ {
 			id := fmt.Sprintf("booking-%d-%03d", v, c)
 			eventIDs = append(eventIDs, id)
 			events = append(events, map[string]any{"event_id": id, "event": "appointment_booked", "visitor_id": visitor,
