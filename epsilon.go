@@ -73,8 +73,16 @@ func (e Epsilon) Rat() *big.Rat {
 // String is the exact value as a decimal ("0.5", "2").
 func (e Epsilon) String() string { return Decimal(e.Rat()) }
 
-// Float64 is the nearest float64, for display and gate_epsilon only.
-func (e Epsilon) Float64() float64 { f, _ := e.Rat().Float64(); return f }
+// Float64 is the nearest float64, for display and gate_epsilon only. Num
+// and Den are exact in a float64 (below 2^53) and IEEE division rounds
+// correctly, so this is the float nearest Num/Den, without allocating (the
+// seal writes it on every row).
+func (e Epsilon) Float64() float64 {
+	if e.Den == 0 {
+		return 0
+	}
+	return float64(e.Num) / float64(e.Den)
+}
 
 // Decimal writes r, whose denominator divides 10^EpsilonPlaces (any sum or
 // whole multiple of valid epsilons), as an exact decimal without trailing
