@@ -81,7 +81,7 @@ func sampleDB(t *testing.T) *store.DB {
 		cellSpec{"2026-11-02", "google", "fall", "lead", 3},
 		cellSpec{"2026-11-03", "google", "fall", "lead", 2},
 		cellSpec{"2026-11-02", "none", "", "booking", 12})
-	g := batch.Gate{GateParams: tally.GateParams{MinCount: 11, SmallCounts: tally.Carry, CarryDays: 2, Noise: tally.NoNoise, Epsilon: 1}}
+	g := batch.Gate{GateParams: tally.GateParams{MinCount: 11, SmallCounts: tally.Carry, CarryDays: 2, Noise: tally.NoNoise, Epsilon: tally.Epsilon{Num: 1, Den: 1}}}
 	sealWith(t, db, g, "2026-11-02", "2026-11-03", "2026-11-04")
 	if _, err := db.QueueUploads(context.Background(), "meta", "2026-11-02", now); err != nil {
 		t.Fatal(err)
@@ -218,8 +218,8 @@ func TestReportShowsNoWithheldCount(t *testing.T) {
 		cellSpec{"2026-11-04", "meta", "beta", "booking", 1},
 		cellSpec{"2026-11-05", "meta", "delta", "booking", 4})
 	noise := []int64{4318, 5998, 3716, 679, 1110, 2466, 1703}
-	g := batch.Gate{GateParams: tally.GateParams{MinCount: 5000, SmallCounts: tally.Carry, CarryDays: 2, Noise: tally.Geometric, Epsilon: 1},
-		Draw: func(float64) (int64, error) {
+	g := batch.Gate{GateParams: tally.GateParams{MinCount: 5000, SmallCounts: tally.Carry, CarryDays: 2, Noise: tally.Geometric, Epsilon: tally.Epsilon{Num: 1, Den: 1}},
+		Draw: func(tally.Epsilon) (int64, error) {
 			n := noise[0]
 			noise = noise[1:]
 			return n, nil

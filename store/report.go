@@ -106,7 +106,10 @@ type DayGate struct {
 // than a pass over every cell.
 func (db *DB) ReportGates(ctx context.Context, from, to tally.Day) ([]DayGate, error) {
 	out, err := queryAll(ctx, db.r, func(rows *sql.Rows, g *DayGate) error {
-		return rows.Scan(&g.Day, &g.MinCount, &g.SmallCounts, &g.CarryDays, &g.Noise, &g.Epsilon)
+		var eps float64
+		err := rows.Scan(&g.Day, &g.MinCount, &g.SmallCounts, &g.CarryDays, &g.Noise, &eps)
+		g.Epsilon = gateEpsilon(eps)
+		return err
 	}, `SELECT c.day, c.gate_min_count, c.gate_small_counts, c.gate_carry_days, c.gate_noise, c.gate_epsilon
 		FROM days d JOIN daily_counts c
 			ON c.rowid = (SELECT rowid FROM daily_counts WHERE day = d.day LIMIT 1)

@@ -44,11 +44,7 @@ func queryDailyCounts(ctx context.Context, q querier, where string, args ...any)
 			&g.CarryDays, &g.Noise, &eps, &r.SealedAt); err != nil {
 			return err
 		}
-		// gate_epsilon holds the nearest float to a decimal of at most six
-		// places; its shortest text is that decimal again. A row sealed
-		// before epsilon was exact may hold a finer value: it is left as
-		// the zero Epsilon (not Valid), and the column keeps the record.
-		g.Epsilon, _ = tally.EpsilonOf(eps)
+		g.Epsilon = gateEpsilon(eps)
 		return nil
 	}, `SELECT `+dailyCountCols+` FROM daily_counts `+where+`
 		ORDER BY day, platform, campaign, conversion`, args...)
@@ -91,4 +87,14 @@ func (db *DB) LastSealedDays(ctx context.Context, n int) (from, to tally.Day, ok
 		return "", "", false, fmt.Errorf("store: last sealed days: %w", err)
 	}
 	return tally.Day(f.String), tally.Day(t.String), f.Valid, nil
+}
+
+// gateEpsilon is a gate_epsilon value read back. The column holds the
+// nearest float to a decimal of at most six places, whose shortest text is
+// that decimal again. A row sealed before epsilon was exact may hold a
+// finer value: it reads as the zero Epsilon (not Valid), and the column
+// keeps the record.
+func gateEpsilon(f float64) tally.Epsilon {
+	e, _ := tally.EpsilonOf(f)
+	return e
 }
