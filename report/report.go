@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tally-health/tally"
+	"github.com/tally-health/tally/privacy"
 	"github.com/tally-health/tally/store"
 )
 
@@ -53,6 +54,9 @@ type Report struct {
 	Campaigns []*Line
 	Delivery  []*Delivery
 	Gates     []GateSpan
+	// Privacy is the period's privacy statement from the sealed days'
+	// receipts (privacy.Period.Statement), "" when none was sealed.
+	Privacy string
 	// Spend is true when any spend was found for the period.
 	Spend bool
 }
@@ -127,6 +131,11 @@ func Build(ctx context.Context, db *store.DB, opts Options) (*Report, error) {
 		return nil, err
 	}
 	r.Gates = spans(gates)
+	stated, _, _, err := privacy.Load(ctx, db, from, to)
+	if err != nil {
+		return nil, err
+	}
+	r.Privacy = stated.Statement()
 	if r.SealedDays, err = db.SealedDaysBetween(ctx, from, to); err != nil {
 		return nil, err
 	}

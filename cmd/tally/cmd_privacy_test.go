@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -64,6 +65,15 @@ func TestPrivacyStatementOnTheDemo(t *testing.T) {
 	if days == 0 || !strings.Contains(out, fmt.Sprintf(": %d sealed day(s) with a receipt", days)) ||
 		!strings.Contains(out, fmt.Sprintf("no per-visitor ε (%d day(s) threshold only, 0 without a per-visitor ε)", days)) {
 		t.Errorf("%d sealed days; statement:\n%s", days, out)
+	}
+	// The demo's report (the same default period: the last sealed days)
+	// carries the same statement in its footer.
+	page, err := os.ReadFile(filepath.Join(filepath.Dir(db), "tally-report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("no per-visitor ε (%d day(s) threshold only, 0 without a per-visitor ε)", days); !strings.Contains(string(page), want) {
+		t.Errorf("the demo's report does not state %q", want)
 	}
 	if code, _, errOut := runTally(t, "--db", db, "privacy", "--from", "2026-13-01"); code != 2 || !strings.Contains(errOut, "--from") {
 		t.Errorf("bad --from: exit %d %q", code, errOut)
