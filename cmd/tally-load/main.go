@@ -28,9 +28,12 @@ type options struct {
 	clients  int
 	batches  string
 	visitors int
-	keep     bool
-	profile  string
-	soak     soakOptions
+	// bound is privacy.max_cells_per_visitor_day for the server; 0
+	// leaves the key out (a binary from before issue 16 refuses it).
+	bound   int
+	keep    bool
+	profile string
+	soak    soakOptions
 }
 
 func main() {
@@ -40,6 +43,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 64, "concurrent clients")
 	flag.StringVar(&o.batches, "batches", "1,100", "comma-separated events per request, one scenario each")
 	flag.IntVar(&o.visitors, "visitors", 20000, "visitors with consent (events spread over them)")
+	flag.IntVar(&o.bound, "visitor-bound", 100, "privacy.max_cells_per_visitor_day for the server (each visitor converts in many campaigns a day here; the default of 1 would drop all but the first as over_bound); 0 = leave the key out, for binaries before it existed")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary folder")
 	flag.StringVar(&o.profile, "cpuprofile", "", "have serve write a CPU profile here")
 	flag.BoolVar(&o.soak.on, "soak", false, "soak instead: mixed traffic and a concurrent tally run (see soak.go)")
@@ -75,7 +79,11 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("raw SQLite insert ceiling (1000 rows/tx, same driver): %.0f rows/s\n", ceiling)
 
-	srv, err := startServer(ctx, o.tally, dir, o.visitors, o.profile)
+	cfg, err := writeConfig(dir, "load.toml", "", o.bound)
+	if err != nil {
+		return err
+	}
+	srv, err := startServerConfig(ctx, o.tally, dir, o.visitors, o.profile, cfg)
 	if err != nil {
 		return err
 	}

@@ -20,9 +20,19 @@ type server struct {
 
 var listenRE = regexp.MustCompile(`intake listening.*addr=([0-9.:]+)`)
 
-// startServer grants consent to visitors, then starts serve on a free port.
-func startServer(ctx context.Context, bin, dir string, visitors int, profile string) (*server, error) {
-	return startServerConfig(ctx, bin, dir, visitors, profile, "")
+// writeConfig writes the configuration file the tool's tally reads: base,
+// plus privacy.max_cells_per_visitor_day = bound when bound > 0. Each
+// load visitor converts in many campaigns a day, which the default bound
+// of 1 would drop as over_bound after the first.
+func writeConfig(dir, name, base string, bound int) (string, error) {
+	if bound > 0 {
+		base += fmt.Sprintf("\n[privacy]\nmax_cells_per_visitor_day = %d\n", bound)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(base), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", name, err)
+	}
+	return path, nil
 }
 
 // loadEnv is the environment of every tally the tool starts; config, when

@@ -64,8 +64,8 @@ func (s *soakStats) add(kind string, code int, accepted int, lat time.Duration) 
 // soak runs the soak and prints its report; it fails when a request got
 // a 5xx other than 503, a run failed, or the server died.
 func soak(ctx context.Context, o options, dir string) error {
-	cfg := filepath.Join(dir, "soak.toml")
-	if err := os.WriteFile(cfg, []byte(soakConfig), 0o600); err != nil {
+	cfg, err := writeConfig(dir, "soak.toml", soakConfig, o.bound)
+	if err != nil {
 		return err
 	}
 	srv, err := startServerConfig(ctx, o.tally, dir, o.visitors, o.profile, cfg)
