@@ -21,10 +21,18 @@ import (
 type consentCache struct {
 	mu    sync.Mutex
 	dirty map[string]bool // visitor keys changed since the last sync
-	// entries: visitor key -> purpose -> history by time. An event may
-	// need two purposes (consent.require_sensitive).
-	entries     map[string]map[string][]consentRec
+	// entries: visitor key -> each purpose's history by time. An event
+	// may need two purposes (consent.require_sensitive); a short slice per
+	// visitor rather than an inner map, which cost about 150 MB more at
+	// 300,000 cached visitors (BENCHMARKS.md, intake after issues 13–16).
+	entries     map[string][]purposeHist
 	dataVersion int64
+}
+
+// purposeHist is one purpose's history of one visitor, by time.
+type purposeHist struct {
+	purpose string
+	hist    []consentRec
 }
 
 type consentRec struct {
@@ -36,13 +44,13 @@ type consentRec struct {
 const maxCachedVisitors = 200_000
 
 func newConsentCache() *consentCache {
-	return &consentCache{dirty: map[string]bool{}, entries: map[string]map[string][]consentRec{}, dataVersion: -1}
+	return &consentCache{dirty: map[string]bool{}, entries: map[string][]purposeHist{}, dataVersion: -1}
 }
 
 // reset empties the cache; the next transaction reloads what it needs.
 func (c *consentCache) reset() {
 	c.mu.Lock()
-	c.entries, c.dataVersion = map[string]map[string][]consentRec{}, -1
+	c.entries, c.dataVersion = map[string][]purposeHist{}, -1
 	clear(c.dirty)
 	c.mu.Unlock()
 }
@@ -63,7 +71,7 @@ func (c *consentCache) sync(ctx context.Context, tx *sql.Tx, version *sql.Stmt) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v != c.dataVersion || len(c.entries) > maxCachedVisitors {
-		c.entries = map[string]map[string][]consentRec{}
+		c.entries = map[string][]purposeHist{}
 		c.dataVersion = v
 	} else {
 		for k := range c.dirty {
@@ -79,7 +87,14 @@ func (c *consentCache) sync(ctx context.Context, tx *sql.Tx, version *sql.Stmt) 
 func (c *consentCache) latest(visitorKey []byte, purpose string, t time.Time, load func() ([]consentRec, error)) (consentRec, bool, error) {
 	key := string(visitorKey)
 	c.mu.Lock()
-	hist, ok := c.entries[key][purpose]
+	var hist []consentRec
+	ok := false
+	for _, ph := range c.entries[key] {
+		if ph.purpose == purpose {
+			hist, ok = ph.hist, true
+			break
+		}
+	}
 	c.mu.Unlock()
 	if !ok {
 		var err error
@@ -87,10 +102,7 @@ func (c *consentCache) latest(visitorKey []byte, purpose string, t time.Time, lo
 			return consentRec{}, false, err
 		}
 		c.mu.Lock()
-		if c.entries[key] == nil {
-			c.entries[key] = map[string][]consentRec{}
-		}
-		c.entries[key][purpose] = hist
+		c.entries[key] = append(c.entries[key], purposeHist{purpose, hist})
 		c.mu.Unlock()
 	}
 	at := FormatTime(t)
